@@ -1,0 +1,1 @@
+// dropout kernels: see src/backend/kernels.ts for the contract.

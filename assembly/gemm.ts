@@ -1,0 +1,1 @@
+// gemm kernels: see src/backend/kernels.ts for the contract.

@@ -1,0 +1,1 @@
+// loss kernels: see src/backend/kernels.ts for the contract.

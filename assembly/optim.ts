@@ -1,0 +1,1 @@
+// optim kernels: see src/backend/kernels.ts for the contract.

@@ -1,0 +1,1 @@
+// random kernels: see src/backend/kernels.ts for the contract.

@@ -1,0 +1,1 @@
+// reduce kernels: see src/backend/kernels.ts for the contract.

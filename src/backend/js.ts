@@ -1,0 +1,39 @@
+// The JS backend: every kernel of kernels.ts in plain TypeScript over an
+// ArrayBuffer heap. It is the oracle the Wasm kernels are tested against and
+// the "JS" side of the Wasm-vs-JS benchmarks, so it favours clarity, but it
+// computes in f32 like the Wasm kernels (Math.fround) where that matters.
+
+import { CachingAllocator } from "./allocator.ts";
+import { META_SCRATCH_BYTES, type Backend } from "./backend.ts";
+import { ArrayHeap } from "./heap.ts";
+import type { Kernels } from "./kernels.ts";
+import { jsGemmKernels } from "./js/gemm.ts";
+import { jsElementwiseKernels } from "./js/elementwise.ts";
+import { jsReduceKernels } from "./js/reduce.ts";
+import { jsRandomKernels } from "./js/random.ts";
+import { jsDropoutKernels } from "./js/dropout.ts";
+import { jsLossKernels } from "./js/loss.ts";
+import { jsOptimKernels } from "./js/optim.ts";
+
+export function createJsBackend(): Backend {
+  const heap = new ArrayHeap(16 * 65536);
+  const allocator = new CachingAllocator(heap);
+  const kernels: Kernels = {
+    ...jsGemmKernels(heap),
+    ...jsElementwiseKernels(heap),
+    ...jsReduceKernels(heap),
+    ...jsRandomKernels(heap),
+    ...jsDropoutKernels(heap),
+    ...jsLossKernels(heap),
+    ...jsOptimKernels(heap),
+  };
+  return {
+    name: "js",
+    heap,
+    allocator,
+    kernels,
+    gemmWorkspace: allocator.alloc(kernels.f32_gemm_workspace_size()),
+    metaScratch: allocator.alloc(META_SCRATCH_BYTES),
+    description: "js",
+  };
+}

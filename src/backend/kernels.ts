@@ -1,0 +1,155 @@
+// The kernel interface: what both backends compute.
+//
+// Every kernel is a pure function over numbers. Pointers are byte offsets into
+// the backend's heap (the Wasm linear memory, or the JS backend's ArrayBuffer),
+// 4-byte aligned for f32/i32 data (the allocator gives 64). Sizes are element
+// counts. Booleans cross as 0 / 1. Kernels never allocate: scratch space is
+// passed in. Output may alias input wherever the comment says "in place ok".
+//
+// The Wasm backend *is* its module's exports (same names, same arguments); the
+// JS backend implements the same functions in plain TypeScript and is the
+// oracle in tests. Adding a kernel = one AssemblyScript export in
+// assembly/<family>.ts + one function in src/backend/js/<family>.ts + its
+// signature here.
+
+export { UnaryOp, BinaryOp, ReduceOp, GemmLayout } from "../../assembly/ops.ts";
+
+export interface GemmKernels {
+  /**
+   * C = alpha·op(A)·op(B) + beta·C, row-major. C is [m, n] with row stride ldc.
+   * NN: A [m,k] (lda), B [k,n] (ldb). NT: A [m,k], B [n,k]. TN: A [k,m], B [k,n].
+   * beta = 0 ignores C's old contents (NaN in C does not leak through).
+   * `work` points at f32_gemm_workspace_size() bytes of scratch for packing.
+   * The result of each C element does not depend on how the caller tiles C:
+   * splitting C by rows or columns (with offset pointers) is bitwise identical.
+   */
+  f32_gemm(
+    layout: number, m: number, n: number, k: number, alpha: number,
+    a: number, lda: number, b: number, ldb: number, beta: number,
+    c: number, ldc: number, work: number,
+  ): void;
+  /** Bytes of packing scratch f32_gemm needs (constant for a build). */
+  f32_gemm_workspace_size(): number;
+}
+
+export interface ElementwiseKernels {
+  /** y = op(x) (UnaryOp). In place ok. */
+  f32_unary(op: number, x: number, y: number, n: number): void;
+  /** dx = dy · op'(x), where y = op(x) is also given (whichever is cheaper). In place ok (dx = dy). */
+  f32_unary_backward(op: number, x: number, y: number, dy: number, dx: number, n: number): void;
+  /** out = a op b (BinaryOp), same shape, contiguous. In place ok. */
+  f32_binary(op: number, a: number, b: number, out: number, n: number): void;
+  /** out = a op s, or s op a when reversed = 1. In place ok. */
+  f32_binary_scalar(op: number, a: number, s: number, out: number, n: number, reversed: number): void;
+  /**
+   * out = a op b with NumPy broadcasting. `meta` points at 3·ndim i32:
+   * out shape, then a's strides, then b's strides (in elements; 0 on broadcast axes).
+   * out is contiguous.
+   */
+  f32_binary_broadcast(op: number, a: number, b: number, out: number, ndim: number, meta: number): void;
+  /**
+   * dst = src read through strides (materialises a transpose, expand or slice).
+   * `meta` points at 2·ndim i32: dst shape, then src strides (elements). dst is contiguous.
+   */
+  f32_strided_copy(src: number, dst: number, ndim: number, meta: number): void;
+  /** out[i] = value. */
+  f32_fill(out: number, n: number, value: number): void;
+  /** out[i] = start + i·step. */
+  f32_arange(out: number, n: number, start: number, step: number): void;
+  /** dst[i] = f32(src[i]) from i32. */
+  i32_to_f32(src: number, dst: number, n: number): void;
+  /** dst[i] = f32(src[i]) · scale from u8 (image bytes → [0, 1] with scale 1/255). */
+  u8_to_f32(src: number, dst: number, n: number, scale: number): void;
+  /** c[i, j] = bias[j] for an [m, n] c: seeds a Linear layer's output before gemm with beta = 1. */
+  f32_broadcast_rows(bias: number, c: number, m: number, n: number): void;
+}
+
+export interface ReduceKernels {
+  /**
+   * out[o, i] = op over s of x[o, s, i] (ReduceOp) for x viewed as [outer, size, inner].
+   * Reducing everything is outer = inner = 1. Sums accumulate in f64 per output
+   * (or pairwise) so a 60 000-element mean is accurate to f32.
+   */
+  f32_reduce(op: number, x: number, out: number, outer: number, size: number, inner: number): void;
+  /** out[o, i] (i32) = index of the first maximum over s of x[o, s, i]. NaN counts as the maximum. */
+  f32_argmax(x: number, out: number, outer: number, size: number, inner: number): void;
+  /** dx[o, idx[o, i], i] += dy[o, i]: routes a max's gradient; dx must be zeroed by the caller. */
+  f32_scatter_add_axis(dy: number, idx: number, dx: number, outer: number, size: number, inner: number): void;
+}
+
+export interface RandomKernels {
+  /**
+   * Philox4x32-10 keyed by (seedLo, seedHi); value i of the stream comes from
+   * counter offset + floor(i / 4), lane i % 4. `offset` is an integer < 2^53.
+   * The same (seed, offset) gives bitwise the same numbers on every backend.
+   * out[i] = low + (high − low)·u with u uniform in [0, 1).
+   */
+  random_uniform(out: number, n: number, seedLo: number, seedHi: number, offset: number, low: number, high: number): void;
+  /** out[i] = mean + std·z, z standard normal (Box–Muller on two uniforms). */
+  random_normal(out: number, n: number, seedLo: number, seedHi: number, offset: number, mean: number, std: number): void;
+  /** Counter blocks a call of n values consumes: advance the offset by this. */
+  random_blocks(n: number): number;
+}
+
+export interface DropoutKernels {
+  /**
+   * Keeps each element with probability 1 − p: mask[i] (u8) = 1 if u_i ≥ p else 0,
+   * y = x · mask / (1 − p). p = 0 is the identity, p = 1 gives zeros (never NaN).
+   * u_i is the uniform stream of random_uniform with the same seed and offset.
+   */
+  f32_dropout(x: number, y: number, mask: number, n: number, p: number, seedLo: number, seedHi: number, offset: number): void;
+  /** dx = dy · mask / (1 − p). In place ok. */
+  f32_dropout_backward(dy: number, mask: number, dx: number, n: number, p: number): void;
+}
+
+export interface LossKernels {
+  /**
+   * Fused log-softmax + negative log-likelihood for logits [n, c] and i32 labels [n]:
+   * losses[i] = logsumexp(logits[i]) − logits[i, label], lse[i] = logsumexp(logits[i])
+   * (kept for the backward). Stable for logits of ±1e4.
+   * Returns −1 when every label is in [0, c), else the index of the first bad one
+   * (nothing is written past it that the caller relies on).
+   */
+  f32_cross_entropy(logits: number, labels: number, losses: number, lse: number, n: number, c: number): number;
+  /**
+   * dlogits[i, j] = dloss[i·dlossStride] · (softmax(logits[i])[j] − [j = label_i]).
+   * dlossStride = 0 broadcasts one upstream gradient (reduction "mean" / "sum").
+   */
+  f32_cross_entropy_backward(
+    logits: number, labels: number, lse: number, dloss: number, dlossStride: number,
+    dlogits: number, n: number, c: number,
+  ): void;
+  /** Σ (pred − target)², accumulated in f64. */
+  f32_mse(pred: number, target: number, n: number): number;
+  /** dpred = scale · 2 · (pred − target). */
+  f32_mse_backward(pred: number, target: number, dpred: number, n: number, scale: number): void;
+}
+
+export interface OptimKernels {
+  /**
+   * One PyTorch 1.13 SGD step on one tensor, in place on param and buf:
+   *   d = (maximize ? −g : g) + weightDecay·p + l1·sign(p)
+   *   momentum ≠ 0: buf = firstStep ? d : momentum·buf + (1 − dampening)·d
+   *                 d = nesterov ? d + momentum·buf : buf
+   *   p −= lr·d
+   * buf is ignored when momentum = 0.
+   */
+  f32_sgd_step(
+    param: number, grad: number, buf: number, n: number,
+    lr: number, momentum: number, dampening: number, weightDecay: number,
+    nesterov: number, maximize: number, l1: number, firstStep: number,
+  ): void;
+  /**
+   * One PyTorch 1.13 Adam (decoupled = 0) or AdamW (decoupled = 1) step, in
+   * place on param, m, v (and vmax when amsgrad = 1). `step` counts from 1.
+   */
+  f32_adam_step(
+    param: number, grad: number, m: number, v: number, vmax: number, n: number,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number,
+    step: number, decoupled: number, amsgrad: number, maximize: number,
+  ): void;
+}
+
+export interface Kernels
+  extends GemmKernels, ElementwiseKernels, ReduceKernels, RandomKernels,
+    DropoutKernels, LossKernels, OptimKernels {}
