@@ -1,0 +1,34 @@
+// wasmgrad: PyTorch-like tensors, autograd, nn, optim and data on a WebAssembly SIMD core.
+
+import { getBackend } from "./backend/index.ts";
+import { liveStorageCount } from "./storage.ts";
+
+export { Tensor, tensor, empty, zeros, ones, full, zerosLike, onesLike, randn, rand, arange } from "./tensor.ts";
+export type { DType, TensorOptions, NestedArray } from "./tensor.ts";
+export { noGrad, enableGrad, isGradEnabled } from "./autograd.ts";
+export { manualSeed } from "./random.ts";
+export { setBackend, getBackend, ready } from "./backend/index.ts";
+export type { BackendName } from "./backend/backend.ts";
+export { ReclaimedTensorError } from "./storage.ts";
+export * as nn from "./nn/index.ts";
+export * as optim from "./optim.ts";
+export * as data from "./data/index.ts";
+
+export interface MemoryStats {
+  /** Bytes held by live tensors (rounded to allocator size classes). */
+  liveBytes: number;
+  /** Bytes the heap holds for reuse. */
+  pooledBytes: number;
+  /** The highest heap address ever used: flat once a training loop is in its steady state. */
+  highWater: number;
+  /** Size of the heap. */
+  heapBytes: number;
+  /** Tensor storages alive (views share one). */
+  liveTensors: number;
+}
+
+/** Memory of the current backend's heap. */
+export function memoryStats(): MemoryStats {
+  const s = getBackend().allocator.stats();
+  return { liveBytes: s.liveBytes, pooledBytes: s.pooledBytes, highWater: s.highWater, heapBytes: s.heapBytes, liveTensors: liveStorageCount() };
+}

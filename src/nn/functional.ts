@@ -1,0 +1,200 @@
+// nn.functional: the layers' arithmetic as functions. linear, crossEntropy and
+// dropout are single fused ops (one kernel forward, one backward); the rest
+// are built from tensor ops.
+
+import { GemmLayout, ReduceOp } from "../backend/kernels.ts";
+import { Saved } from "../autograd.ts";
+import { backendOf, needsGrad, record, result } from "../ops.ts";
+import { takeStream } from "../random.ts";
+import { fmt, numel } from "../shape.ts";
+import { Storage } from "../storage.ts";
+import type { Tensor } from "../tensor.ts";
+
+export type Reduction = "mean" | "sum" | "none";
+
+function checkReduction(reduction: unknown): Reduction {
+  if (reduction !== "mean" && reduction !== "sum" && reduction !== "none") {
+    throw new RangeError(`${String(reduction)} is not a valid value for reduction: expected "mean", "sum" or "none"`);
+  }
+  return reduction;
+}
+
+export function relu(x: Tensor): Tensor {
+  return x.relu();
+}
+
+/** y = x·Wᵀ + b over the last dim of x; W is [out, in] as in PyTorch. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  backendOf(x, weight, ...(bias ? [bias] : []));
+  if (weight.ndim !== 2) throw new RangeError(`linear(): weight must be 2-D [out, in], got ${fmt(weight.shape)}`);
+  const [outF, inF] = weight.shape;
+  const k = x.shape[x.ndim - 1];
+  const rows = x.ndim === 0 ? 0 : numel(x.shape.slice(0, -1));
+  if (x.ndim === 0 || k !== inF) {
+    throw new RangeError(`mat1 and mat2 shapes cannot be multiplied (${rows}x${k} and ${inF}x${outF})`);
+  }
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF)) {
+    throw new RangeError(`linear(): bias must have shape [${outF}], got ${fmt(bias.shape)}`);
+  }
+  if (x.dtype !== "float32") throw new TypeError(`linear(): input must be float32, got ${x.dtype} (call .float())`);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  const graph = needsGrad(...inputs);
+  const out = result([...x.shape.slice(0, -1), outF], inputs, graph);
+  const be = x.backend;
+  const kr = be.kernels;
+  if (rows > 0) {
+    if (bias) kr.f32_broadcast_rows(bias.ptr, out.ptr, rows, outF);
+    kr.f32_gemm(GemmLayout.NT, rows, outF, inF, 1, x.ptr, inF, weight.ptr, inF, bias ? 1 : 0, out.ptr, outF, be.gemmWorkspace);
+  }
+  if (graph) {
+    const sx = new Saved(x, "Linear");
+    const sw = new Saved(weight, "Linear");
+    record(out, "Linear", inputs, (g) => {
+      let gx: Tensor | null = null;
+      let gw: Tensor | null = null;
+      let gb: Tensor | null = null;
+      if (x.requiresGrad) {
+        gx = result(x.shape, [g], false);
+        kr.f32_gemm(GemmLayout.NN, rows, inF, outF, 1, g.ptr, outF, sw.get().ptr, inF, 0, gx.ptr, inF, be.gemmWorkspace);
+      }
+      if (weight.requiresGrad) {
+        gw = result(weight.shape, [g], false);
+        kr.f32_gemm(GemmLayout.TN, outF, inF, rows, 1, g.ptr, outF, sx.get().ptr, inF, 0, gw.ptr, inF, be.gemmWorkspace);
+      }
+      if (bias?.requiresGrad) {
+        gb = result(bias.shape, [g], false);
+        kr.f32_reduce(ReduceOp.Sum, g.ptr, gb.ptr, 1, rows, outF);
+      }
+      return [gx, gw, gb];
+    });
+  }
+  return out;
+}
+
+/**
+ * Cross-entropy of logits [N, C] against int32 class indices [N]: fused
+ * log-softmax + NLL (stable for large logits), gradient (softmax − onehot).
+ */
+export function crossEntropy(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  const reduction = checkReduction(opts.reduction ?? "mean");
+  backendOf(input, target);
+  if (input.ndim !== 2) {
+    throw new RangeError(`crossEntropy(): expected logits of shape [N, C], got ${fmt(input.shape)}`);
+  }
+  if (target.dtype !== "int32") {
+    throw new TypeError(`crossEntropy(): expected int32 class indices as target, got ${target.dtype} (make labels with { dtype: "int32" })`);
+  }
+  const [n, c] = input.shape;
+  if (target.ndim !== 1 || target.shape[0] !== n) {
+    throw new RangeError(`Expected input batch_size (${n}) to match target batch_size (${target.ndim === 1 ? target.shape[0] : fmt(target.shape)}).`);
+  }
+  if (input.dtype !== "float32") throw new TypeError(`crossEntropy(): logits must be float32, got ${input.dtype}`);
+  const be = input.backend;
+  const graph = needsGrad(input);
+  const losses = result([n], [input, target], graph && reduction === "none");
+  const lse = new Storage(be, Math.max(n, 1) * 4, true);
+  const bad = be.kernels.f32_cross_entropy(input.ptr, target.ptr, losses.ptr, lse.ptr, n, c);
+  if (bad >= 0) {
+    const label = be.heap.i32[(target.ptr >> 2) + bad];
+    losses.dispose();
+    lse.release("the loss failed");
+    throw new RangeError(`Target ${label} is out of bounds (crossEntropy with ${c} classes, at batch index ${bad}).`);
+  }
+  let out = losses;
+  if (reduction !== "none") {
+    out = result([], [losses], graph);
+    be.kernels.f32_reduce(reduction === "mean" ? ReduceOp.Mean : ReduceOp.Sum, losses.ptr, out.ptr, 1, n, 1);
+    losses.dispose();
+  }
+  if (graph) {
+    const si = new Saved(input, "CrossEntropy");
+    const st = new Saved(target, "CrossEntropy");
+    record(out, "CrossEntropy", [input], (g) => {
+      const dx = result(input.shape, [g], false);
+      const scale = reduction === "mean" ? g.mul(1 / n) : g;
+      be.kernels.f32_cross_entropy_backward(si.get().ptr, st.get().ptr, lse.ptr, scale.ptr, reduction === "none" ? 1 : 0, dx.ptr, n, c);
+      if (scale !== g) scale.dispose();
+      return [dx];
+    });
+  } else lse.release("no backward needs it");
+  return out;
+}
+
+/** Mean (or sum, or elementwise) squared error. Shapes must match, as PyTorch recommends. */
+export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  const reduction = checkReduction(opts.reduction ?? "mean");
+  backendOf(input, target);
+  if (input.shape.join() !== target.shape.join()) {
+    throw new RangeError(
+      `mseLoss(): input shape ${fmt(input.shape)} and target shape ${fmt(target.shape)} differ; reshape one ` +
+        "(broadcasting here is almost always a bug, and PyTorch warns about it)",
+    );
+  }
+  if (reduction === "none") return input.sub(target).square();
+  const be = input.backend;
+  const n = input.numel();
+  const graph = needsGrad(input, target);
+  const out = result([], [input, target], graph);
+  const sum = be.kernels.f32_mse(input.ptr, target.ptr, n);
+  be.heap.f32[out.ptr >> 2] = reduction === "mean" ? sum / n : sum;
+  if (graph) {
+    const si = new Saved(input, "MseLoss");
+    const st = new Saved(target, "MseLoss");
+    record(out, "MseLoss", [input, target], (g) => {
+      const scale = g.item() * (reduction === "mean" ? 1 / n : 1);
+      const dx = result(input.shape, [g], false);
+      be.kernels.f32_mse_backward(si.get().ptr, st.get().ptr, dx.ptr, n, scale);
+      return [input.requiresGrad ? dx : null, target.requiresGrad ? dx.neg() : null];
+    });
+  }
+  return out;
+}
+
+/**
+ * Inverted dropout: zeroes each element with probability p and scales the
+ * survivors by 1/(1−p). Uniform draws from the seeded generator (the book's
+ * circulating copy draws normal numbers, which drops the wrong share).
+ */
+export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+  if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
+    throw new RangeError(`dropout probability has to be between 0 and 1, but got ${p}`);
+  }
+  if (!training || p === 0) return x;
+  if (x.dtype !== "float32") throw new TypeError(`dropout(): input must be float32, got ${x.dtype}`);
+  const be = x.backend;
+  const n = x.numel();
+  const graph = needsGrad(x);
+  const out = result(x.shape, [x], graph);
+  const mask = new Storage(be, Math.max(n, 1), true);
+  const s = takeStream(be, n);
+  be.kernels.f32_dropout(x.ptr, out.ptr, mask.ptr, n, p, s.seedLo, s.seedHi, s.offset);
+  if (graph) {
+    record(out, "Dropout", [x], (g) => {
+      const dx = result(x.shape, [g], false);
+      be.kernels.f32_dropout_backward(g.ptr, mask.ptr, dx.ptr, n, p);
+      return [dx];
+    });
+  } else mask.release("no backward needs it");
+  return out;
+}
+
+/** The book's L1 penalty Σ|w|. */
+export function l1Penalty(w: Tensor): Tensor {
+  return w.abs().sum();
+}
+
+/** The book's L2 penalty Σw²/2. */
+export function l2Penalty(w: Tensor): Tensor {
+  return w.square().sum().div(2);
+}
+
+/** log(softmax(x)) along dim, computed stably. */
+export function logSoftmax(x: Tensor, dim = -1): Tensor {
+  const m = x.max(dim, true).values.detach();
+  const shifted = x.sub(m);
+  return shifted.sub(shifted.exp().sum(dim, true).log());
+}
+
+export function softmax(x: Tensor, dim = -1): Tensor {
+  return logSoftmax(x, dim).exp();
+}

@@ -1,0 +1,5 @@
+// The nn namespace: modules, layers, losses, init and functional.
+export { Module, Sequential, type StateDict, type LoadResult } from "./module.ts";
+export { Linear, ReLU, Dropout, Flatten, MSELoss, CrossEntropyLoss } from "./layers.ts";
+export * as init from "./init.ts";
+export * as functional from "./functional.ts";

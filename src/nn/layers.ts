@@ -1,0 +1,73 @@
+// The layers of the d2l chapters: Linear, ReLU, Dropout, Flatten, and the losses.
+
+import { empty } from "../tensor.ts";
+import type { Tensor } from "../tensor.ts";
+import * as F from "./functional.ts";
+import { kaimingUniform_, uniform_ } from "./init.ts";
+import { Module } from "./module.ts";
+
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean } = {}) {
+    super();
+    for (const [name, v] of [["inFeatures", inFeatures], ["outFeatures", outFeatures]] as const) {
+      if (!Number.isInteger(v) || v < 0) throw new RangeError(`Linear: ${name} must be a non-negative integer, got ${v}`);
+    }
+    // PyTorch's reset_parameters: kaiming-uniform with a = √5 gives U(±1/√in) for the weight, and the bias matches it.
+    this.weight = this.registerParameter("weight", empty([outFeatures, inFeatures]))!;
+    kaimingUniform_(this.weight, { a: Math.sqrt(5) });
+    const bound = inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0;
+    this.bias = this.registerParameter("bias", opts.bias === false ? null : uniform_(empty([outFeatures]), -bound, bound));
+  }
+  forward(x: Tensor): Tensor {
+    return F.linear(x, this.weight, this.bias);
+  }
+}
+
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return x.relu();
+  }
+}
+
+/** Zeroes elements with probability p in training mode; the identity after eval(). */
+export class Dropout extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+    if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
+      throw new RangeError(`dropout probability has to be between 0 and 1, but got ${p}`);
+    }
+  }
+  forward(x: Tensor): Tensor {
+    return F.dropout(x, this.p, this.training);
+  }
+}
+
+/** Flattens dims startDim..endDim (default: all but the batch dim), like x.view(N, -1). */
+export class Flatten extends Module {
+  constructor(readonly startDim = 1, readonly endDim = -1) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return x.flatten(this.startDim, this.endDim);
+  }
+}
+
+export class MSELoss extends Module {
+  constructor(readonly opts: { reduction?: F.Reduction } = {}) {
+    super();
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.mseLoss(input, target, this.opts);
+  }
+}
+
+export class CrossEntropyLoss extends Module {
+  constructor(readonly opts: { reduction?: F.Reduction } = {}) {
+    super();
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.crossEntropy(input, target, this.opts);
+  }
+}

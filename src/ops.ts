@@ -1,0 +1,555 @@
+// The differentiable ops. Each is written once: check shapes, allocate the
+// result, call one kernel, and record a backward built from other ops (or a
+// backward kernel). Derived ops (mean, norm, maximum's mask, …) reuse these.
+
+import type { Backend } from "./backend/backend.ts";
+import { MAX_DIMS } from "./backend/backend.ts";
+import { BinaryOp, GemmLayout, ReduceOp, UnaryOp } from "./backend/kernels.ts";
+import { inBackward, isGradEnabled, Node, Saved, type BackwardFn } from "./autograd.ts";
+import { broadcastShapes, broadcastStrides, fmt, normDim, numel, stridesOf, type Shape } from "./shape.ts";
+import { Tensor, type DType } from "./tensor.ts";
+
+// ---- plumbing -----------------------------------------------------------------
+
+export function backendOf(...ts: Tensor[]): Backend {
+  const be = ts[0].backend;
+  for (const t of ts) {
+    if (t.backend !== be) {
+      throw new Error(
+        `Expected all tensors to be on the same backend, but found at least two backends, ${be.name} and ${t.backend.name}` +
+          " (tensors made before and after setBackend() cannot be mixed: copy one over with copy_())",
+      );
+    }
+  }
+  return be;
+}
+
+/** Will an op on these inputs record a gradient? */
+export function needsGrad(...ts: Tensor[]): boolean {
+  return isGradEnabled() && ts.some((t) => t.requiresGrad);
+}
+
+/** A result tensor: step-scoped when it joins a graph, is a gradient temporary, or reads step-scoped data. */
+export function result(shape: Shape, inputs: Tensor[], graph: boolean, dtype: DType = "float32"): Tensor {
+  const scoped = graph || inBackward() || inputs.some((t) => t.storage.isStepScoped);
+  return Tensor.empty(shape, dtype, backendOf(...inputs), scoped);
+}
+
+export function record(out: Tensor, name: string, inputs: Tensor[], fn: BackwardFn): Tensor {
+  out.setGraph(new Node(name, inputs, fn));
+  return out;
+}
+
+function writeMeta(be: Backend, ...lists: number[][]): number {
+  const flat = lists.flat();
+  be.heap.i32.set(flat, be.metaScratch >> 2);
+  return be.metaScratch;
+}
+
+function checkDims(shape: Shape): void {
+  if (shape.length > MAX_DIMS) throw new RangeError(`tensors may have at most ${MAX_DIMS} dimensions, got ${shape.length}`);
+}
+
+function requireFloat(t: Tensor, what: string): Tensor {
+  if (t.dtype === "float32") return t;
+  return toFloat(t, what);
+}
+
+/** Frees an internal temporary now rather than at the next step boundary. */
+function drop(t: Tensor): void {
+  if (t.storage.isStepScoped && t.gradFn === null) t.storage.release("it was an internal temporary");
+}
+
+// ---- copies, views, casts ------------------------------------------------------
+
+export function toFloat(x: Tensor, _what = "float()"): Tensor {
+  if (x.dtype === "float32") return x;
+  const out = result(x.shape, [x], false);
+  x.backend.kernels.i32_to_f32(x.ptr, out.ptr, x.numel());
+  return out;
+}
+
+export function clone(x: Tensor): Tensor {
+  const graph = needsGrad(x);
+  const out = Tensor.empty(x.shape, x.dtype, x.backend, inBackward());
+  const p = x.ptr;
+  x.backend.heap.u8.copyWithin(out.ptr, p, p + x.numel() * 4);
+  if (graph) record(out, "Clone", [x], (g) => [g]);
+  return out;
+}
+
+export function reshape(x: Tensor, shape: number[]): Tensor {
+  checkDims(shape);
+  const out = new Tensor(x.storage, shape, x.dtype);
+  if (needsGrad(x)) {
+    const from = [...x.shape];
+    record(out, "View", [x], (g) => [reshape(g, from)]);
+  }
+  return out;
+}
+
+export function permute(x: Tensor, dims: number[]): Tensor {
+  const nd = x.ndim;
+  const perm = dims.map((d) => normDim(d, nd));
+  if (perm.length !== nd || new Set(perm).size !== nd) {
+    throw new RangeError(`permute(): dims [${dims.join(", ")}] are not a permutation of the ${nd} dimensions of ${fmt(x.shape)}`);
+  }
+  const src = stridesOf(x.shape);
+  const shape = perm.map((d) => x.shape[d]);
+  const out = result(shape, [x], needsGrad(x), x.dtype);
+  const be = x.backend;
+  be.kernels.f32_strided_copy(x.ptr, out.ptr, nd, writeMeta(be, shape, perm.map((d) => src[d])));
+  if (needsGrad(x)) {
+    const inverse = new Array<number>(nd);
+    perm.forEach((d, i) => (inverse[d] = i));
+    record(out, "Permute", [x], (g) => [permute(g, inverse)]);
+  }
+  return out;
+}
+
+/** x read as `shape` through broadcasting, materialised. */
+export function expand(x: Tensor, shape: Shape): Tensor {
+  checkDims(shape);
+  broadcastShapes(x.shape, shape);
+  const out = result(shape, [x], needsGrad(x), x.dtype);
+  const be = x.backend;
+  be.kernels.f32_strided_copy(x.ptr, out.ptr, shape.length, writeMeta(be, [...shape], broadcastStrides(x.shape, shape)));
+  if (needsGrad(x)) {
+    const from = [...x.shape];
+    record(out, "Expand", [x], (g) => [sumTo(g, from)]);
+  }
+  return out;
+}
+
+export function copyInto(dst: Tensor, src: Tensor): void {
+  if (src.backend !== dst.backend) {
+    const vals = src.data();
+    if (vals.length !== dst.numel()) {
+      throw new RangeError(`copy_(): source of shape ${fmt(src.shape)} does not match destination ${fmt(dst.shape)}`);
+    }
+    const p = dst.ptr >> 2;
+    if (dst.dtype === "int32") dst.backend.heap.i32.set(Int32Array.from(vals, Math.trunc), p);
+    else dst.backend.heap.f32.set(vals, p);
+    return;
+  }
+  const shape = broadcastShapes(src.shape, dst.shape);
+  if (shape.join() !== dst.shape.join()) {
+    throw new RangeError(`output with shape ${fmt(dst.shape)} doesn't match the broadcast shape ${fmt(shape)}`);
+  }
+  const s = src.dtype === dst.dtype ? src : src.dtype === "int32" ? toFloat(src) : null;
+  if (!s) throw new TypeError("copy_(): cannot copy a float32 tensor into an int32 tensor");
+  const be = dst.backend;
+  be.kernels.f32_strided_copy(s.ptr, dst.ptr, shape.length, writeMeta(be, shape, broadcastStrides(s.shape, shape)));
+  if (s !== src) drop(s);
+}
+
+// ---- elementwise ---------------------------------------------------------------
+
+const UNARY_NAMES: Record<UnaryOp, string> = {
+  [UnaryOp.Neg]: "Neg", [UnaryOp.Abs]: "Abs", [UnaryOp.Sqrt]: "Sqrt", [UnaryOp.Exp]: "Exp", [UnaryOp.Log]: "Log",
+  [UnaryOp.Relu]: "Relu", [UnaryOp.Sigmoid]: "Sigmoid", [UnaryOp.Tanh]: "Tanh", [UnaryOp.Square]: "Square",
+  [UnaryOp.Sign]: "Sign",
+};
+
+export function unary(x0: Tensor, op: UnaryOp): Tensor {
+  const name = UNARY_NAMES[op];
+  const x = requireFloat(x0, name);
+  const graph = needsGrad(x) && op !== UnaryOp.Sign;
+  const out = result(x.shape, [x], graph);
+  const n = x.numel();
+  x.backend.kernels.f32_unary(op, x.ptr, out.ptr, n);
+  if (graph) {
+    const sx = new Saved(x, name);
+    const so = new Saved(out, name);
+    record(out, name, [x], (g) => {
+      const dx = result(x.shape, [g], false);
+      x.backend.kernels.f32_unary_backward(op, sx.get().ptr, so.get().ptr, g.ptr, dx.ptr, n);
+      return [dx];
+    });
+  }
+  return out;
+}
+
+const BINARY_NAMES: Record<BinaryOp, string> = {
+  [BinaryOp.Add]: "Add", [BinaryOp.Sub]: "Sub", [BinaryOp.Mul]: "Mul", [BinaryOp.Div]: "Div", [BinaryOp.Pow]: "Pow",
+  [BinaryOp.Maximum]: "Maximum", [BinaryOp.Minimum]: "Minimum", [BinaryOp.Eq]: "Eq", [BinaryOp.Ne]: "Ne",
+  [BinaryOp.Lt]: "Lt", [BinaryOp.Le]: "Le", [BinaryOp.Gt]: "Gt", [BinaryOp.Ge]: "Ge",
+};
+
+function isComparison(op: BinaryOp): boolean {
+  return op >= BinaryOp.Eq;
+}
+
+/** Runs the binary kernel for a op b (or s op a) into out. */
+function binaryKernel(a: Tensor, b: Tensor | number, op: BinaryOp, out: Tensor, reversed: boolean): void {
+  const k = a.backend.kernels;
+  if (typeof b === "number") {
+    k.f32_binary_scalar(op, a.ptr, b, out.ptr, out.numel(), reversed ? 1 : 0);
+  } else if (a.shape.join() === b.shape.join() && out.shape.join() === a.shape.join()) {
+    k.f32_binary(op, a.ptr, b.ptr, out.ptr, out.numel());
+  } else {
+    checkDims(out.shape);
+    const meta = writeMeta(a.backend, [...out.shape], broadcastStrides(a.shape, out.shape), broadcastStrides(b.shape, out.shape));
+    k.f32_binary_broadcast(op, a.ptr, b.ptr, out.ptr, out.ndim, meta);
+  }
+}
+
+/** a op b with broadcasting; with a number b, `reversed` computes b op a. */
+export function binary(a0: Tensor, b0: Tensor | number, op: BinaryOp, reversed = false): Tensor {
+  const name = BINARY_NAMES[op];
+  if (typeof b0 === "number") {
+    const a = requireFloat(a0, name);
+    const graph = needsGrad(a) && !isComparison(op);
+    const out = result(a.shape, [a], graph);
+    binaryKernel(a, b0, op, out, reversed);
+    if (graph) scalarBackward(out, a, b0, op, reversed, name);
+    return out;
+  }
+  backendOf(a0, b0);
+  const a = requireFloat(a0, name);
+  const b = requireFloat(b0, name);
+  const shape = broadcastShapes(a.shape, b.shape);
+  const graph = needsGrad(a, b) && !isComparison(op);
+  const out = result(shape, [a, b], graph);
+  binaryKernel(a, b, op, out, false);
+  if (graph) tensorBackward(out, a, b, op, name);
+  return out;
+}
+
+/** target = target op other, in place (other broadcasts to target's shape). */
+export function binaryInto(target: Tensor, other: Tensor | number, op: BinaryOp): void {
+  if (target.dtype !== "float32") throw new TypeError(`in-place arithmetic needs a float32 tensor, not ${target.dtype}`);
+  if (typeof other !== "number") {
+    backendOf(target, other);
+    const shape = broadcastShapes(target.shape, other.shape);
+    if (shape.join() !== target.shape.join()) {
+      throw new RangeError(`output with shape ${fmt(target.shape)} doesn't match the broadcast shape ${fmt(shape)}`);
+    }
+    const o = requireFloat(other, BINARY_NAMES[op]);
+    binaryKernel(target, o, op, target, false);
+    if (o !== other) drop(o);
+  } else binaryKernel(target, other, op, target, false);
+}
+
+function scalarBackward(out: Tensor, a: Tensor, s: number, op: BinaryOp, reversed: boolean, name: string): void {
+  const sa = new Saved(a, name);
+  const so = new Saved(out, name);
+  record(out, name, [a], (g) => {
+    switch (op) {
+      case BinaryOp.Add: return [g];
+      case BinaryOp.Sub: return [reversed ? g.neg() : g];
+      case BinaryOp.Mul: return [g.mul(s)];
+      case BinaryOp.Div: return [reversed ? g.mul(so.get()).div(sa.get()).neg() : g.div(s)];
+      case BinaryOp.Pow:
+        return [reversed ? g.mul(so.get()).mul(Math.log(s)) : g.mul(sa.get().pow(s - 1)).mul(s)];
+      case BinaryOp.Maximum:
+      case BinaryOp.Minimum: {
+        const x = sa.get();
+        const mask = (op === BinaryOp.Maximum ? x.gt(s) : x.lt(s)).add(x.eq(s).mul(0.5));
+        return [g.mul(mask)];
+      }
+      default: throw new Error(`no gradient for ${name}`);
+    }
+  });
+}
+
+function tensorBackward(out: Tensor, a: Tensor, b: Tensor, op: BinaryOp, name: string): void {
+  const sa = new Saved(a, name);
+  const sb = new Saved(b, name);
+  const so = new Saved(out, name);
+  const aShape = [...a.shape];
+  const bShape = [...b.shape];
+  record(out, name, [a, b], (g) => {
+    const A = () => sa.get();
+    const B = () => sb.get();
+    const wantA = a.requiresGrad;
+    const wantB = b.requiresGrad;
+    let ga: Tensor | null = null;
+    let gb: Tensor | null = null;
+    switch (op) {
+      case BinaryOp.Add:
+        if (wantA) ga = sumTo(g, aShape);
+        if (wantB) gb = sumTo(g, bShape);
+        break;
+      case BinaryOp.Sub:
+        if (wantA) ga = sumTo(g, aShape);
+        if (wantB) gb = sumTo(g.neg(), bShape);
+        break;
+      case BinaryOp.Mul:
+        if (wantA) ga = sumTo(g.mul(B()), aShape);
+        if (wantB) gb = sumTo(g.mul(A()), bShape);
+        break;
+      case BinaryOp.Div:
+        if (wantA) ga = sumTo(g.div(B()), aShape);
+        if (wantB) gb = sumTo(g.mul(so.get()).div(B()).neg(), bShape);
+        break;
+      case BinaryOp.Pow:
+        if (wantA) ga = sumTo(g.mul(B()).mul(A().pow(B().sub(1))), aShape);
+        if (wantB) gb = sumTo(g.mul(so.get()).mul(A().log()), bShape);
+        break;
+      case BinaryOp.Maximum:
+      case BinaryOp.Minimum: {
+        // Ties split the gradient evenly, as PyTorch does.
+        const mask = (op === BinaryOp.Maximum ? A().gt(B()) : A().lt(B())).add(A().eq(B()).mul(0.5));
+        if (wantA) ga = sumTo(g.mul(mask), aShape);
+        if (wantB) gb = sumTo(g.mul(mask.rsub(1)), bShape);
+        break;
+      }
+      default: throw new Error(`no gradient for ${name}`);
+    }
+    return [ga, gb];
+  });
+}
+
+// ---- reductions ----------------------------------------------------------------
+
+function reduceDims(x: Tensor, dim: number | number[] | null | undefined): number[] {
+  if (dim === undefined || dim === null) return x.shape.map((_, i) => i);
+  const dims = (Array.isArray(dim) ? dim : [dim]).map((d) => normDim(d, x.ndim));
+  if (new Set(dims).size !== dims.length) throw new RangeError(`dim ${dims.join(", ")} appears multiple times in the list of dims`);
+  return dims.filter((d) => d < x.ndim).sort((p, q) => q - p);
+}
+
+function keptShape(shape: Shape, dims: number[]): number[] {
+  return shape.map((d, i) => (dims.includes(i) ? 1 : d));
+}
+
+function finalShape(shape: Shape, dims: number[], keepdim: boolean): number[] {
+  return keepdim ? keptShape(shape, dims) : shape.filter((_, i) => !dims.includes(i));
+}
+
+/** One reduction kernel call per axis (highest first), no autograd; the result has the kept shape. */
+function reduceRaw(x: Tensor, op: ReduceOp, dims: number[]): Tensor {
+  let cur = x;
+  let shape = [...x.shape];
+  const k = x.backend.kernels;
+  if (dims.length === x.ndim && x.ndim > 0 && (op === ReduceOp.Sum || op === ReduceOp.Mean || op === ReduceOp.Max ||
+      op === ReduceOp.Min || op === ReduceOp.SumAbs || op === ReduceOp.SumSquares)) {
+    const out = result(shape.map(() => 1), [x], false);
+    k.f32_reduce(op, x.ptr, out.ptr, 1, x.numel(), 1);
+    return out;
+  }
+  for (const d of dims) {
+    const outer = numel(shape.slice(0, d));
+    const size = shape[d];
+    const inner = numel(shape.slice(d + 1));
+    shape = [...shape.slice(0, d), 1, ...shape.slice(d + 1)];
+    const out = result(shape, [cur], false);
+    // Σ|x| and Σx² only apply to the first pass; later passes sum what they made.
+    const pass = cur === x ? op : op === ReduceOp.SumAbs || op === ReduceOp.SumSquares ? ReduceOp.Sum : op;
+    k.f32_reduce(pass, cur.ptr, out.ptr, outer, size, inner);
+    if (cur !== x) drop(cur);
+    cur = out;
+  }
+  return cur === x ? clone(x) : cur;
+}
+
+/** Sums g down to `shape` (undoing broadcasting). Returns g itself when it already has that shape. */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  if (g.shape.join() === shape.join()) return g;
+  const lead = g.ndim - shape.length;
+  const dims: number[] = [];
+  for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
+  const r = reduceRaw(g, ReduceOp.Sum, dims.sort((p, q) => q - p));
+  return reshape(r, [...shape]);
+}
+
+export function reduce(x0: Tensor, kind: "sum" | "mean", dim: number | number[] | null | undefined, keepdim: boolean): Tensor {
+  const x = requireFloat(x0, kind);
+  const dims = reduceDims(x, dim);
+  const graph = needsGrad(x);
+  const raw = reduceRaw(x, kind === "sum" ? ReduceOp.Sum : ReduceOp.Mean, dims);
+  const out = new Tensor(raw.storage, finalShape(x.shape, dims, keepdim), "float32");
+  if (graph) {
+    raw.storage.markStepScoped();
+    const count = dims.reduce((acc, d) => acc * x.shape[d], 1);
+    const inShape = [...x.shape];
+    const kShape = keptShape(x.shape, dims);
+    record(out, kind === "sum" ? "Sum" : "Mean", [x], (g) => {
+      const e = expand(reshape(g, kShape), inShape);
+      return [kind === "sum" ? e : e.mul(1 / count)];
+    });
+  }
+  return out;
+}
+
+export function maxAll(x0: Tensor): Tensor {
+  const x = requireFloat(x0, "max");
+  if (x.numel() === 0) throw new RangeError("max(): Expected reduction dim to be specified for input.numel() == 0.");
+  const graph = needsGrad(x);
+  const raw = reduceRaw(x, ReduceOp.Max, reduceDims(x, null));
+  const out = new Tensor(raw.storage, [], "float32");
+  if (graph) {
+    raw.storage.markStepScoped();
+    const sx = new Saved(x, "Max");
+    const so = new Saved(out, "Max");
+    record(out, "Max", [x], (g) => {
+      // Ties share the gradient evenly, as PyTorch's max() does.
+      const mask = sx.get().eq(so.get());
+      return [mask.mul(g).div(mask.sum())];
+    });
+  }
+  return out;
+}
+
+export function argmax(x0: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
+  const x = requireFloat(x0, "argmax");
+  const be = x.backend;
+  if (dim === undefined) {
+    const out = result(keepdim ? x.shape.map(() => 1) : [], [x], false, "int32");
+    be.kernels.f32_argmax(x.ptr, out.ptr, 1, x.numel(), 1);
+    return out;
+  }
+  const d = normDim(dim, x.ndim);
+  const out = result(finalShape(x.shape, [d], keepdim), [x], false, "int32");
+  be.kernels.f32_argmax(x.ptr, out.ptr, numel(x.shape.slice(0, d)), x.shape[d], numel(x.shape.slice(d + 1)));
+  return out;
+}
+
+export function maxDim(x0: Tensor, dim: number, keepdim: boolean): { values: Tensor; indices: Tensor } {
+  const x = requireFloat(x0, "max");
+  const d = normDim(dim, x.ndim);
+  const graph = needsGrad(x);
+  const raw = reduceRaw(x, ReduceOp.Max, [d]);
+  const values = new Tensor(raw.storage, finalShape(x.shape, [d], keepdim), "float32");
+  const indices = argmax(x, d, keepdim);
+  if (graph) {
+    raw.storage.markStepScoped();
+    const outer = numel(x.shape.slice(0, d));
+    const inner = numel(x.shape.slice(d + 1));
+    const inShape = [...x.shape];
+    const si = new Saved(indices, "Max");
+    record(values, "Max", [x], (g) => {
+      const dx = result(inShape, [g], false);
+      const k = x.backend.kernels;
+      k.f32_fill(dx.ptr, dx.numel(), 0);
+      k.f32_scatter_add_axis(g.ptr, si.get().ptr, dx.ptr, outer, inShape[d], inner);
+      return [dx];
+    });
+  }
+  return { values, indices };
+}
+
+export function norm(x0: Tensor, p: 1 | 2, dim: number | number[] | null | undefined, keepdim: boolean): Tensor {
+  if (p !== 1 && p !== 2) throw new RangeError(`norm(): only p = 1 and p = 2 are supported, got ${p}`);
+  const x = requireFloat(x0, "norm");
+  const dims = reduceDims(x, dim);
+  const graph = needsGrad(x);
+  const raw = reduceRaw(x, p === 2 ? ReduceOp.SumSquares : ReduceOp.SumAbs, dims);
+  if (p === 2) x.backend.kernels.f32_unary(UnaryOp.Sqrt, raw.ptr, raw.ptr, raw.numel());
+  const out = new Tensor(raw.storage, finalShape(x.shape, dims, keepdim), "float32");
+  if (graph) {
+    raw.storage.markStepScoped();
+    const sx = new Saved(x, "Norm");
+    const sr = new Saved(raw, "Norm");
+    const kShape = keptShape(x.shape, dims);
+    const inShape = [...x.shape];
+    record(out, "Norm", [x], (g) => {
+      const ge = expand(reshape(g, kShape), inShape);
+      // The subgradient at a zero norm is 0, as in PyTorch (not 0/0).
+      if (p === 1) return [ge.mul(sx.get().sign())];
+      return [ge.mul(sx.get()).div(expand(sr.get(), inShape).maximum(1e-38))];
+    });
+  }
+  return out;
+}
+
+// ---- matrix products -----------------------------------------------------------
+
+/** C = op(A)·op(B) into a new [m, n] tensor. */
+export function gemm(layout: GemmLayout, a: Tensor, b: Tensor, m: number, n: number, k: number, inputs: Tensor[], graph: boolean): Tensor {
+  const out = result([m, n], inputs, graph);
+  const be = a.backend;
+  const lda = layout === GemmLayout.TN ? m : k;
+  const ldb = layout === GemmLayout.NT ? k : n;
+  if (m * n > 0) {
+    if (k === 0) be.kernels.f32_fill(out.ptr, m * n, 0);
+    else be.kernels.f32_gemm(layout, m, n, k, 1, a.ptr, lda, b.ptr, ldb, 0, out.ptr, n, be.gemmWorkspace);
+  }
+  return out;
+}
+
+/** [m, k] · [k, n]. */
+function mm(a: Tensor, b: Tensor): Tensor {
+  const [m, k] = a.shape;
+  const n = b.shape[1];
+  const graph = needsGrad(a, b);
+  const out = gemm(GemmLayout.NN, a, b, m, n, k, [a, b], graph);
+  if (graph) {
+    const sa = new Saved(a, "Mm");
+    const sb = new Saved(b, "Mm");
+    record(out, "Mm", [a, b], (g) => [
+      a.requiresGrad ? gemm(GemmLayout.NT, g, sb.get(), m, k, n, [g], false) : null,
+      b.requiresGrad ? gemm(GemmLayout.TN, sa.get(), g, k, n, m, [g], false) : null,
+    ]);
+  }
+  return out;
+}
+
+const dimsX = (s: Shape) => s.join("x");
+
+export function matmul(a0: Tensor, b0: Tensor): Tensor {
+  backendOf(a0, b0);
+  const a = requireFloat(a0, "matmul");
+  const b = requireFloat(b0, "matmul");
+  if (a.ndim === 0 || b.ndim === 0) {
+    throw new RangeError(`both arguments to matmul need to be at least 1D, but they are ${a.ndim}D and ${b.ndim}D`);
+  }
+  if (a.ndim === 1 && b.ndim === 1) {
+    if (a.shape[0] !== b.shape[0]) {
+      throw new RangeError(`inconsistent tensor size, expected tensor [${a.shape[0]}] and src [${b.shape[0]}] to have the same number of elements, but got ${a.shape[0]} and ${b.shape[0]} elements respectively`);
+    }
+    return reshape(mm(reshape(a, [1, a.shape[0]]), reshape(b, [b.shape[0], 1])), []);
+  }
+  const k = a.shape[a.ndim - 1];
+  const kb = b.ndim === 1 ? b.shape[0] : b.shape[b.ndim - 2];
+  if (k !== kb) {
+    const sa = a.ndim === 1 ? [1, k] : [numel(a.shape.slice(0, -1)), k];
+    const sb = b.ndim === 1 ? [kb, 1] : b.shape.slice(-2);
+    throw new RangeError(`mat1 and mat2 shapes cannot be multiplied (${dimsX(sa)} and ${dimsX(sb)})`);
+  }
+  if (b.ndim <= 2) {
+    // [..., m, k] · [k, n]: fold the batch into m.
+    const a2 = reshape(a, [numel(a.shape.slice(0, -1)), k]);
+    const b2 = b.ndim === 1 ? reshape(b, [k, 1]) : b;
+    const out = mm(a2, b2);
+    const shape = [...a.shape.slice(0, -1), ...(b.ndim === 1 ? [] : [b.shape[1]])];
+    return reshape(out, shape);
+  }
+  if (a.ndim === b.ndim && a.shape.slice(0, -2).join() === b.shape.slice(0, -2).join()) return bmm(a, b);
+  if (a.ndim === 1) return reshape(matmul(reshape(a, [1, k]), b), [...b.shape.slice(0, -2), b.shape[b.ndim - 1]]);
+  throw new RangeError(
+    `matmul: batch dimensions of ${fmt(a.shape)} and ${fmt(b.shape)} must be equal (broadcast batch matmul is not supported)`,
+  );
+}
+
+/** [..., m, k] · [..., k, n] with equal batch dims: one gemm per batch entry. */
+function bmm(a: Tensor, b: Tensor): Tensor {
+  const m = a.shape[a.ndim - 2];
+  const k = a.shape[a.ndim - 1];
+  const n = b.shape[b.ndim - 1];
+  const batch = numel(a.shape.slice(0, -2));
+  const graph = needsGrad(a, b);
+  const out = result([...a.shape.slice(0, -1), n], [a, b], graph);
+  const run = (layout: GemmLayout, x: Tensor, y: Tensor, z: Tensor, M: number, N: number, K: number) => {
+    const be = x.backend;
+    const lda = layout === GemmLayout.TN ? M : K;
+    const ldb = layout === GemmLayout.NT ? K : N;
+    for (let i = 0; i < batch; i++) {
+      be.kernels.f32_gemm(layout, M, N, K, 1, x.ptr + i * M * K * 4, lda, y.ptr + i * K * N * 4, ldb, 0, z.ptr + i * M * N * 4, N, be.gemmWorkspace);
+    }
+  };
+  run(GemmLayout.NN, a, b, out, m, n, k);
+  if (graph) {
+    const sa = new Saved(a, "Bmm");
+    const sb = new Saved(b, "Bmm");
+    record(out, "Bmm", [a, b], (g) => {
+      let ga: Tensor | null = null;
+      let gb: Tensor | null = null;
+      if (a.requiresGrad) { ga = result(a.shape, [g], false); run(GemmLayout.NT, g, sb.get(), ga, m, k, n); }
+      if (b.requiresGrad) { gb = result(b.shape, [g], false); run(GemmLayout.TN, sa.get(), g, gb, k, n, m); }
+      return [ga, gb];
+    });
+  }
+  return out;
+}
