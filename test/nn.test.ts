@@ -1,0 +1,147 @@
+import { describe, expect, it } from "vitest";
+import { manualSeed, nn, noGrad, optim, randn, tensor, zeros } from "../src/index.ts";
+
+const mlp = () =>
+  new nn.Sequential(
+    new nn.Flatten(),
+    new nn.Linear(784, 256), new nn.ReLU(), new nn.Dropout(0.2),
+    new nn.Linear(256, 256), new nn.ReLU(), new nn.Dropout(0.5),
+    new nn.Linear(256, 10),
+  );
+
+describe("nn.Module", () => {
+  it("names parameters as PyTorch does, in PyTorch's order", () => {
+    expect(mlp().namedParameters().map(([n]) => n)).toEqual([
+      "1.weight", "1.bias", "4.weight", "4.bias", "7.weight", "7.bias",
+    ]);
+    expect(Object.keys(mlp().stateDict())).toEqual(["1.weight", "1.bias", "4.weight", "4.bias", "7.weight", "7.bias"]);
+  });
+
+  it("gives Linear a [out, in] weight and PyTorch's default init U(±1/√in)", () => {
+    manualSeed(0);
+    const l = new nn.Linear(784, 256);
+    expect(l.weight.shape).toEqual([256, 784]);
+    expect(l.bias!.shape).toEqual([256]);
+    const bound = 1 / Math.sqrt(784);
+    const w = l.weight.data();
+    let sq = 0;
+    for (const v of w) {
+      expect(Math.abs(v)).toBeLessThanOrEqual(bound);
+      sq += v * v;
+    }
+    // Var of U(−a, a) is a²/3.
+    expect(sq / w.length).toBeCloseTo((bound * bound) / 3, 5);
+    expect(Math.max(...l.bias!.data().map(Math.abs))).toBeLessThanOrEqual(bound);
+  });
+
+  it("switches every submodule with train() and eval(), which return the module", () => {
+    const net = mlp();
+    expect(net.eval()).toBe(net);
+    expect(net.modules().every((m) => !m.training)).toBe(true);
+    expect(net.train().modules().every((m) => m.training)).toBe(true);
+  });
+
+  it("Dropout is active in training mode and the identity in eval mode", () => {
+    manualSeed(1);
+    const d = new nn.Dropout(0.5);
+    const x = randn([1000]);
+    const y = d.forward(x).data();
+    expect(y.filter((v) => v === 0).length).toBeGreaterThan(400);
+    d.eval();
+    expect(Array.from(d.forward(x).data())).toEqual(Array.from(x.data()));
+  });
+
+  it("Dropout rejects p outside [0, 1] with PyTorch's message", () => {
+    expect(() => new nn.Dropout(1.5)).toThrow("dropout probability has to be between 0 and 1, but got 1.5");
+    expect(() => nn.functional.dropout(zeros([2]), -0.1, true)).toThrow("dropout probability has to be between 0 and 1, but got -0.1");
+  });
+
+  it("Flatten keeps the batch dim like view(N, -1)", () => {
+    expect(new nn.Flatten().forward(zeros([5, 1, 28, 28])).shape).toEqual([5, 784]);
+  });
+
+  it("round-trips a state dict into a fresh model", () => {
+    manualSeed(3);
+    const a = mlp();
+    const b = mlp();
+    b.loadStateDict(a.stateDict());
+    const x = randn([4, 1, 28, 28]);
+    a.eval();
+    b.eval();
+    expect(Array.from(b.forward(x).data())).toEqual(Array.from(a.forward(x).data()));
+  });
+
+  it("loadStateDict names missing, unexpected and mis-shaped keys (strict), and skips them when not strict", () => {
+    const net = new nn.Sequential(new nn.Linear(3, 2));
+    expect(() => net.loadStateDict({ "0.weight": zeros([2, 3]) })).toThrow(/Missing key\(s\) in state_dict: "0.bias"/);
+    expect(() => net.loadStateDict({ "0.weight": zeros([2, 3]), "0.bias": zeros([2]), extra: zeros([1]) })).toThrow(
+      /Unexpected key\(s\) in state_dict: "extra"/,
+    );
+    expect(() => net.loadStateDict({ "0.weight": zeros([3, 3]), "0.bias": zeros([2]) })).toThrow(
+      "size mismatch for 0.weight: copying a param with shape [3, 3] from checkpoint, the shape in current model is [2, 3].",
+    );
+    const r = net.loadStateDict({ "0.bias": tensor([1, 2]), extra: zeros([1]) }, { strict: false });
+    expect(r).toEqual({ missingKeys: ["0.weight"], unexpectedKeys: ["extra"] });
+    expect(Array.from((net.at(0) as nn.Linear).bias!.data())).toEqual([1, 2]);
+  });
+
+  it("Linear names the shapes when the input does not fit", () => {
+    expect(() => new nn.Linear(4, 5).forward(zeros([2, 3]))).toThrow("mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)");
+  });
+
+  it("CrossEntropyLoss rejects labels out of range and float labels with clear messages", () => {
+    const logits = zeros([2, 3]);
+    expect(() => nn.functional.crossEntropy(logits, tensor([0, 3], { dtype: "int32" }))).toThrow(/Target 3 is out of bounds/);
+    expect(() => nn.functional.crossEntropy(logits, tensor([0, -1], { dtype: "int32" }))).toThrow(/Target -1 is out of bounds/);
+    expect(() => nn.functional.crossEntropy(logits, tensor([0, 1]))).toThrow(/expected int32 class indices/);
+    expect(() => nn.functional.crossEntropy(logits, tensor([0, 1, 2], { dtype: "int32" }))).toThrow(
+      "Expected input batch_size (2) to match target batch_size (3).",
+    );
+  });
+
+  it("apply() visits every submodule, as d2l's net.apply(init_weights)", () => {
+    const net = mlp();
+    let linears = 0;
+    net.apply((m) => {
+      if (m instanceof nn.Linear) {
+        linears++;
+        nn.init.normal_(m.weight, 0, 0.01);
+      }
+    });
+    expect(linears).toBe(3);
+  });
+});
+
+describe("optim", () => {
+  it("rejects invalid settings with PyTorch's messages", () => {
+    const p = [zeros([2], { requiresGrad: true })];
+    expect(() => new optim.SGD(p, { lr: -1 })).toThrow("Invalid learning rate: -1");
+    expect(() => new optim.SGD(p, { lr: 0.1, momentum: -0.5 })).toThrow("Invalid momentum value: -0.5");
+    expect(() => new optim.SGD(p, { lr: 0.1, weightDecay: -1 })).toThrow("Invalid weight_decay value: -1");
+    expect(() => new optim.SGD(p, { lr: 0.1, nesterov: true })).toThrow("Nesterov momentum requires a momentum and zero dampening");
+    expect(() => new optim.SGD(p, {})).toThrow(/lr is required/);
+    expect(() => new optim.SGD([], { lr: 0.1 })).toThrow("optimizer got an empty parameter list");
+    expect(() => new optim.SGD([{ params: p }, { params: p }], { lr: 0.1 })).toThrow(
+      "some parameters appear in more than one parameter group",
+    );
+    expect(() => new optim.Adam(p, { betas: [1, 0.999] })).toThrow("Invalid beta parameter at index 0: 1");
+    expect(() => new optim.Adam(p, { eps: -1 })).toThrow("Invalid epsilon value: -1");
+  });
+
+  it("SGD applies p −= lr·(g + wd·p) and zeroGrad fills zeros", () => {
+    const w = tensor([1, -2], { requiresGrad: true });
+    const opt = new optim.SGD([w], { lr: 0.1, weightDecay: 0.5 });
+    w.mul(tensor([3, 4])).sum().backward();
+    opt.step();
+    expect(Array.from(w.data())).toEqual([Math.fround(1 - 0.1 * (3 + 0.5)), Math.fround(-2 - 0.1 * (4 - 1))]);
+    opt.zeroGrad();
+    expect(Array.from(w.grad!.data())).toEqual([0, 0]);
+  });
+
+  it("in-place updates of a leaf that requires grad need noGrad", () => {
+    const w = zeros([2], { requiresGrad: true });
+    expect(() => w.sub_(1)).toThrow(/a leaf Variable that requires grad is being used in an in-place operation/);
+    noGrad(() => w.sub_(1));
+    expect(Array.from(w.data())).toEqual([-1, -1]);
+  });
+});
