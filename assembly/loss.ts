@@ -1,1 +1,182 @@
 // loss kernels: see src/backend/kernels.ts for the contract.
+//
+// Cross-entropy works per row in f64 after subtracting the row maximum, so
+// exp never overflows (logits of ±1e4 are fine) and the log-sum-exp keeps its
+// digits; results are rounded to f32 once, at the end.
+//
+// exp and log are fdlibm's (e_exp.c, e_log.c) written out here, not Math.exp /
+// Math.log: AssemblyScript's come with lookup tables in a data segment, and
+// this module must have no static data (see assembly/index.ts).
+
+@inline const LN2_HI: f64 = 6.93147180369123816490e-01;
+@inline const LN2_LO: f64 = 1.90821492927058770002e-10;
+@inline const INV_LN2: f64 = 1.44269504088896338700e+00;
+@inline const EXP_OVERFLOW: f64 = 7.09782712893383973096e+02;
+@inline const EXP_UNDERFLOW: f64 = -7.45133219101941108420e+02;
+@inline const P1: f64 = 1.66666666666666019037e-01;
+@inline const P2: f64 = -2.77777777770155933842e-03;
+@inline const P3: f64 = 6.61375632143793436117e-05;
+@inline const P4: f64 = -1.65339022054652515390e-06;
+@inline const P5: f64 = 4.13813679705723846039e-08;
+@inline const LG1: f64 = 6.666666666666735130e-01;
+@inline const LG2: f64 = 3.999999999940941908e-01;
+@inline const LG3: f64 = 2.857142874366239149e-01;
+@inline const LG4: f64 = 2.222219843214978396e-01;
+@inline const LG5: f64 = 1.818357216161805012e-01;
+@inline const LG6: f64 = 1.531383769920937332e-01;
+@inline const LG7: f64 = 1.479819860511658591e-01;
+@inline const SQRT2: f64 = 1.4142135623730951;
+
+/** 2^k for an integer k in [−1022, 1023]. */
+@inline function pow2(k: i32): f64 {
+  return reinterpret<f64>(<u64>(0x3ff + k) << 52);
+}
+
+/** e^x to within an ulp. */
+function expF64(x: f64): f64 {
+  if (x != x) return x;
+  if (x > EXP_OVERFLOW) return Infinity;
+  if (x < EXP_UNDERFLOW) return 0;
+  // x = k·ln2 + r, |r| ≤ ln2/2, with k·ln2 split so that the reduction is exact.
+  const k = <i32>(x * INV_LN2 + (x < 0 ? -0.5 : 0.5));
+  const hi = x - <f64>k * LN2_HI;
+  const lo = <f64>k * LN2_LO;
+  const r = hi - lo;
+  const t = r * r;
+  const c = r - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
+  const y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
+  // Scaled in two steps where 2^k alone would not be a normal number.
+  if (k > 1023) return y * 2.0 * pow2(1023);
+  if (k < -1021) return y * pow2(k + 1000) * pow2(-1000);
+  return y * pow2(k);
+}
+
+/** ln x for x ≥ 0 to within an ulp; NaN for negative or NaN x. */
+function logF64(x: f64): f64 {
+  if (!(x > 0)) return x == 0 ? -Infinity : NaN;
+  if (x == Infinity) return x;
+  let bits = reinterpret<u64>(x);
+  let e = <i32>(bits >>> 52) - 1023;
+  if (e == -1023) {
+    // Subnormal: scale into the normal range first.
+    bits = reinterpret<u64>(x * 18014398509481984.0);
+    e = <i32>(bits >>> 52) - 1023 - 54;
+  }
+  let m = reinterpret<f64>((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000);
+  if (m > SQRT2) {
+    m = m * 0.5;
+    e = e + 1;
+  }
+  const f = m - 1.0;
+  const s = f / (2.0 + f);
+  const z = s * s;
+  const w = z * z;
+  const t1 = w * (LG2 + w * (LG4 + w * LG6));
+  const t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
+  const r = t2 + t1;
+  const hfsq = 0.5 * f * f;
+  const dk = <f64>e;
+  return dk * LN2_HI - ((hfsq - (s * (hfsq + r) + dk * LN2_LO)) - f);
+}
+
+/** Largest logit of a row; NaN if any is NaN (so a poisoned row shows as NaN, not a wrong loss). */
+@inline function rowMax(row: usize, c: i32): f32 {
+  let m = load<f32>(row);
+  for (let j = 1; j < c; j++) m = max(m, load<f32>(row + (<usize>j << 2)));
+  return m;
+}
+
+export function f32_cross_entropy(logits: usize, labels: usize, losses: usize, lse: usize, n: i32, c: i32): i32 {
+  for (let i = 0; i < n; i++) {
+    const label = load<i32>(labels + (<usize>i << 2));
+    // The caller reports this row; nothing from it on is written.
+    if (<u32>label >= <u32>c) return i;
+    const row = logits + ((<usize>i * <usize>c) << 2);
+    const m = <f64>rowMax(row, c);
+    let sum: f64 = 0;
+    for (let j = 0; j < c; j++) sum += expF64(<f64>load<f32>(row + (<usize>j << 2)) - m);
+    const logSumExp = m + logF64(sum);
+    store<f32>(lse + (<usize>i << 2), <f32>logSumExp);
+    store<f32>(losses + (<usize>i << 2), <f32>(logSumExp - <f64>load<f32>(row + (<usize>label << 2))));
+  }
+  return -1;
+}
+
+// The stored lse is not used: rounded to f32 it is only good to ~7 digits of its
+// magnitude, 5e-4 absolute for logits of 1e4, which exp would turn into a 5e-4
+// relative error in every gradient. PyTorch keeps log-softmax outputs relative to
+// the row max instead, so the softmax is recomputed here from the max: exp(x − max)
+// (≤ 1, no overflow) parked in dlogits, then normalised. In place ok (dlogits = logits).
+export function f32_cross_entropy_backward(
+  logits: usize, labels: usize, lse: usize, dloss: usize, dlossStride: i32,
+  dlogits: usize, n: i32, c: i32,
+): void {
+  if (c <= 0) return;
+  for (let i = 0; i < n; i++) {
+    const g = <f64>load<f32>(dloss + ((<usize>i * <usize>dlossStride) << 2));
+    const offset = (<usize>i * <usize>c) << 2;
+    const row = logits + offset;
+    const out = dlogits + offset;
+    const m = <f64>rowMax(row, c);
+    // Read before the row may be overwritten (dlogits = logits is allowed). An
+    // out-of-range label matches no column: nothing is read or written out of bounds.
+    const label = load<i32>(labels + (<usize>i << 2));
+    const labelValid = <u32>label < <u32>c;
+    const labelLogit = labelValid ? <f64>load<f32>(row + (<usize>label << 2)) : 0;
+    let sum: f64 = 0;
+    for (let j = 0; j < c; j++) {
+      const e = expF64(<f64>load<f32>(row + (<usize>j << 2)) - m);
+      sum += e;
+      store<f32>(out + (<usize>j << 2), <f32>e);
+    }
+    const scale = g / sum;
+    for (let j = 0; j < c; j++) store<f32>(out + (<usize>j << 2), <f32>(scale * <f64>load<f32>(out + (<usize>j << 2))));
+    // The label's term, softmax − 1, cancels when the softmax is near 1: recomputed
+    // in f64 rather than from the f32 parked above.
+    if (labelValid) store<f32>(out + (<usize>label << 2), <f32>(g * (expF64(labelLogit - m) / sum - 1.0)));
+  }
+}
+
+/** Σ (pred − target)²: the differences in f32 (as PyTorch forms them), squares and sums in f64 over four lanes. */
+export function f32_mse(pred: usize, target: usize, n: i32): f64 {
+  // Lane k of the accumulators sums the elements i ≡ k (mod 4), and the lanes
+  // are combined as (s0 + s1) + (s2 + s3): src/backend/js/loss.ts does exactly
+  // the same, so both backends return the same f64.
+  let acc01 = f64x2.splat(0);
+  let acc23 = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const d = f32x4.sub(v128.load(pred + o), v128.load(target + o));
+    const d01 = f64x2.promote_low_f32x4(d);
+    const d23 = f64x2.promote_low_f32x4(v128.shuffle<u32>(d, d, 2, 3, 2, 3));
+    acc01 = f64x2.add(acc01, f64x2.mul(d01, d01));
+    acc23 = f64x2.add(acc23, f64x2.mul(d23, d23));
+  }
+  let s0 = f64x2.extract_lane(acc01, 0);
+  let s1 = f64x2.extract_lane(acc01, 1);
+  let s2 = f64x2.extract_lane(acc23, 0);
+  for (let k = 0; i < n; i++, k++) {
+    const o = <usize>i << 2;
+    const d = <f64>(load<f32>(pred + o) - load<f32>(target + o));
+    if (k == 0) s0 += d * d;
+    else if (k == 1) s1 += d * d;
+    else s2 += d * d;
+  }
+  return (s0 + s1) + (s2 + f64x2.extract_lane(acc23, 1));
+}
+
+/** dpred = (2·scale) · (pred − target), each factor rounded to f32 like PyTorch's mse_loss_backward. In place ok. */
+export function f32_mse_backward(pred: usize, target: usize, dpred: usize, n: i32, scale: f64): void {
+  const factor = <f32>(2.0 * scale);
+  const factorv = f32x4.splat(factor);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dpred + o, f32x4.mul(factorv, f32x4.sub(v128.load(pred + o), v128.load(target + o))));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dpred + o, factor * (load<f32>(pred + o) - load<f32>(target + o)));
+  }
+}

@@ -1,1 +1,195 @@
 // optim kernels: see src/backend/kernels.ts for the contract.
+//
+// PyTorch 1.13's _single_tensor_sgd / _single_tensor_adam(w), operation by
+// operation and rounded where PyTorch's CPU kernels round:
+// - Python scalars are combined in f64, then rounded to f32 where they meet a tensor;
+// - `a.add(b, alpha=s)` is one fused multiply-add, s·b + a rounded once (its
+//   vectorised kernel is vec::fmadd; checked on PyTorch's CPU build), and
+//   `v.addcmul_(g, g, value=s)` is fma(s·g rounded, g, v);
+// - everything else (mul, div, sqrt, addcdiv) rounds after each operation.
+// Wasm SIMD has no fma, so fma32 evaluates a·b + c in f64 (a·b of two f32 is
+// exact there) and rounds that to f32; this double rounding differs from a true
+// fma only when the f64 sum lands exactly halfway between two f32 (about one
+// case in 2^29). src/backend/js/optim.ts does the same operations in the same order.
+//
+// No Math.pow: AssemblyScript's brings lookup tables and a mutable global,
+// which this module must not have (see assembly/index.ts).
+
+/** Dekker's split constant 2^27 + 1: a = hi + lo with 26-bit halves whose products are exact. */
+@inline const SPLITTER: f64 = 134217729.0;
+
+/** The rounding error of p = a·b (p + error = a·b exactly), by Dekker's TwoProduct. */
+@inline function productError(a: f64, b: f64, p: f64): f64 {
+  const ca = SPLITTER * a;
+  const aHi = ca - (ca - a);
+  const aLo = a - aHi;
+  const cb = SPLITTER * b;
+  const bHi = cb - (cb - b);
+  const bLo = b - bHi;
+  return ((aHi * bHi - p) + aHi * bLo + aLo * bHi) + aLo * bLo;
+}
+
+/**
+ * base^step for an integer step, by square-and-multiply in double-double and
+ * one final rounding: Python's `beta ** step` (glibc's pow, which rounds
+ * correctly in practice) to the last bit in all but the rarest cases.
+ */
+function powStep(base: f64, step: f64): f64 {
+  const n = <u32>min(max(step, 0.0), 4294967295.0);
+  let hi = 1.0;
+  let lo = 0.0;
+  for (let bit: u32 = n == 0 ? 0 : <u32>1 << (31 - clz(n)); bit != 0; bit >>>= 1) {
+    let p = hi * hi;
+    let e = productError(hi, hi, p) + 2.0 * hi * lo;
+    hi = p + e;
+    lo = e - (hi - p);
+    if (n & bit) {
+      p = hi * base;
+      e = productError(hi, base, p) + lo * base;
+      hi = p + e;
+      lo = e - (hi - p);
+    }
+  }
+  return hi;
+}
+
+/** f32(a·b + c) for f32 lanes, rounded once from f64. */
+@inline function fma32x4(a: v128, b: v128, c: v128): v128 {
+  const low = f64x2.add(
+    f64x2.mul(f64x2.promote_low_f32x4(a), f64x2.promote_low_f32x4(b)), f64x2.promote_low_f32x4(c));
+  const high = f64x2.add(
+    f64x2.mul(f64x2.promote_low_f32x4(upperHalf(a)), f64x2.promote_low_f32x4(upperHalf(b))),
+    f64x2.promote_low_f32x4(upperHalf(c)));
+  return v128.shuffle<u32>(f32x4.demote_f64x2_zero(low), f32x4.demote_f64x2_zero(high), 0, 1, 4, 5);
+}
+
+@inline function upperHalf(a: v128): v128 {
+  return v128.shuffle<u32>(a, a, 2, 3, 2, 3);
+}
+
+@inline function fma32(a: f32, b: f32, c: f32): f32 {
+  return <f32>(<f64>a * <f64>b + <f64>c);
+}
+
+/** l1·sign(p) per lane: ±l1, or 0 where p is 0 (or NaN). */
+@inline function l1Term(p: v128, l1v: v128): v128 {
+  const zero = f32x4.splat(0);
+  return f32x4.sub(v128.and(f32x4.gt(p, zero), l1v), v128.and(f32x4.lt(p, zero), l1v));
+}
+
+export function f32_sgd_step(
+  param: usize, grad: usize, buf: usize, n: i32,
+  lr: f64, momentum: f64, dampening: f64, weightDecay: f64,
+  nesterov: i32, maximize: i32, l1: f64, firstStep: i32,
+): void {
+  const negLr = <f32>-lr;
+  const wd = <f32>weightDecay;
+  const l1f = <f32>l1;
+  const mom = <f32>momentum;
+  const keep = <f32>(1.0 - dampening);
+  const hasWd = weightDecay != 0;
+  const hasL1 = l1 != 0;
+  const hasMomentum = momentum != 0;
+  const negLrv = f32x4.splat(negLr);
+  const wdv = f32x4.splat(wd);
+  const l1v = f32x4.splat(l1f);
+  const momv = f32x4.splat(mom);
+  const keepv = f32x4.splat(keep);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const p = v128.load(param + o);
+    let d = v128.load(grad + o);
+    if (maximize) d = f32x4.neg(d);
+    if (hasWd) d = fma32x4(wdv, p, d);
+    if (hasL1) d = f32x4.add(d, l1Term(p, l1v));
+    if (hasMomentum) {
+      let b = d;
+      if (!firstStep) b = fma32x4(keepv, d, f32x4.mul(v128.load(buf + o), momv));
+      v128.store(buf + o, b);
+      d = nesterov ? fma32x4(momv, b, d) : b;
+    }
+    v128.store(param + o, fma32x4(negLrv, d, p));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const p = load<f32>(param + o);
+    let d = load<f32>(grad + o);
+    if (maximize) d = -d;
+    if (hasWd) d = fma32(wd, p, d);
+    if (hasL1) d = d + (p > 0 ? l1f : p < 0 ? -l1f : <f32>0);
+    if (hasMomentum) {
+      let b = d;
+      if (!firstStep) b = fma32(keep, d, load<f32>(buf + o) * mom);
+      store<f32>(buf + o, b);
+      d = nesterov ? fma32(mom, b, d) : b;
+    }
+    store<f32>(param + o, fma32(negLr, d, p));
+  }
+}
+
+export function f32_adam_step(
+  param: usize, grad: usize, m: usize, v: usize, vmax: usize, n: i32,
+  lr: f64, beta1: f64, beta2: f64, eps: f64, weightDecay: f64,
+  step: f64, decoupled: i32, amsgrad: i32, maximize: i32,
+): void {
+  const biasCorrection1 = 1.0 - powStep(beta1, step);
+  const biasCorrection2 = 1.0 - powStep(beta2, step);
+  const negStepSize = <f32>-(lr / biasCorrection1);
+  const bc2Sqrt = <f32>Math.sqrt(biasCorrection2);
+  const b1 = <f32>beta1;
+  const b2 = <f32>beta2;
+  const oneMinusB1 = <f32>(1.0 - beta1);
+  const oneMinusB2 = <f32>(1.0 - beta2);
+  const epsf = <f32>eps;
+  const wd = <f32>weightDecay;
+  // AdamW shrinks the parameter even when weight_decay is 0 (by exactly 1).
+  const shrink = <f32>(1.0 - lr * weightDecay);
+  const coupledWd = !decoupled && weightDecay != 0;
+  const negStepSizev = f32x4.splat(negStepSize);
+  const bc2Sqrtv = f32x4.splat(bc2Sqrt);
+  const b1v = f32x4.splat(b1);
+  const b2v = f32x4.splat(b2);
+  const oneMinusB1v = f32x4.splat(oneMinusB1);
+  const oneMinusB2v = f32x4.splat(oneMinusB2);
+  const epsv = f32x4.splat(epsf);
+  const wdv = f32x4.splat(wd);
+  const shrinkv = f32x4.splat(shrink);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    let p = v128.load(param + o);
+    let g = v128.load(grad + o);
+    if (maximize) g = f32x4.neg(g);
+    if (coupledWd) g = fma32x4(wdv, p, g);
+    if (decoupled) p = f32x4.mul(p, shrinkv);
+    const mi = fma32x4(oneMinusB1v, g, f32x4.mul(v128.load(m + o), b1v));
+    let vi = fma32x4(f32x4.mul(oneMinusB2v, g), g, f32x4.mul(v128.load(v + o), b2v));
+    v128.store(m + o, mi);
+    v128.store(v + o, vi);
+    if (amsgrad) {
+      vi = f32x4.max(v128.load(vmax + o), vi);
+      v128.store(vmax + o, vi);
+    }
+    const denom = f32x4.add(f32x4.div(f32x4.sqrt(vi), bc2Sqrtv), epsv);
+    v128.store(param + o, f32x4.add(p, f32x4.div(f32x4.mul(negStepSizev, mi), denom)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    let p = load<f32>(param + o);
+    let g = load<f32>(grad + o);
+    if (maximize) g = -g;
+    if (coupledWd) g = fma32(wd, p, g);
+    if (decoupled) p = p * shrink;
+    const mi = fma32(oneMinusB1, g, load<f32>(m + o) * b1);
+    let vi = fma32(oneMinusB2 * g, g, load<f32>(v + o) * b2);
+    store<f32>(m + o, mi);
+    store<f32>(v + o, vi);
+    if (amsgrad) {
+      vi = max(load<f32>(vmax + o), vi);
+      store<f32>(vmax + o, vi);
+    }
+    const denom = Mathf.sqrt(vi) / bc2Sqrt + epsf;
+    store<f32>(param + o, p + (negStepSize * mi) / denom);
+  }
+}

@@ -1,7 +1,124 @@
+// optim kernels: see src/backend/kernels.ts for the contract.
+//
+// PyTorch 1.13's _single_tensor_sgd / _single_tensor_adam(w), rounded where
+// PyTorch's CPU kernels round (see assembly/optim.ts, which does the same
+// operations in the same order): Python scalars in f64, rounded to f32 where
+// they meet a tensor; `add(…, alpha)` and `addcmul_` as one fused multiply-add,
+// which here is fma32 (a·b of two f32 is exact in f64, then one rounding);
+// everything else rounded to f32 after each operation.
+
 import type { Heap } from "../heap.ts";
 import type { OptimKernels } from "../kernels.ts";
 
+const f = Math.fround;
+
+/** Dekker's split constant 2^27 + 1: a = hi + lo with 26-bit halves whose products are exact. */
+const SPLITTER = 134217729;
+
+/** The rounding error of p = a·b (p + error = a·b exactly), by Dekker's TwoProduct. */
+function productError(a: number, b: number, p: number): number {
+  const ca = SPLITTER * a;
+  const aHi = ca - (ca - a);
+  const aLo = a - aHi;
+  const cb = SPLITTER * b;
+  const bHi = cb - (cb - b);
+  const bLo = b - bHi;
+  return ((aHi * bHi - p) + aHi * bLo + aLo * bHi) + aLo * bLo;
+}
+
+/**
+ * base^step for an integer step, by square-and-multiply in double-double and
+ * one final rounding: Python's `beta ** step` to the last bit in all but the
+ * rarest cases, and bitwise what assembly/optim.ts computes (Math.pow's last
+ * bit differs between engines).
+ */
+export function powStep(base: number, step: number): number {
+  const n = Math.trunc(Math.min(Math.max(step, 0), 4294967295));
+  let hi = 1;
+  let lo = 0;
+  for (let bit = n === 0 ? 0 : 2 ** (31 - Math.clz32(n)); bit >= 1; bit /= 2) {
+    let p = hi * hi;
+    let e = productError(hi, hi, p) + 2 * hi * lo;
+    hi = p + e;
+    lo = e - (hi - p);
+    if (Math.floor(n / bit) % 2 === 1) {
+      p = hi * base;
+      e = productError(hi, base, p) + lo * base;
+      hi = p + e;
+      lo = e - (hi - p);
+    }
+  }
+  return hi;
+}
+
+function fma32(a: number, b: number, c: number): number {
+  return f(a * b + c);
+}
+
 export function jsOptimKernels(heap: Heap): OptimKernels {
-  void heap;
-  return {} as OptimKernels;
+  return {
+    f32_sgd_step(param, grad, buf, n, lr, momentum, dampening, weightDecay, nesterov, maximize, l1, firstStep) {
+      const f32 = heap.f32;
+      const negLr = f(-lr);
+      const wd = f(weightDecay);
+      const l1f = f(l1);
+      const mom = f(momentum);
+      const keep = f(1 - dampening);
+      const pb = param >> 2;
+      const gb = grad >> 2;
+      const bb = buf >> 2;
+      for (let i = 0; i < n; i++) {
+        const p = f32[pb + i];
+        let d = f32[gb + i];
+        if (maximize) d = -d;
+        if (weightDecay !== 0) d = fma32(wd, p, d);
+        if (l1 !== 0) d = f(d + (p > 0 ? l1f : p < 0 ? -l1f : 0));
+        if (momentum !== 0) {
+          const b = firstStep ? d : fma32(keep, d, f(f32[bb + i] * mom));
+          f32[bb + i] = b;
+          d = nesterov ? fma32(mom, b, d) : b;
+        }
+        f32[pb + i] = fma32(negLr, d, p);
+      }
+    },
+
+    f32_adam_step(param, grad, m, v, vmax, n, lr, beta1, beta2, eps, weightDecay, step, decoupled, amsgrad, maximize) {
+      const f32 = heap.f32;
+      const biasCorrection1 = 1 - powStep(beta1, step);
+      const biasCorrection2 = 1 - powStep(beta2, step);
+      const negStepSize = f(-(lr / biasCorrection1));
+      const bc2Sqrt = f(Math.sqrt(biasCorrection2));
+      const b1 = f(beta1);
+      const b2 = f(beta2);
+      const oneMinusB1 = f(1 - beta1);
+      const oneMinusB2 = f(1 - beta2);
+      const epsf = f(eps);
+      const wd = f(weightDecay);
+      // AdamW shrinks the parameter even when weight_decay is 0 (by exactly 1).
+      const shrink = f(1 - lr * weightDecay);
+      const coupledWd = !decoupled && weightDecay !== 0;
+      const pb = param >> 2;
+      const gb = grad >> 2;
+      const mb = m >> 2;
+      const vb = v >> 2;
+      const vmaxb = vmax >> 2;
+      for (let i = 0; i < n; i++) {
+        let p = f32[pb + i];
+        let g = f32[gb + i];
+        if (maximize) g = -g;
+        if (coupledWd) g = fma32(wd, p, g);
+        if (decoupled) p = f(p * shrink);
+        const mi = fma32(oneMinusB1, g, f(f32[mb + i] * b1));
+        let vi = fma32(f(oneMinusB2 * g), g, f(f32[vb + i] * b2));
+        f32[mb + i] = mi;
+        f32[vb + i] = vi;
+        if (amsgrad) {
+          vi = Math.max(f32[vmaxb + i], vi);
+          f32[vmaxb + i] = vi;
+        }
+        const denom = f(f(f(Math.sqrt(vi)) / bc2Sqrt) + epsf);
+        f32[pb + i] = p + f(f(negStepSize * mi) / denom);
+      }
+    },
+  };
 }
