@@ -71,7 +71,8 @@ export function toFloat(x: Tensor, _what = "float()"): Tensor {
 
 export function clone(x: Tensor): Tensor {
   const graph = needsGrad(x);
-  const out = Tensor.empty(x.shape, x.dtype, x.backend, inBackward());
+  // Always owned: clone() is how a user keeps a value, and how a leaf gets its first .grad.
+  const out = Tensor.empty(x.shape, x.dtype, x.backend, false);
   const p = x.ptr;
   x.backend.heap.u8.copyWithin(out.ptr, p, p + x.numel() * 4);
   if (graph) record(out, "Clone", [x], (g) => [g]);

@@ -68,7 +68,7 @@ const cases: Case[] = [
   { name: "2-norm of everything", shapes: [[3, 4]], build: (a) => a.norm(), ref: (a) => scalar(Math.sqrt(sumAll(map1(a, (x) => x * x)))) },
   { name: "2-norm over dim 1", shapes: [[3, 4]], build: (a) => a.norm(2, 1), ref: (a) => map1(sum(map1(a, (x) => x * x), [1]), Math.sqrt) },
   { name: "1-norm", shapes: [[3, 4]], build: (a) => a.norm(1), ref: (a) => scalar(sumAll(map1(a, Math.abs))) },
-  { name: "view, flatten, unsqueeze, squeeze pass gradients through", shapes: [[2, 6]], build: (a) => a.view(3, 4).flatten().unsqueeze(0).squeeze(0).mul(a.view(-1)), ref: (a) => map1(a, (x) => x * x) },
+  { name: "view, flatten, unsqueeze, squeeze pass gradients through", shapes: [[2, 6]], build: (a) => a.view(3, 4).flatten().unsqueeze(0).squeeze(0).mul(a.view(-1)).view(2, 6), ref: (a) => map1(a, (x) => x * x) },
   { name: "t() and transpose", shapes: [[2, 3]], build: (a) => a.t().mul(a.transpose(0, 1)), ref: (a) => { const d = new Float64Array(6); for (let i = 0; i < 3; i++) for (let j = 0; j < 2; j++) d[i * 2 + j] = a.data[j * 3 + i] ** 2; return { shape: [3, 2], data: d }; } },
   { name: "permute of a 3-d tensor", shapes: [[2, 3, 4]], build: (a) => a.permute(2, 0, 1).sum(0), ref: (a) => sum(a, [2]) },
   { name: "clone passes gradients through", shapes: [[4]], build: (a) => a.clone().mul(2), ref: (a) => map1(a, (x) => 2 * x) },
