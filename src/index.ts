@@ -13,6 +13,7 @@ export { ReclaimedTensorError } from "./storage.ts";
 export * as nn from "./nn/index.ts";
 export * as optim from "./optim.ts";
 export * as data from "./data/index.ts";
+export * as io from "./io.ts";
 
 export interface MemoryStats {
   /** Bytes held by live tensors (rounded to allocator size classes). */

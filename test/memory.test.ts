@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { data, manualSeed, memoryStats, nn, noGrad, optim, randn, ReclaimedTensorError, tensor } from "../src/index.ts";
+import { data, manualSeed, memoryStats, nn, noGrad, optim, randn, ReclaimedTensorError, tensor, type Tensor } from "../src/index.ts";
 
 function setup() {
   manualSeed(0);
@@ -38,7 +38,7 @@ describe("memory without ceremony", () => {
 
   it("throws a clear error, naming keep(), when a tensor from steps ago is read", () => {
     const { loader, net, lossFn } = setup();
-    const losses = [];
+    const losses: Tensor[] = [];
     for (const [X, y] of loader) {
       const loss = lossFn.forward(net.forward(X), y);
       loss.backward();
@@ -51,8 +51,8 @@ describe("memory without ceremony", () => {
 
   it("keeps a step's tensor alive with keep() or clone()", () => {
     const { loader, net, lossFn } = setup();
-    let kept = null;
-    let cloned = null;
+    let kept: Tensor | null = null;
+    let cloned: Tensor | null = null;
     let value = 0;
     for (const [X, y] of loader) {
       const loss = lossFn.forward(net.forward(X), y);
