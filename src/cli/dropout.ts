@@ -1,0 +1,198 @@
+// `wasmgrad dropout`: trainDropoutMlp with a progress bar per epoch, a row per
+// epoch next to PyTorch's range (book settings, full data set), JSON lines,
+// the loss/accuracy figure and the saved model.
+
+import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { saveSafetensors } from "../io.ts";
+import { trainDropoutMlp, type EpochStats, type MlpOptions } from "../experiments/dropout.ts";
+import { FULL_FASHION_MNIST, mlpReference, type MlpReference, type Range } from "../experiments/reference.ts";
+import type { nn } from "../index.ts";
+import type { CommonArgs, DropoutArgs } from "./args.ts";
+import type { Context } from "./context.ts";
+import { interrupted } from "./interrupt.ts";
+import { yieldToEventLoop } from "./progress.ts";
+import { fixed, marked, num, rangeText, StreamTable, type Cell, type Column } from "./style.ts";
+
+export type ResolvedMlpOptions = MlpOptions & Required<Pick<MlpOptions, "dropout" | "hidden" | "lr" | "batchSize" | "epochs" | "weightDecay" | "optimizer" | "momentum" | "l1" | "seed">>;
+
+/** The options with the optimizer's defaults filled in (SGD lr 0.5; Adam/AdamW lr 1e-3; AdamW weight decay 1e-2). */
+export function resolveMlpOptions(a: Omit<DropoutArgs, "command" | keyof CommonArgs> & { seed: number }): ResolvedMlpOptions {
+  return {
+    dropout: a.dropout, hidden: a.hidden, optimizer: a.optimizer, momentum: a.momentum, l1: a.l1,
+    lr: a.lr ?? (a.optimizer === "sgd" ? 0.5 : 1e-3),
+    weightDecay: a.weightDecay ?? (a.optimizer === "adamw" ? 1e-2 : 0),
+    batchSize: a.batchSize, epochs: a.epochs, seed: a.seed, root: a.data, maxBatchesPerEpoch: a.limitBatches,
+  };
+}
+
+const OPTIMIZER_NAMES = { sgd: "SGD", adam: "Adam", adamw: "AdamW" } as const;
+
+export function describeMlp(o: ResolvedMlpOptions, backend: string): string {
+  const opt = OPTIMIZER_NAMES[o.optimizer];
+  const extras = [
+    o.momentum ? `momentum ${o.momentum}` : "", o.weightDecay ? `weight decay ${o.weightDecay}` : "", o.l1 ? `L1 ${o.l1}` : "",
+  ].filter(Boolean);
+  return `784-${o.hidden[0]}-${o.hidden[1]}-10, dropout ${o.dropout[0]}/${o.dropout[1]}, ${opt} lr ${o.lr}${extras.length ? ", " + extras.join(", ") : ""}, ` +
+    `batch ${o.batchSize}, ${o.epochs} epoch${o.epochs === 1 ? "" : "s"}, seed ${o.seed}, ${backend} backend`;
+}
+
+export interface MlpOutcome {
+  net: nn.Sequential;
+  history: EpochStats[];
+  trainSize: number;
+  testSize: number;
+  stopped: boolean;
+  reference?: MlpReference;
+  /** Whether the reference applies: the book's settings on the full data set. */
+  comparable: boolean;
+}
+
+/** Trains the MLP with progress, per-epoch rows (text) or records (JSON); Ctrl-C stops after the current batch. */
+export async function runMlp(o: ResolvedMlpOptions, ctx: Context): Promise<MlpOutcome> {
+  const { p } = ctx;
+  const reference = mlpReference(o);
+  let comparable = false;
+  let table: StreamTable | null = null;
+  let epoch = 1;
+  let epochStart = performance.now();
+  let trainSize = 0;
+  const refAt = (e: number) => (comparable ? reference?.epochs.find((r) => r.epoch === e) : undefined);
+
+  const result = await trainDropoutMlp({
+    ...o,
+    onStart(info) {
+      trainSize = info.trainSize;
+      comparable = reference !== undefined && info.trainSize === FULL_FASHION_MNIST.train && info.testSize === FULL_FASHION_MNIST.test &&
+        info.batchesPerEpoch === Math.ceil(info.trainSize / o.batchSize);
+      ctx.out(p.dim(`Data: ${info.trainSize} training / ${info.testSize} test images${o.root ? ` from ${o.root}` : ""}, ${info.batchesPerEpoch} batches per epoch`));
+      if (reference && comparable) {
+        ctx.out(p.dim(`PyTorch 1.13: range over ${reference.seeds} seeds with these settings (✓ inside, ✗ outside); test accuracy swings ±0.05 between epochs at lr 0.5`));
+      } else if (reference && info.batchesPerEpoch < Math.ceil(info.trainSize / o.batchSize)) {
+        ctx.out(p.dim("PyTorch's ranges hold for whole epochs; this run stops each epoch early, so they are left out."));
+      } else if (reference) {
+        ctx.out(p.dim(`PyTorch's ranges hold for the full ${FULL_FASHION_MNIST.train}/${FULL_FASHION_MNIST.test}-image set; this run has ${info.trainSize}/${info.testSize}, so they are left out.`));
+      }
+      ctx.out();
+      const columns: Column[] = [{ title: "epoch", align: "right", width: 5 }];
+      const withRef = comparable;
+      columns.push({ title: "train loss", align: "right", width: 7 });
+      if (withRef) columns.push({ title: "PyTorch", align: "left", width: 14 });
+      columns.push({ title: "train acc", align: "right", width: 7 });
+      if (withRef) columns.push({ title: "PyTorch", align: "left", width: 14 });
+      columns.push({ title: "test acc", align: "right", width: 7 });
+      if (withRef) columns.push({ title: "PyTorch", align: "left", width: 14 });
+      columns.push({ title: "seconds", align: "right", width: 7 }, { title: "images/s", align: "right", width: 8 });
+      table = new StreamTable(columns, p, (l) => ctx.out(l));
+      table.header();
+    },
+    onBatch(done, total, runningLoss) {
+      if (done === 1) {
+        epochStart = performance.now();
+        ctx.progress.start(total, { label: `epoch ${epoch}/${o.epochs}`, unit: "batches", rate: "", info: "" });
+      }
+      const seconds = (performance.now() - epochStart) / 1000;
+      const images = Math.min(done * o.batchSize, trainSize);
+      ctx.progress.update(done, { rate: `${Math.round(images / Math.max(seconds, 1e-9))} img/s`, info: `loss ${runningLoss.toFixed(4)}` });
+      // Lets the bar redraw and Ctrl-C's handler run; a Ctrl-C stops training after this batch.
+      return yieldToEventLoop().then(() => !interrupted());
+    },
+    onEpoch(s) {
+      ctx.progress.stop();
+      const partial = s.batches < s.batchesPerEpoch;
+      ctx.emit({ type: "epoch", experiment: "dropout", ...s, complete: !partial });
+      // PyTorch's numbers are for whole epochs: an epoch cut short gets no ✓/✗.
+      const ref = partial ? undefined : refAt(s.epoch);
+      const refCell = (r: Range | undefined): Cell => ({ text: r ? rangeText(r, (x) => fixed(x)) : "—", paint: p.dim });
+      const row: Cell[] = [partial ? `${s.epoch}*` : String(s.epoch), marked(p, s.trainLoss, ref?.trainLoss, (x) => fixed(x))];
+      if (comparable) row.push(refCell(ref?.trainLoss));
+      row.push(marked(p, s.trainAcc, ref?.trainAcc, (x) => fixed(x)));
+      if (comparable) row.push(refCell(ref?.trainAcc));
+      row.push(marked(p, s.testAcc, ref?.testAcc, (x) => fixed(x)));
+      if (comparable) row.push(refCell(ref?.testAcc));
+      row.push(s.seconds.toFixed(2), String(Math.round(s.imagesPerSecond)));
+      table?.row(row);
+      if (partial) ctx.out(p.dim(`  * stopped after ${s.batches} of ${s.batchesPerEpoch} batches`));
+      epoch = s.epoch + 1;
+    },
+  });
+  ctx.progress.stop();
+  return { ...result, reference, comparable };
+}
+
+export function mlpJson(o: ResolvedMlpOptions, r: MlpOutcome, backend: string): Record<string, unknown> {
+  return {
+    settings: {
+      dropout: o.dropout, hidden: o.hidden, optimizer: o.optimizer, lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, l1: o.l1,
+      batchSize: o.batchSize, epochs: o.epochs, seed: o.seed, backend, data: o.root ?? null,
+      ...(o.maxBatchesPerEpoch !== undefined ? { limitBatches: o.maxBatchesPerEpoch } : {}),
+    },
+    data: { trainSize: r.trainSize, testSize: r.testSize },
+    history: r.history,
+    final: r.history.at(-1) ?? null,
+    reference: r.reference ? { key: r.reference.key, comparable: r.comparable, seeds: r.reference.seeds, epochs: r.reference.epochs } : null,
+    stopped: r.stopped,
+  };
+}
+
+export function printMlpFinal(r: MlpOutcome, ctx: Context): void {
+  const last = r.history.at(-1);
+  if (!last) return;
+  const seconds = r.history.reduce((a, s) => a + s.seconds, 0);
+  ctx.out();
+  ctx.out(
+    `${ctx.p.bold("Final")}: train loss ${fixed(last.trainLoss)}, train acc ${fixed(last.trainAcc)}, test acc ${fixed(last.testAcc)} ` +
+      `after ${r.history.length} epoch${r.history.length === 1 ? "" : "s"}${r.stopped ? " (stopped)" : ""}, ${num(seconds)} s`,
+  );
+}
+
+export async function dropoutCommand(args: DropoutArgs, ctx: Context): Promise<{ stopped: boolean }> {
+  if (args.threads !== undefined) ctx.note(`--threads ${args.threads}: wasmgrad runs on 1 thread for now (threads arrive in a later version)`);
+  const o = resolveMlpOptions(args);
+  ctx.out(ctx.p.bold("Dropout MLP on Fashion-MNIST") + " (d2l)");
+  ctx.out(ctx.p.dim(describeMlp(o, args.backend)));
+  const r = await runMlp(o, ctx);
+  if (r.stopped) ctx.out(ctx.p.warn("Interrupted: the results so far."));
+  printMlpFinal(r, ctx);
+  const plot = args.plot && r.history.length ? args.plot : null;
+  if (plot) {
+    const { mlpSpec, writeSvg } = await import("./plot.ts");
+    await writeSvg(plot, mlpSpec(r.history, `Dropout MLP on Fashion-MNIST (${describeShort(o)})`));
+    ctx.out(`Plot: ${plot}`);
+  }
+  const saved = args.save ? await saveModel(r.net, args.save, o, r, args.backend, ctx) : null;
+  ctx.emit({ type: "summary", command: "dropout", ...mlpJson(o, r, args.backend), threads: 1, plot, saved });
+  return { stopped: r.stopped };
+}
+
+export const describeShort = (o: ResolvedMlpOptions) =>
+  `dropout ${o.dropout[0]}/${o.dropout[1]}, ${OPTIMIZER_NAMES[o.optimizer]} lr ${o.lr}${o.weightDecay ? `, wd ${o.weightDecay}` : ""}`;
+
+/**
+ * Writes the model's state dict (nn.Sequential's names, as PyTorch's: "1.weight",
+ * "1.bias", "4.weight", …) as safetensors, with the settings and the last epoch's
+ * figures in the header's metadata. Written to a temporary file and renamed, so an
+ * existing file is never left half-overwritten.
+ */
+async function saveModel(net: nn.Sequential, path: string, o: ResolvedMlpOptions, r: MlpOutcome, backend: string, ctx: Context): Promise<string> {
+  const last = r.history.at(-1);
+  const metadata: Record<string, string> = {
+    format: "pt",
+    producer: "wasmgrad dropout",
+    architecture: `Flatten, Linear(784,${o.hidden[0]}), ReLU, Dropout(${o.dropout[0]}), Linear(${o.hidden[0]},${o.hidden[1]}), ReLU, Dropout(${o.dropout[1]}), Linear(${o.hidden[1]},10)`,
+    settings: JSON.stringify(mlpJson(o, r, backend).settings),
+    epochs: String(r.history.length),
+    stopped: String(r.stopped),
+    ...(last ? { train_loss: String(last.trainLoss), train_acc: String(last.trainAcc), test_acc: String(last.testAcc) } : {}),
+  };
+  const bytes = saveSafetensors(net.stateDict(), metadata);
+  const partial = `${path}.${process.pid}.partial`;
+  try {
+    writeFileSync(partial, bytes);
+    renameSync(partial, path);
+  } catch (error) {
+    rmSync(partial, { force: true });
+    throw error;
+  }
+  ctx.out(`Model: ${path} (${bytes.length} bytes, safetensors)`);
+  return path;
+}
