@@ -76,19 +76,25 @@ const hasFullData = ["train-images-idx3-ubyte", "t10k-images-idx3-ubyte"].every(
 describe("d2l dropout MLP on Fashion-MNIST (784-256-256-10, p 0.2/0.5, SGD lr 0.5, batch 256)", () => {
   // PyTorch's ranges are for the full 60 000 images; CI installs them (.ci/run). Without them
   // only the bundled-subset check below runs.
-  it.skipIf(!hasFullData)("trains 5 epochs inside PyTorch's ranges (mean of 2 seeds, full data)", async () => {
+  it.skipIf(!hasFullData)("trains 5 epochs inside PyTorch's seed ranges (mean of 3 seeds, full data)", async () => {
     const runs: EpochStats[][] = [];
-    for (const seed of [0, 1]) runs.push((await trainDropoutMlp({ epochs: 5, seed, root: FULL })).history);
+    for (const seed of [0, 1, 2]) runs.push((await trainDropoutMlp({ epochs: 5, seed, root: FULL })).history);
     const ref = reference("dropout_mlp.json").runs.dropout as { hist: { epoch: number; train_loss: number; train_acc: number; test_acc: number }[] }[];
-    // PyTorch's 3-seed [min, max], widened to the 3 decimals its README publishes.
+    // PyTorch measured 3 seeds; 3 draws understate the spread of a mean (test accuracy alone swings
+    // ±0.05 between epochs at lr 0.5), so the band is their [min, max] widened by half its width.
     const refRange = (epoch: number, k: "train_loss" | "train_acc" | "test_acc") => {
       const xs = ref.map((r) => r.hist[epoch - 1][k]);
-      return { min: Math.floor(Math.min(...xs) * 1000) / 1000, max: Math.ceil(Math.max(...xs) * 1000) / 1000 };
+      const lo = Math.min(...xs);
+      const hi = Math.max(...xs);
+      return { min: lo - (hi - lo) / 2, max: hi + (hi - lo) / 2 };
     };
     const mean = (epoch: number, k: keyof EpochStats) => runs.reduce((s, h) => s + (h[epoch - 1][k] as number), 0) / runs.length;
     for (const epoch of [1, 3, 5]) expectInside(mean(epoch, "trainLoss"), refRange(epoch, "train_loss"), `train CE at epoch ${epoch}`);
     expectInside(mean(5, "trainAcc"), refRange(5, "train_acc"), "train accuracy at epoch 5");
     expectInside(mean(5, "testAcc"), refRange(5, "test_acc"), "test accuracy at epoch 5");
+    // And the headline number of the issue: test accuracy about 0.83–0.85 after 5 epochs.
+    expect(mean(5, "testAcc")).toBeGreaterThan(0.82);
+    expect(mean(5, "testAcc")).toBeLessThan(0.86);
   }, 600_000);
 
   // 10 epochs of the 6 000-image subset are as many steps as one full epoch (PyTorch: 0.68–0.71 test accuracy).
