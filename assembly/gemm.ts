@@ -1,1 +1,593 @@
 // gemm kernels: see src/backend/kernels.ts for the contract.
+//
+// C = alpha·op(A)·op(B) + beta·C, GotoBLAS/BLIS style, shaped by what V8 makes
+// of Wasm SIMD on x64 (measured on a Xeon with node 20):
+//
+// - Wasm SIMD has no fused multiply-add: a product costs an f32x4.mul and an
+//   f32x4.add, so the kernels are bound by the FP ports, not by loads. The main
+//   microkernel is the largest tile that does not spill. V8 leaves us 15 xmm
+//   registers (xmm15 is its scratch) and issues all of a loop iteration's loads
+//   before its arithmetic, so the accumulators, the B vectors and every
+//   broadcast A value are live together: 4x8 = 8 accumulators + 2 B + 4
+//   broadcasts + 1 product = 15. (6x8 and 5x8 spill and run 15-20% slower.)
+// - V8 unrolls a loop only when it is small for its nesting depth, so the
+//   k loops sit inside each kernel's loop over row tiles (that also saves a
+//   call per tile). Unrolling by hand backfires: V8 hoists all the loads of the
+//   unrolled body and spills.
+// - B is packed per k block into strips of 8 columns (zero padded): a k step is
+//   two vector loads. Packing is where the layouts differ (NT transposes 4x4
+//   blocks in registers), so NN, NT and TN share the kernels.
+// - The 4x8 kernel reads op(A) in strips of 4 rows, a k step being 4 adjacent
+//   floats (4 broadcasts at fixed offsets from one pointer) and the next k step
+//   a fixed stride further. A transposed A (TN) is already in that form, with
+//   stride lda; it is packed (stride 16) only when n > 32, where reusing it from
+//   L1-friendly contiguous strips repays the copy. A row-major A (NN, NT) is
+//   read in place through four row pointers instead: as fast, and no packing.
+//   Rows past the edge repeat the last real row: read, computed, never stored.
+// - A last strip of 1 to 4 columns would waste half or more of each vector.
+//   Given A in strips, the roles swap: a vector holds 4 rows of one column of C
+//   and B is broadcast (16x2 for 1-2 columns, 8x4 for 3-4). That pays for
+//   packing a row-major A when n % 8 is 1 or 2 (the 10-class output layer);
+//   otherwise a 6x4 kernel reads A in place.
+// - Consecutive packed strips are padded by a cache line: a power-of-two kc
+//   would put them a multiple of 4 KiB apart, on the same L1 sets, and packing
+//   writes (and the 16x2 kernel reads) several strips at once.
+// - Blocking: a k block of up to 512 keeps a B strip (16 KiB) and an A strip
+//   (8 KiB) in L1; the packed B panel (512 columns) and A block (256 rows) stay
+//   in L2. Deeper blocks than 256 mean fewer passes over C (+3% at 1024³).
+//
+// Reproducibility across output tilings (the contract): every C element is
+// Σ_p a[i,p]·b[p,j] accumulated one product at a time, in increasing p within
+// each k block, in f32, mul then add, whatever kernel, strip or tile computes
+// it (scalar stores of partial tiles round exactly like the vector ones). The
+// k blocks depend on k alone (never on m, n or pointers) and fold into C in
+// order: C = alpha·s0 + beta·C, then C = alpha·s1 + C, and so on. So splitting
+// C by rows or columns with offset pointers gives bitwise the same C.
+//
+// No static data and no globals: the constants below are inlined, and scratch
+// comes from `work`, so one module can run in several workers over one memory.
+
+import { GemmLayout } from "./ops";
+
+/** Deepest k block: k is cut into ceil(k / KC_MAX) blocks of (nearly) equal depth. */
+const KC_MAX: i32 = 512;
+/** Columns of B packed at once (a multiple of 8): the packed panel stays in L2. */
+const NC: i32 = 512;
+/** Rows of A packed at once (a multiple of 4): the packed block stays in L2. */
+const MC: i32 = 256;
+/** Bytes between consecutive packed strips beyond their data (see the header). */
+const STRIP_PAD: usize = 64;
+/** Up to this n, a transposed A is read in place rather than packed. */
+const TN_IN_PLACE_MAX_N: i32 = 32;
+
+const B_STRIP_MAX_BYTES: usize = ((<usize>KC_MAX * 8) << 2) + STRIP_PAD;
+const A_STRIP_MAX_BYTES: usize = ((<usize>KC_MAX * 4) << 2) + STRIP_PAD;
+const B_PANEL_BYTES: usize = <usize>(NC / 8) * B_STRIP_MAX_BYTES;
+const A_BLOCK_BYTES: usize = <usize>(MC / 4) * A_STRIP_MAX_BYTES;
+/** Staging for a partial tile (at most 32 floats) before its scalar store. */
+const TILE_BYTES: usize = 32 * 4;
+
+export function f32_gemm_workspace_size(): i32 {
+  return <i32>(B_PANEL_BYTES + A_BLOCK_BYTES + TILE_BYTES);
+}
+
+export function f32_gemm(
+  layout: i32, m: i32, n: i32, k: i32, alpha: f32,
+  a: usize, lda: i32, b: usize, ldb: i32, beta: f32,
+  c: usize, ldc: i32, work: usize,
+): void {
+  if (m <= 0 || n <= 0) return;
+  const ldcBytes = <usize>ldc << 2;
+  if (k <= 0) {
+    f32_gemm_scale_c(m, n, beta, c, ldcBytes);
+    return;
+  }
+  // op(A)[i, p] is at a + i·aRowStep + p·aKStep; op(B)[p, j] at b + p·bKStep + j·bColStep.
+  const ldaBytes = <usize>lda << 2;
+  const ldbBytes = <usize>ldb << 2;
+  const transA = layout == GemmLayout.TN;
+  const aRowStep: usize = transA ? 4 : ldaBytes;
+  const aKStep: usize = transA ? ldaBytes : 4;
+  const transB = layout == GemmLayout.NT;
+  const bKStep: usize = transB ? 4 : ldbBytes;
+  const bColStep: usize = transB ? ldbBytes : 4;
+
+  const bPanel = work;
+  const aPacked = work + B_PANEL_BYTES;
+  const tile = aPacked + A_BLOCK_BYTES;
+  // Whether op(A) is read in 4-row strips (packed, or a transposed A in place)
+  // or through row pointers (see the header).
+  const packA = transA ? n > TN_IN_PLACE_MAX_N : n > 8 && (n & 7) != 0 && (n & 7) <= 2;
+  const stripsInPlace = transA && !packA;
+  const blocks = (k + KC_MAX - 1) / KC_MAX;
+  const kcBlock = (k + blocks - 1) / blocks;
+
+  for (let pc = 0; pc < k; pc += kcBlock) {
+    const kc = min(kcBlock, k - pc);
+    const bStripBytes = ((<usize>kc * 8) << 2) + STRIP_PAD;
+    const aStripBytes = ((<usize>kc * 4) << 2) + STRIP_PAD;
+    // Later k blocks add onto the partial sums already in C.
+    const blockBeta: f32 = pc == 0 ? beta : 1;
+    for (let jc = 0; jc < n; jc += NC) {
+      const nc = min(NC, n - jc);
+      f32_gemm_pack_b(b + <usize>pc * bKStep + <usize>jc * bColStep, bKStep, bColStep, kc, nc, bPanel, bStripBytes);
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = min(MC, m - ic);
+        const aBlock = a + <usize>ic * aRowStep + <usize>pc * aKStep;
+        // Strips of op(A): packed (the next k step 16 bytes on), or a transposed A
+        // in place (lda on), whole strips only: rows past the last one are left
+        // to the row-pointer kernels, which never read beyond row m - 1.
+        let aStrips = aPacked;
+        let aStripStep = aStripBytes;
+        let aStripKStep: usize = 16;
+        let stripRows = mc;
+        if (packA) {
+          f32_gemm_pack_a(aBlock, aRowStep, aKStep, kc, mc, aPacked, aStripBytes);
+        } else if (stripsInPlace) {
+          aStrips = aBlock;
+          aStripStep = 16;
+          aStripKStep = aKStep;
+          stripRows = mc & ~3;
+        }
+        const useStrips = packA || stripsInPlace;
+        const cBlock = c + <usize>ic * ldcBytes + (<usize>jc << 2);
+        for (let jr = 0; jr < nc; jr += 8) {
+          const nr = min(8, nc - jr);
+          const bStrip = bPanel + <usize>(jr >> 3) * bStripBytes;
+          const cStrip = cBlock + (<usize>jr << 2);
+          let rowsDone = 0;
+          if (useStrips) {
+            rowsDone = stripRows;
+            if (nr > 4) {
+              f32_gemm_4x8_microkernel(stripRows, nr, kc, aStrips, aStripStep, aStripKStep, bStrip, cStrip, ldcBytes, alpha, blockBeta, tile);
+            } else if (nr <= 2) {
+              f32_gemm_16x2_microkernel(stripRows, nr, kc, aStrips, aStripStep, aStripKStep, bStrip, cStrip, ldcBytes, alpha, blockBeta, tile);
+            } else {
+              f32_gemm_8x4_microkernel(stripRows, nr, kc, aStrips, aStripStep, aStripKStep, bStrip, cStrip, ldcBytes, alpha, blockBeta, tile);
+            }
+          }
+          if (rowsDone < mc) {
+            const aRest = aBlock + <usize>rowsDone * aRowStep;
+            const cRest = cStrip + <usize>rowsDone * ldcBytes;
+            if (nr > 4) {
+              f32_gemm_4x8_rows_microkernel(mc - rowsDone, nr, kc, aRest, aRowStep, aKStep, bStrip, cRest, ldcBytes, alpha, blockBeta, tile);
+            } else {
+              f32_gemm_6x4_rows_microkernel(mc - rowsDone, nr, kc, aRest, aRowStep, aKStep, bStrip, cRest, ldcBytes, alpha, blockBeta, tile);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** C = beta·C: the whole product when k = 0. beta = 0 writes zeros. */
+function f32_gemm_scale_c(m: i32, n: i32, beta: f32, c: usize, ldcBytes: usize): void {
+  for (let i = 0; i < m; i++) {
+    const row = c + <usize>i * ldcBytes;
+    for (let j = 0; j < n; j++) {
+      const p = row + (<usize>j << 2);
+      store<f32>(p, beta == 0 ? 0 : beta * load<f32>(p));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Packing. A strip holds `width` (4 or 8) lines of an operand, rows of op(A)
+// or columns of op(B), interleaved by k: strip[p·width + l] = line l at depth
+// p, so a kernel reads one k step from consecutive addresses. Lines past the
+// operand's edge are zero: their results are never stored, and zeros keep
+// stray denormals out of the arithmetic.
+
+/**
+ * op(B)[0..kc, 0..nc] (element (p, j) at src + p·kStep + j·colStep) into strips
+ * of 8 columns, strip s at panel + s·stripBytes; a last remainder of at most 4
+ * columns is a strip of 4.
+ */
+function f32_gemm_pack_b(
+  src: usize, kStep: usize, colStep: usize, kc: i32, nc: i32, panel: usize, stripBytes: usize,
+): void {
+  let jr = 0;
+  if (colStep == 4) {
+    jr = nc & ~7;
+    f32_gemm_pack_rowwise(src, kStep, kc, jr >> 3, 8, panel, stripBytes);
+  }
+  for (; jr < nc; jr += 8) {
+    const count = min(8, nc - jr);
+    f32_gemm_pack_strip(
+      src + <usize>jr * colStep, kStep, colStep, kc, count, count > 4 ? 8 : 4,
+      panel + <usize>(jr >> 3) * stripBytes,
+    );
+  }
+}
+
+/** op(A)[0..mc, 0..kc] (element (i, p) at src + i·rowStep + p·kStep) into strips of 4 rows. */
+function f32_gemm_pack_a(
+  src: usize, rowStep: usize, kStep: usize, kc: i32, mc: i32, packed: usize, stripBytes: usize,
+): void {
+  let ir = 0;
+  if (rowStep == 4) {
+    ir = mc & ~3;
+    f32_gemm_pack_rowwise(src, kStep, kc, ir >> 2, 4, packed, stripBytes);
+  }
+  for (; ir < mc; ir += 4) {
+    f32_gemm_pack_strip(
+      src + <usize>ir * rowStep, kStep, rowStep, kc, min(4, mc - ir), 4,
+      packed + <usize>(ir >> 2) * stripBytes,
+    );
+  }
+}
+
+/**
+ * `strips` full strips whose lines are adjacent floats in the source: each
+ * k step's lines of every strip are one contiguous run of the source (read in
+ * order), scattered to the strips.
+ */
+function f32_gemm_pack_rowwise(
+  src: usize, kStep: usize, kc: i32, strips: i32, width: i32, packed: usize, stripBytes: usize,
+): void {
+  const stepBytes = <usize>width << 2;
+  for (let p = 0; p < kc; p++) {
+    let s = src + <usize>p * kStep;
+    let d = packed + <usize>p * stepBytes;
+    if (width == 8) {
+      for (let t = 0; t < strips; t++) {
+        v128.store(d, v128.load(s));
+        v128.store(d, v128.load(s, 16), 16);
+        s += 32;
+        d += stripBytes;
+      }
+    } else {
+      for (let t = 0; t < strips; t++) {
+        v128.store(d, v128.load(s));
+        s += 16;
+        d += stripBytes;
+      }
+    }
+  }
+}
+
+/**
+ * One strip: strip[p·width + l] = src[p·kStep + l·lineStep] for l < count, 0
+ * for count ≤ l < width. A full strip of rows of a row-major matrix (kStep = 4)
+ * is transposed 4x4 blocks at a time in registers; anything else goes element
+ * by element (edges only).
+ */
+function f32_gemm_pack_strip(
+  src: usize, kStep: usize, lineStep: usize, kc: i32, count: i32, width: i32, strip: usize,
+): void {
+  const stepBytes = <usize>width << 2;
+  if (count == width && kStep == 4) {
+    for (let l = 0; l < width; l += 4) {
+      const r0 = src + <usize>l * lineStep;
+      const r1 = r0 + lineStep;
+      const r2 = r1 + lineStep;
+      const r3 = r2 + lineStep;
+      const dst = strip + (<usize>l << 2);
+      let p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        const o = <usize>p << 2;
+        const x0 = v128.load(r0 + o);
+        const x1 = v128.load(r1 + o);
+        const x2 = v128.load(r2 + o);
+        const x3 = v128.load(r3 + o);
+        const lo01 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5);
+        const hi01 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
+        const lo23 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
+        const hi23 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+        const d = dst + <usize>p * stepBytes;
+        v128.store(d, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+        v128.store(d + stepBytes, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7));
+        v128.store(d + 2 * stepBytes, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5));
+        v128.store(d + 3 * stepBytes, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
+      }
+      for (; p < kc; p++) {
+        const o = <usize>p << 2;
+        const d = dst + <usize>p * stepBytes;
+        store<f32>(d, load<f32>(r0 + o));
+        store<f32>(d, load<f32>(r1 + o), 4);
+        store<f32>(d, load<f32>(r2 + o), 8);
+        store<f32>(d, load<f32>(r3 + o), 12);
+      }
+    }
+  } else {
+    for (let p = 0; p < kc; p++) {
+      const s = src + <usize>p * kStep;
+      const d = strip + <usize>p * stepBytes;
+      let l = 0;
+      for (; l < count; l++) store<f32>(d + (<usize>l << 2), load<f32>(s + <usize>l * lineStep));
+      for (; l < width; l++) store<f32>(d + (<usize>l << 2), 0);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Microkernels. Each computes a column strip of C (mc rows, nr ≤ 8 columns)
+// over one k block, tile by tile: a tile's accumulators stay in registers for
+// the whole block, then C = alpha·acc + beta·C (C is not read when beta = 0).
+// "Strips" kernels take op(A) as 4-row strips: strip s at aStrips + s·aStripStep,
+// its k step p at + p·aKStep, holding rows 4s .. 4s+3 as 4 adjacent floats.
+
+/** 4x8 tiles, A in strips, B in an 8-wide strip. */
+function f32_gemm_4x8_microkernel(
+  mc: i32, nr: i32, kc: i32, aStrips: usize, aStripStep: usize, aKStep: usize, bStrip: usize,
+  c: usize, ldcBytes: usize, alpha: f32, beta: f32, tile: usize,
+): void {
+  for (let ir = 0; ir < mc; ir += 4) {
+    let a = aStrips + <usize>(ir >> 2) * aStripStep;
+    let b = bStrip;
+    let c00 = f32x4.splat(0), c01 = c00;
+    let c10 = c00, c11 = c00;
+    let c20 = c00, c21 = c00;
+    let c30 = c00, c31 = c00;
+    const bEnd = b + (<usize>kc << 5);
+    while (b < bEnd) {
+      const b0 = v128.load(b);
+      const b1 = v128.load(b, 16);
+      const va0 = v128.load32_splat(a);
+      const va1 = v128.load32_splat(a, 4);
+      const va2 = v128.load32_splat(a, 8);
+      const va3 = v128.load32_splat(a, 12);
+      c00 = f32x4.add(c00, f32x4.mul(va0, b0));
+      c01 = f32x4.add(c01, f32x4.mul(va0, b1));
+      c10 = f32x4.add(c10, f32x4.mul(va1, b0));
+      c11 = f32x4.add(c11, f32x4.mul(va1, b1));
+      c20 = f32x4.add(c20, f32x4.mul(va2, b0));
+      c21 = f32x4.add(c21, f32x4.mul(va2, b1));
+      c30 = f32x4.add(c30, f32x4.mul(va3, b0));
+      c31 = f32x4.add(c31, f32x4.mul(va3, b1));
+      a += aKStep;
+      b += 32;
+    }
+    f32_gemm_4x8_store(
+      c00, c01, c10, c11, c20, c21, c30, c31,
+      min(4, mc - ir), nr, c + <usize>ir * ldcBytes, ldcBytes, alpha, beta, tile,
+    );
+  }
+}
+
+/** 4x8 tiles, A through row pointers: row i at a + i·aRowStep, stepping aKStep bytes per k. */
+function f32_gemm_4x8_rows_microkernel(
+  mc: i32, nr: i32, kc: i32, a: usize, aRowStep: usize, aKStep: usize, bStrip: usize,
+  c: usize, ldcBytes: usize, alpha: f32, beta: f32, tile: usize,
+): void {
+  for (let ir = 0; ir < mc; ir += 4) {
+    const mr = min(4, mc - ir);
+    let a0 = a + <usize>ir * aRowStep;
+    let a1 = mr > 1 ? a0 + aRowStep : a0;
+    let a2 = mr > 2 ? a1 + aRowStep : a1;
+    let a3 = mr > 3 ? a2 + aRowStep : a2;
+    let b = bStrip;
+    let c00 = f32x4.splat(0), c01 = c00;
+    let c10 = c00, c11 = c00;
+    let c20 = c00, c21 = c00;
+    let c30 = c00, c31 = c00;
+    const bEnd = b + (<usize>kc << 5);
+    while (b < bEnd) {
+      const b0 = v128.load(b);
+      const b1 = v128.load(b, 16);
+      const va0 = v128.load32_splat(a0);
+      const va1 = v128.load32_splat(a1);
+      const va2 = v128.load32_splat(a2);
+      const va3 = v128.load32_splat(a3);
+      c00 = f32x4.add(c00, f32x4.mul(va0, b0));
+      c01 = f32x4.add(c01, f32x4.mul(va0, b1));
+      c10 = f32x4.add(c10, f32x4.mul(va1, b0));
+      c11 = f32x4.add(c11, f32x4.mul(va1, b1));
+      c20 = f32x4.add(c20, f32x4.mul(va2, b0));
+      c21 = f32x4.add(c21, f32x4.mul(va2, b1));
+      c30 = f32x4.add(c30, f32x4.mul(va3, b0));
+      c31 = f32x4.add(c31, f32x4.mul(va3, b1));
+      a0 += aKStep;
+      a1 += aKStep;
+      a2 += aKStep;
+      a3 += aKStep;
+      b += 32;
+    }
+    f32_gemm_4x8_store(
+      c00, c01, c10, c11, c20, c21, c30, c31,
+      mr, nr, c + <usize>ir * ldcBytes, ldcBytes, alpha, beta, tile,
+    );
+  }
+}
+
+/** Stores rows 0..mr, columns 0..nr of a 4x8 tile of accumulators. */
+@inline function f32_gemm_4x8_store(
+  c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
+  mr: i32, nr: i32, c: usize, ldcBytes: usize, alpha: f32, beta: f32, tile: usize,
+): void {
+  const va = f32x4.splat(alpha);
+  c00 = f32x4.mul(c00, va); c01 = f32x4.mul(c01, va);
+  c10 = f32x4.mul(c10, va); c11 = f32x4.mul(c11, va);
+  c20 = f32x4.mul(c20, va); c21 = f32x4.mul(c21, va);
+  c30 = f32x4.mul(c30, va); c31 = f32x4.mul(c31, va);
+  if (mr == 4 && nr == 8) {
+    const r0 = c, r1 = r0 + ldcBytes, r2 = r1 + ldcBytes, r3 = r2 + ldcBytes;
+    if (beta != 0) {
+      const vb = f32x4.splat(beta);
+      c00 = f32x4.add(c00, f32x4.mul(vb, v128.load(r0))); c01 = f32x4.add(c01, f32x4.mul(vb, v128.load(r0, 16)));
+      c10 = f32x4.add(c10, f32x4.mul(vb, v128.load(r1))); c11 = f32x4.add(c11, f32x4.mul(vb, v128.load(r1, 16)));
+      c20 = f32x4.add(c20, f32x4.mul(vb, v128.load(r2))); c21 = f32x4.add(c21, f32x4.mul(vb, v128.load(r2, 16)));
+      c30 = f32x4.add(c30, f32x4.mul(vb, v128.load(r3))); c31 = f32x4.add(c31, f32x4.mul(vb, v128.load(r3, 16)));
+    }
+    v128.store(r0, c00); v128.store(r0, c01, 16);
+    v128.store(r1, c10); v128.store(r1, c11, 16);
+    v128.store(r2, c20); v128.store(r2, c21, 16);
+    v128.store(r3, c30); v128.store(r3, c31, 16);
+  } else {
+    v128.store(tile, c00); v128.store(tile, c01, 16);
+    v128.store(tile, c10, 32); v128.store(tile, c11, 48);
+    v128.store(tile, c20, 64); v128.store(tile, c21, 80);
+    v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+    f32_gemm_store_tile(tile, 8, 1, mr, nr, c, ldcBytes, beta);
+  }
+}
+
+/**
+ * 16x2 tiles for a last strip of 1 or 2 columns, A in strips: A's 4-row vectors
+ * multiply broadcast B elements, so an accumulator holds 4 rows of one column
+ * of C. Past the last strip of A the pointers repeat it.
+ */
+function f32_gemm_16x2_microkernel(
+  mc: i32, nr: i32, kc: i32, aStrips: usize, aStripStep: usize, aKStep: usize, bStrip: usize,
+  c: usize, ldcBytes: usize, alpha: f32, beta: f32, tile: usize,
+): void {
+  for (let ir = 0; ir < mc; ir += 16) {
+    const mr = min(16, mc - ir);
+    let a0 = aStrips + <usize>(ir >> 2) * aStripStep;
+    let a1 = mr > 4 ? a0 + aStripStep : a0;
+    let a2 = mr > 8 ? a1 + aStripStep : a1;
+    let a3 = mr > 12 ? a2 + aStripStep : a2;
+    let b = bStrip;
+    let c00 = f32x4.splat(0), c01 = c00;
+    let c10 = c00, c11 = c00;
+    let c20 = c00, c21 = c00;
+    let c30 = c00, c31 = c00;
+    const bEnd = b + (<usize>kc << 4);
+    while (b < bEnd) {
+      const va0 = v128.load(a0);
+      const va1 = v128.load(a1);
+      const va2 = v128.load(a2);
+      const va3 = v128.load(a3);
+      const vb0 = v128.load32_splat(b);
+      const vb1 = v128.load32_splat(b, 4);
+      c00 = f32x4.add(c00, f32x4.mul(va0, vb0));
+      c01 = f32x4.add(c01, f32x4.mul(va0, vb1));
+      c10 = f32x4.add(c10, f32x4.mul(va1, vb0));
+      c11 = f32x4.add(c11, f32x4.mul(va1, vb1));
+      c20 = f32x4.add(c20, f32x4.mul(va2, vb0));
+      c21 = f32x4.add(c21, f32x4.mul(va2, vb1));
+      c30 = f32x4.add(c30, f32x4.mul(va3, vb0));
+      c31 = f32x4.add(c31, f32x4.mul(va3, vb1));
+      a0 += aKStep;
+      a1 += aKStep;
+      a2 += aKStep;
+      a3 += aKStep;
+      b += 16;
+    }
+    // Staged column by column: tile[j·16 + i].
+    const va = f32x4.splat(alpha);
+    v128.store(tile, f32x4.mul(c00, va)); v128.store(tile, f32x4.mul(c10, va), 16);
+    v128.store(tile, f32x4.mul(c20, va), 32); v128.store(tile, f32x4.mul(c30, va), 48);
+    v128.store(tile, f32x4.mul(c01, va), 64); v128.store(tile, f32x4.mul(c11, va), 80);
+    v128.store(tile, f32x4.mul(c21, va), 96); v128.store(tile, f32x4.mul(c31, va), 112);
+    f32_gemm_store_tile(tile, 1, 16, mr, nr, c + <usize>ir * ldcBytes, ldcBytes, beta);
+  }
+}
+
+/** As the 16x2 kernel, 8 rows by 4 columns, for a last strip of 3 or 4 columns. */
+function f32_gemm_8x4_microkernel(
+  mc: i32, nr: i32, kc: i32, aStrips: usize, aStripStep: usize, aKStep: usize, bStrip: usize,
+  c: usize, ldcBytes: usize, alpha: f32, beta: f32, tile: usize,
+): void {
+  for (let ir = 0; ir < mc; ir += 8) {
+    const mr = min(8, mc - ir);
+    let a0 = aStrips + <usize>(ir >> 2) * aStripStep;
+    let a1 = mr > 4 ? a0 + aStripStep : a0;
+    let b = bStrip;
+    let c00 = f32x4.splat(0), c01 = c00, c02 = c00, c03 = c00;
+    let c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+    const bEnd = b + (<usize>kc << 4);
+    while (b < bEnd) {
+      const va0 = v128.load(a0);
+      const va1 = v128.load(a1);
+      const vb0 = v128.load32_splat(b);
+      const vb1 = v128.load32_splat(b, 4);
+      const vb2 = v128.load32_splat(b, 8);
+      const vb3 = v128.load32_splat(b, 12);
+      c00 = f32x4.add(c00, f32x4.mul(va0, vb0));
+      c01 = f32x4.add(c01, f32x4.mul(va0, vb1));
+      c02 = f32x4.add(c02, f32x4.mul(va0, vb2));
+      c03 = f32x4.add(c03, f32x4.mul(va0, vb3));
+      c10 = f32x4.add(c10, f32x4.mul(va1, vb0));
+      c11 = f32x4.add(c11, f32x4.mul(va1, vb1));
+      c12 = f32x4.add(c12, f32x4.mul(va1, vb2));
+      c13 = f32x4.add(c13, f32x4.mul(va1, vb3));
+      a0 += aKStep;
+      a1 += aKStep;
+      b += 16;
+    }
+    // Staged column by column: tile[j·8 + i].
+    const va = f32x4.splat(alpha);
+    v128.store(tile, f32x4.mul(c00, va)); v128.store(tile, f32x4.mul(c10, va), 16);
+    v128.store(tile, f32x4.mul(c01, va), 32); v128.store(tile, f32x4.mul(c11, va), 48);
+    v128.store(tile, f32x4.mul(c02, va), 64); v128.store(tile, f32x4.mul(c12, va), 80);
+    v128.store(tile, f32x4.mul(c03, va), 96); v128.store(tile, f32x4.mul(c13, va), 112);
+    f32_gemm_store_tile(tile, 1, 8, mr, nr, c + <usize>ir * ldcBytes, ldcBytes, beta);
+  }
+}
+
+/** 6x4 tiles for a last strip of at most 4 columns, A through row pointers as in the 4x8 rows kernel. */
+function f32_gemm_6x4_rows_microkernel(
+  mc: i32, nr: i32, kc: i32, a: usize, aRowStep: usize, aKStep: usize, bStrip: usize,
+  cStrip: usize, ldcBytes: usize, alpha: f32, beta: f32, tile: usize,
+): void {
+  for (let ir = 0; ir < mc; ir += 6) {
+    const mr = min(6, mc - ir);
+    let a0 = a + <usize>ir * aRowStep;
+    let a1 = mr > 1 ? a0 + aRowStep : a0;
+    let a2 = mr > 2 ? a1 + aRowStep : a1;
+    let a3 = mr > 3 ? a2 + aRowStep : a2;
+    let a4 = mr > 4 ? a3 + aRowStep : a3;
+    let a5 = mr > 5 ? a4 + aRowStep : a4;
+    let b = bStrip;
+    let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+    const bEnd = b + (<usize>kc << 4);
+    while (b < bEnd) {
+      const b0 = v128.load(b);
+      c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(a0), b0));
+      c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(a1), b0));
+      c2 = f32x4.add(c2, f32x4.mul(v128.load32_splat(a2), b0));
+      c3 = f32x4.add(c3, f32x4.mul(v128.load32_splat(a3), b0));
+      c4 = f32x4.add(c4, f32x4.mul(v128.load32_splat(a4), b0));
+      c5 = f32x4.add(c5, f32x4.mul(v128.load32_splat(a5), b0));
+      a0 += aKStep;
+      a1 += aKStep;
+      a2 += aKStep;
+      a3 += aKStep;
+      a4 += aKStep;
+      a5 += aKStep;
+      b += 16;
+    }
+    const va = f32x4.splat(alpha);
+    c0 = f32x4.mul(c0, va); c1 = f32x4.mul(c1, va); c2 = f32x4.mul(c2, va);
+    c3 = f32x4.mul(c3, va); c4 = f32x4.mul(c4, va); c5 = f32x4.mul(c5, va);
+    const c = cStrip + <usize>ir * ldcBytes;
+    if (mr == 6 && nr == 4) {
+      const r0 = c, r1 = r0 + ldcBytes, r2 = r1 + ldcBytes, r3 = r2 + ldcBytes, r4 = r3 + ldcBytes, r5 = r4 + ldcBytes;
+      if (beta != 0) {
+        const vb = f32x4.splat(beta);
+        c0 = f32x4.add(c0, f32x4.mul(vb, v128.load(r0)));
+        c1 = f32x4.add(c1, f32x4.mul(vb, v128.load(r1)));
+        c2 = f32x4.add(c2, f32x4.mul(vb, v128.load(r2)));
+        c3 = f32x4.add(c3, f32x4.mul(vb, v128.load(r3)));
+        c4 = f32x4.add(c4, f32x4.mul(vb, v128.load(r4)));
+        c5 = f32x4.add(c5, f32x4.mul(vb, v128.load(r5)));
+      }
+      v128.store(r0, c0); v128.store(r1, c1); v128.store(r2, c2);
+      v128.store(r3, c3); v128.store(r4, c4); v128.store(r5, c5);
+    } else {
+      v128.store(tile, c0); v128.store(tile, c1, 16); v128.store(tile, c2, 32);
+      v128.store(tile, c3, 48); v128.store(tile, c4, 64); v128.store(tile, c5, 80);
+      f32_gemm_store_tile(tile, 4, 1, mr, nr, c, ldcBytes, beta);
+    }
+  }
+}
+
+/**
+ * C[i, j] = t + beta·C[i, j] (t alone when beta = 0), t = tile[i·rowStride +
+ * j·colStride], for the mr·nr real elements of a staged tile that already holds
+ * alpha·acc. Scalar f32 rounds exactly like the vector stores.
+ */
+function f32_gemm_store_tile(
+  tile: usize, rowStride: i32, colStride: i32, mr: i32, nr: i32, c: usize, ldcBytes: usize, beta: f32,
+): void {
+  for (let i = 0; i < mr; i++) {
+    const row = c + <usize>i * ldcBytes;
+    for (let j = 0; j < nr; j++) {
+      const o = <usize>j << 2;
+      const t = load<f32>(tile + (<usize>(i * rowStride + j * colStride) << 2));
+      store<f32>(row + o, beta == 0 ? t : t + beta * load<f32>(row + o));
+    }
+  }
+}

@@ -1,0 +1,142 @@
+// GEMM throughput, Wasm SIMD backend vs plain-JS backend, single-threaded.
+//
+//   npm run bench:gemm            (builds the module first)
+//   npx tsx bench/gemm.ts [--quick]
+//
+// Shapes are M×K×N: C[M, N] = op(A)[M, K] · op(B)[K, N], those of a 784-256-10
+// MLP with batch 256, plus 1024³. Each layout of each shape is timed on both
+// backends. After a warm-up, samples are taken round robin over all the cases,
+// Wasm and JS alternating (the fewer JS samples spread evenly among the Wasm
+// ones), so that machine noise hits every case and both backends alike; each
+// reports its median. The JS backend is 25-50x slower, so it gets fewer
+// samples on the large shapes.
+
+import { cpus } from "node:os";
+import type { Backend } from "../src/backend/backend.ts";
+import { createJsBackend } from "../src/backend/js.ts";
+import { GemmLayout } from "../src/backend/kernels.ts";
+import { createWasmBackend } from "../src/backend/wasm.ts";
+
+const quick = process.argv.includes("--quick");
+
+interface Shape {
+  m: number;
+  k: number;
+  n: number;
+  layouts: GemmLayout[];
+  note: string;
+}
+
+const ALL = [GemmLayout.NN, GemmLayout.NT, GemmLayout.TN];
+const SHAPES: Shape[] = [
+  { m: 256, k: 784, n: 256, layouts: ALL, note: "the 784→256 layer's forward, x·Wᵀ (NT)" },
+  { m: 256, k: 256, n: 256, layouts: ALL, note: "" },
+  { m: 256, k: 256, n: 10, layouts: ALL, note: "the 256→10 layer's forward (NT): n = 10 stresses the edges" },
+  { m: 784, k: 256, n: 256, layouts: ALL, note: "the 784→256 layer's weight gradient, xᵀ·dy (TN)" },
+  { m: 1024, k: 1024, n: 1024, layouts: ALL, note: "" },
+];
+const LAYOUT_NAME = ["NN", "NT", "TN"];
+
+/** Seconds a Wasm measurement should last at least (repeating the call), so timer resolution doesn't matter. */
+const MIN_SAMPLE_S = quick ? 0.01 : 0.03;
+
+/** Allocates and fills A, B and C on a backend; returns a call of the product. */
+function setUp(be: Backend, layout: GemmLayout, m: number, k: number, n: number): () => void {
+  const lda = layout === GemmLayout.TN ? m : k;
+  const ldb = layout === GemmLayout.NT ? k : n;
+  const a = be.allocator.alloc(m * k * 4);
+  const b = be.allocator.alloc(k * n * 4);
+  const c = be.allocator.alloc(m * n * 4);
+  const f = be.heap.f32;
+  let seed = 12345;
+  const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296) * 2 - 1;
+  for (let i = 0; i < m * k; i++) f[(a >> 2) + i] = next();
+  for (let i = 0; i < k * n; i++) f[(b >> 2) + i] = next();
+  const w = be.gemmWorkspace;
+  return () => be.kernels.f32_gemm(layout, m, n, k, 1, a, lda, b, ldb, 0, c, n, w);
+}
+
+/** Seconds per call: calls `run` `reps` times back to back. */
+function timeCalls(run: () => void, reps: number): number {
+  const t0 = performance.now();
+  for (let r = 0; r < reps; r++) run();
+  return (performance.now() - t0) / 1000 / reps;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+interface Case {
+  label: string;
+  layout: GemmLayout;
+  flops: number;
+  runWasm: () => void;
+  runJs: () => void;
+  wasmReps: number;
+  jsSamples: number;
+  wasmTimes: number[];
+  jsTimes: number[];
+}
+
+/** Allocates one shape and layout on fresh backends, warms both up and sizes its samples. */
+function prepare(shape: Shape, layout: GemmLayout): Case {
+  const { m, k, n } = shape;
+  const runWasm = setUp(createWasmBackend(), layout, m, k, n);
+  const runJs = setUp(createJsBackend(), layout, m, k, n);
+  // Warm-up: lets V8 tier both up (Liftoff → TurboFan, interpreter → TurboFan) and
+  // measures the per-call times that size the samples.
+  const warmUntil = performance.now() + (quick ? 50 : 200);
+  for (let i = 0; i < 3 || performance.now() < warmUntil; i++) runWasm();
+  const wasmOnce = timeCalls(runWasm, 2);
+  const jsOnce = timeCalls(runJs, 1);
+  // About 1.5 s of JS per case (0.3 s quick): 3 to 9 samples (1 to 3 quick).
+  const jsSamples = quick
+    ? Math.max(1, Math.min(3, Math.floor(0.3 / jsOnce)))
+    : Math.max(3, Math.min(9, Math.floor(1.5 / jsOnce)));
+  return {
+    label: `${m}×${k}×${n}`, layout, flops: 2 * m * n * k, runWasm, runJs,
+    wasmReps: Math.max(1, Math.ceil(MIN_SAMPLE_S / wasmOnce)), jsSamples,
+    wasmTimes: [], jsTimes: [],
+  };
+}
+
+function main(): void {
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  console.log(`# f32_gemm: wasm-simd128 vs js, single thread`);
+  console.log("");
+  console.log(`CPU: ${cpu} (${cpus().length} logical CPUs), node ${process.version}, ${quick ? "--quick" : "full"} run`);
+  const cases = SHAPES.flatMap((shape) => shape.layouts.map((layout) => prepare(shape, layout)));
+  // Round robin over every case, Wasm and JS alternating, so that a slow spell
+  // of the machine (seconds long on a shared VM) lands in a few samples of
+  // every case rather than in all the samples of a few: the medians shrug it off.
+  const wasmSamples = quick ? 5 : 15;
+  const rounds = Math.max(wasmSamples, ...cases.map((c) => c.jsSamples));
+  const due = (count: number, r: number) => Math.floor(((r + 1) * count) / rounds) > Math.floor((r * count) / rounds);
+  for (let r = 0; r < rounds; r++) {
+    for (const c of cases) {
+      if (due(wasmSamples, r)) c.wasmTimes.push(timeCalls(c.runWasm, c.wasmReps));
+      if (due(c.jsSamples, r)) c.jsTimes.push(timeCalls(c.runJs, 1));
+    }
+  }
+  console.log(`GFLOP/s = 2·M·N·K / median time; the range is the slowest and fastest Wasm sample (a wide one means a noisy machine).`);
+  console.log(`Shapes are M×K×N: C[M, N] = op(A)[M, K] · op(B)[K, N].`);
+  console.log("");
+  console.log("| M×K×N | layout | Wasm GFLOP/s | (Wasm range) | JS GFLOP/s | Wasm/JS |");
+  console.log("|---|---|---:|---:|---:|---:|");
+  for (const c of cases) {
+    const gflops = (t: number) => c.flops / t / 1e9;
+    const wasm = gflops(median(c.wasmTimes));
+    const js = gflops(median(c.jsTimes));
+    const range = `${gflops(Math.max(...c.wasmTimes)).toFixed(1)}–${gflops(Math.min(...c.wasmTimes)).toFixed(1)}`;
+    console.log(
+      `| ${c.label} | ${LAYOUT_NAME[c.layout]} | ${wasm.toFixed(1)} | ${range} | ${js.toFixed(2)} | ${(wasm / js).toFixed(1)}x |`,
+    );
+  }
+  console.log("");
+  for (const s of SHAPES) if (s.note) console.log(`${s.m}×${s.k}×${s.n}: ${s.note}`);
+}
+
+main();
