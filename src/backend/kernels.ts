@@ -12,7 +12,8 @@
 // assembly/<family>.ts + one function in src/backend/js/<family>.ts + its
 // signature here.
 
-export { UnaryOp, BinaryOp, ReduceOp, GemmLayout } from "../../assembly/ops.ts";
+// assembly/ops.ts is the source of truth; the build copies it here so dist/ mirrors src/.
+export { UnaryOp, BinaryOp, ReduceOp, GemmLayout } from "./ops.generated.ts";
 
 export interface GemmKernels {
   /**

@@ -52,7 +52,8 @@ const IMAGE_SHAPE = [1, FASHION_MNIST_SIDE, FASHION_MNIST_SIDE] as const;
 /** Larger than any Fashion-MNIST split: a bound on what a gzip file may inflate to. */
 const MAX_ITEMS = 60000;
 const SYSTEM_DIR = "/usr/share/datasets/fashion-mnist";
-const SUBSET_URL = new URL("../../data/fashion-mnist-subset/", import.meta.url);
+// A directory, not an asset for bundlers to resolve (hence @vite-ignore): read from disk in Node.
+const SUBSET_URL = new URL(/* @vite-ignore */ "../../data/fashion-mnist-subset/", import.meta.url);
 
 interface IdxFile {
   name: string;
@@ -169,8 +170,17 @@ async function locate(options: FashionMnistOptions, files: IdxFile[]): Promise<S
         "or set FASHION_MNIST_DIR to a directory with the four IDX files.\n",
     );
   }
-  const { fileURLToPath } = await import("node:url");
+  const { fileURLToPath } = await nodeImport<typeof import("node:url")>("url");
   return fromDirectory(fileURLToPath(SUBSET_URL), "the bundled subset", files);
+}
+
+/**
+ * A Node built-in, imported only when Node code paths run, under a computed name:
+ * browser bundlers (Vite, esbuild --platform=browser) then neither resolve it nor warn.
+ */
+function nodeImport<T>(name: string): Promise<T> {
+  const specifier = `node:${name}`;
+  return import(/* @vite-ignore */ specifier);
 }
 
 function isNode(): boolean {
@@ -213,8 +223,8 @@ function fromUrl(url: string | URL): Source {
  * exist before anything is read, so a missing one fails fast and by name.
  */
 async function fromDirectory(dir: string, described: string, files: IdxFile[]): Promise<Source> {
-  const { readFile, stat } = await import("node:fs/promises");
-  const { join } = await import("node:path");
+  const { readFile, stat } = await nodeImport<typeof import("node:fs/promises")>("fs/promises");
+  const { join } = await nodeImport<typeof import("node:path")>("path");
   const isFile = (path: string) => stat(path).then((s) => s.isFile(), () => false);
   const paths = new Map<IdxFile, string>();
   for (const file of files) {

@@ -1,0 +1,64 @@
+// The messages between the demo page (main.ts) and its training worker (worker.ts).
+
+export type DatasetName = "subset" | "full";
+
+export interface TrainSettings {
+  /** Absolute URL of the directory holding the four IDX files (gzipped or not). */
+  dataUrl: string;
+  dropout: [number, number];
+  lr: number;
+  weightDecay: number;
+  l1: number;
+  batchSize: number;
+  epochs: number;
+  seed: number;
+  /** How many test images the page shows with their predictions. */
+  samples: number;
+}
+
+export type ToWorker =
+  | { type: "train"; settings: TrainSettings }
+  | { type: "weight-decay"; lambdas: number[] }
+  | { type: "bench"; dataUrl: string; batches: number; batchSize: number };
+
+export interface WorkerEnv {
+  simd: boolean;
+  crossOriginIsolated: boolean;
+  sharedArrayBuffer: boolean;
+  /** The backend training uses: "wasm-simd128" or "js". */
+  backend: string;
+  threads: number;
+  classNames: readonly string[];
+}
+
+export interface EpochMessage {
+  type: "epoch";
+  epoch: number;
+  trainLoss: number;
+  trainAcc: number;
+  testAcc: number;
+  seconds: number;
+  imagesPerSecond: number;
+  /** Predicted classes of the sample test images. */
+  predictions: number[];
+}
+
+export type FromWorker =
+  | ({ type: "env" } & WorkerEnv)
+  | { type: "loading"; what: string }
+  | {
+      type: "start";
+      trainSize: number;
+      testSize: number;
+      batchesPerEpoch: number;
+      /** The first test images (28·28 bytes each) and their labels, shown with predictions after each epoch. */
+      sampleImages: Uint8Array;
+      sampleLabels: number[];
+    }
+  | { type: "batch"; epoch: number; batch: number; total: number; trainLoss: number; trainAcc: number; imagesPerSecond: number }
+  | EpochMessage
+  | { type: "done"; seconds: number }
+  | { type: "wd-epoch"; lambd: number; epoch: number; trainLoss: number; testLoss: number }
+  | { type: "wd-done"; lambd: number; trainLoss: number; testLoss: number; wNorm: number; seconds: number }
+  | { type: "bench-result"; backend: string; images: number; seconds: number }
+  | { type: "error"; message: string };

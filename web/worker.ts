@@ -1,0 +1,182 @@
+// The demo's training worker: all of wasmgrad runs here, off the page's main
+// thread, so the page stays responsive while a network trains. It answers the
+// page's requests (protocol.ts) with progress messages.
+
+import { data, getBackend, manualSeed, nn, noGrad, ready, setBackend } from "wasmgrad";
+import { buildMlp, evaluateAccuracy, makeOptimizer } from "../src/experiments/dropout.ts";
+import { runWeightDecay } from "../src/experiments/weight-decay.ts";
+import type { FromWorker, ToWorker, TrainSettings } from "./protocol.ts";
+
+const PIXELS = 28 * 28;
+
+function post(message: FromWorker, transfer: Transferable[] = []): void {
+  (self as unknown as Worker).postMessage(message, transfer);
+}
+
+/** 128-bit SIMD in this engine? (A one-function module using v128, as wasm-feature-detect checks it.) */
+function simdSupported(): boolean {
+  const bytes = [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11];
+  return typeof WebAssembly === "object" && WebAssembly.validate(new Uint8Array(bytes));
+}
+
+const simd = simdSupported();
+/** The backend used for training: the Wasm SIMD core where the engine has SIMD, else the JS backend. */
+const trainingBackend = simd ? "wasm" : "js";
+
+async function useBackend(name: "wasm" | "js"): Promise<void> {
+  setBackend(name);
+  await ready();
+}
+
+const datasets = new Map<string, Promise<[data.FashionMnistDataset, data.FashionMnistDataset]>>();
+function loadFashionMnist(url: string): Promise<[data.FashionMnistDataset, data.FashionMnistDataset]> {
+  let loaded = datasets.get(url);
+  if (!loaded) {
+    loaded = Promise.all([data.fashionMnist({ url, train: true }), data.fashionMnist({ url, train: false })]);
+    loaded.catch(() => datasets.delete(url));
+    datasets.set(url, loaded);
+  }
+  return loaded;
+}
+
+async function train(s: TrainSettings): Promise<void> {
+  const start = performance.now();
+  await useBackend(trainingBackend);
+  post({ type: "loading", what: s.dataUrl });
+  const [trainSet, testSet] = await loadFashionMnist(s.dataUrl);
+  manualSeed(s.seed);
+  const trainLoader = new data.DataLoader(trainSet, { batchSize: s.batchSize, shuffle: true });
+  const testLoader = new data.DataLoader(testSet, { batchSize: 1000 });
+  const net = buildMlp(s.dropout);
+  const opt = makeOptimizer(net, { optimizer: "sgd", lr: s.lr, weightDecay: s.weightDecay, l1: s.l1 });
+  const lossFn = new nn.CrossEntropyLoss();
+
+  const samples = Math.min(s.samples, testSet.length);
+  const sampleIndices = Int32Array.from({ length: samples }, (_, i) => i);
+  post({
+    type: "start",
+    trainSize: trainSet.length,
+    testSize: testSet.length,
+    batchesPerEpoch: trainLoader.length,
+    sampleImages: testSet.images.slice(0, samples * PIXELS),
+    sampleLabels: Array.from(testSet.labels.subarray(0, samples)),
+  });
+
+  for (let epoch = 1; epoch <= s.epochs; epoch++) {
+    const t0 = performance.now();
+    net.train();
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    let batch = 0;
+    for (const [X, y] of trainLoader) {
+      const logits = net.forward(X);
+      const loss = lossFn.forward(logits, y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      const n = y.shape[0]!;
+      lossSum += loss.item() * n;
+      correct += noGrad(() => logits.argmax(1).eq(y).sum().item());
+      seen += n;
+      batch++;
+      post({
+        type: "batch", epoch, batch, total: trainLoader.length,
+        trainLoss: lossSum / seen, trainAcc: correct / seen,
+        imagesPerSecond: seen / ((performance.now() - t0) / 1000),
+      });
+    }
+    const trainSeconds = (performance.now() - t0) / 1000;
+    const testAcc = evaluateAccuracy(net, testLoader);
+    const predictions = noGrad(() => {
+      const [X] = testSet.getBatch(sampleIndices);
+      return Array.from(net.forward(X).argmax(1).data());
+    });
+    post({
+      type: "epoch", epoch, trainLoss: lossSum / seen, trainAcc: correct / seen, testAcc,
+      seconds: (performance.now() - t0) / 1000, imagesPerSecond: seen / trainSeconds, predictions,
+    });
+  }
+  post({ type: "done", seconds: (performance.now() - start) / 1000 });
+}
+
+/** The book's weight-decay experiment (src/experiments/weight-decay.ts), one run per λ. */
+async function weightDecay(lambdas: number[]): Promise<void> {
+  await useBackend(trainingBackend);
+  for (const lambd of lambdas) {
+    const r = runWeightDecay({
+      lambd, seed: 0,
+      onEpoch: (epoch, trainLoss, testLoss) => post({ type: "wd-epoch", lambd, epoch, trainLoss, testLoss }),
+    });
+    post({ type: "wd-done", lambd, trainLoss: r.trainLoss, testLoss: r.testLoss, wNorm: r.wNorm, seconds: r.seconds });
+  }
+}
+
+/**
+ * Times `batches` training steps of the dropout MLP on each backend, after one
+ * untimed warm-up step (compiling, first allocations), on the same data and seed.
+ */
+async function bench(dataUrl: string, batches: number, batchSize: number): Promise<void> {
+  const [trainSet] = await loadFashionMnist(dataUrl);
+  const backends: ("wasm" | "js")[] = simd ? ["wasm", "js"] : ["js"];
+  try {
+    for (const name of backends) {
+      await useBackend(name);
+      manualSeed(0);
+      const net = buildMlp([0.2, 0.5]);
+      const opt = makeOptimizer(net, { lr: 0.5 });
+      const lossFn = new nn.CrossEntropyLoss();
+      const loader = new data.DataLoader(trainSet, { batchSize, shuffle: true });
+      let step = 0;
+      let images = 0;
+      let t0 = performance.now();
+      for (const [X, y] of loader) {
+        const loss = lossFn.forward(net.forward(X), y);
+        opt.zeroGrad();
+        loss.backward();
+        opt.step();
+        loss.item();
+        if (step === 0) t0 = performance.now();
+        else images += y.shape[0]!;
+        if (++step > batches) break;
+      }
+      post({ type: "bench-result", backend: getBackend().description, images, seconds: (performance.now() - t0) / 1000 });
+    }
+  } finally {
+    await useBackend(trainingBackend);
+  }
+}
+
+// Requests are handled one at a time, in order: the page disables its buttons while one runs.
+let queue = Promise.resolve();
+self.onmessage = (event: MessageEvent<ToWorker>) => {
+  const msg = event.data;
+  queue = queue.then(async () => {
+    try {
+      if (msg.type === "train") await train(msg.settings);
+      else if (msg.type === "weight-decay") await weightDecay(msg.lambdas);
+      else if (msg.type === "bench") await bench(msg.dataUrl, msg.batches, msg.batchSize);
+    } catch (error) {
+      post({ type: "error", message: error instanceof Error ? error.message : String(error) });
+    }
+  });
+};
+
+async function init(): Promise<void> {
+  try {
+    await useBackend(trainingBackend);
+  } catch (error) {
+    post({ type: "error", message: `wasmgrad could not start: ${(error as Error).message}` });
+    return;
+  }
+  post({
+    type: "env",
+    simd,
+    crossOriginIsolated: self.crossOriginIsolated === true,
+    sharedArrayBuffer: typeof SharedArrayBuffer === "function",
+    backend: getBackend().description,
+    threads: 1,
+    classNames: data.FASHION_MNIST_CLASS_NAMES,
+  });
+}
+queue = queue.then(init);
