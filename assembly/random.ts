@@ -10,6 +10,8 @@
 // — no Math.log / Math.cos, whose last bits differ between libms — so both
 // backends give bitwise the same floats.
 
+import { logOfParts, SQRT2 } from "./libm";
+
 @inline const PHILOX_M0: u32 = 0xD2511F53;
 @inline const PHILOX_M1: u32 = 0xCD9E8D57;
 @inline const PHILOX_W0: u32 = 0x9E3779B9;
@@ -20,19 +22,6 @@
 @inline const TICK: f64 = 5.9604644775390625e-8;
 /** Values generated per pass: large enough to amortise the call, small enough to stay in L1. */
 @inline const CHUNK: i32 = 1024;
-
-// fdlibm's log (e_log.c): ln2 split so that k·ln2_hi is exact, and the
-// minimax coefficients of (log(1+f) − f + f²/2) in s = f/(2+f).
-@inline const LN2_HI: f64 = 6.93147180369123816490e-01;
-@inline const LN2_LO: f64 = 1.90821492927058770002e-10;
-@inline const LG1: f64 = 6.666666666666735130e-01;
-@inline const LG2: f64 = 3.999999999940941908e-01;
-@inline const LG3: f64 = 2.857142874366239149e-01;
-@inline const LG4: f64 = 2.222219843214978396e-01;
-@inline const LG5: f64 = 1.818357216161805012e-01;
-@inline const LG6: f64 = 1.531383769920937332e-01;
-@inline const LG7: f64 = 1.479819860511658591e-01;
-@inline const SQRT2: f64 = 1.4142135623730951;
 
 // fdlibm's kernel sin / cos on [−π/4, π/4] (k_sin.c, k_cos.c).
 @inline const S1: f64 = -1.66666666666666324348e-01;
@@ -145,16 +134,7 @@ function philoxFill(out: usize, n: i32, k0: u32, k1: u32, ctr: u64): void {
     m = m * 0.5;
     e = e + 1;
   }
-  const f = m - 1.0;
-  const s = f / (2.0 + f);
-  const z = s * s;
-  const w = z * z;
-  const t1 = w * (LG2 + w * (LG4 + w * LG6));
-  const t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
-  const r = t2 + t1;
-  const hfsq = 0.5 * f * f;
-  const dk = <f64>(e - 24);
-  return dk * LN2_HI - ((hfsq - (s * (hfsq + r) + dk * LN2_LO)) - f);
+  return logOfParts(m, e - 24);
 }
 
 @inline function sinKernel(x: f64): f64 {
