@@ -3,10 +3,13 @@
 // the nodes in reverse topological order, hands each its output's gradient,
 // and accumulates what comes back into inputs (leaves keep theirs in .grad).
 
+import { ReduceOp } from "./backend/kernels.ts";
+import { fmt } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
 
 let gradEnabled = true;
 let backwardDepth = 0;
+let anomalyEnabled = false;
 
 export function isGradEnabled(): boolean {
   return gradEnabled;
@@ -37,6 +40,70 @@ export function enableGrad<T>(fn: () => T): T {
   } finally {
     gradEnabled = prev;
   }
+}
+
+// ---- anomaly mode (torch.autograd.detect_anomaly) -------------------------------
+
+/** Thrown in anomaly mode by the first op, backward or optimizer step that makes a NaN. */
+export class AnomalyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AnomalyError";
+  }
+}
+
+/**
+ * Turns anomaly mode on or off (torch.autograd.set_detect_anomaly). When on,
+ * every op's output, every backward's gradients and every optimizer step's
+ * parameters are checked for NaN, and the first to hold one throws an
+ * AnomalyError naming it. The check is one reduction per tensor: for hunting a
+ * NaN, not for production. Off (the default), it costs one boolean test per op.
+ */
+export function setDetectAnomaly(on: boolean): void {
+  if (typeof on !== "boolean") throw new TypeError(`setDetectAnomaly: expected true or false, got ${String(on)}`);
+  anomalyEnabled = on;
+}
+
+export function isAnomalyEnabled(): boolean {
+  return anomalyEnabled;
+}
+
+/** Runs fn in anomaly mode and returns its result (torch.autograd.detect_anomaly as a context). */
+export function detectAnomaly<T>(fn: () => T): T {
+  const prev = anomalyEnabled;
+  anomalyEnabled = true;
+  try {
+    return fn();
+  } finally {
+    anomalyEnabled = prev;
+  }
+}
+
+/**
+ * Does t hold a NaN? One Σ|x| kernel call: the sum is NaN exactly when an
+ * element is (|±∞| only makes it ∞), where Σx would also flag ∞ + (−∞).
+ */
+export function hasNaN(t: Tensor): boolean {
+  const n = t.numel();
+  if (t.dtype !== "float32" || n === 0) return false;
+  const be = t.backend;
+  const out = be.allocator.alloc(4);
+  try {
+    be.kernels.f32_reduce(ReduceOp.SumAbs, t.ptr, out, 1, n, 1);
+    return Number.isNaN(be.heap.f32[out >>> 2]);
+  } finally {
+    be.allocator.free(out);
+  }
+}
+
+/** In anomaly mode: throws if `op` wrote a NaN into out, and says whether one of its inputs brought it in. */
+export function checkForward(op: string, out: Tensor, inputs: readonly Tensor[]): void {
+  if (!hasNaN(out)) return;
+  const carrier = inputs.findIndex(hasNaN);
+  throw new AnomalyError(
+    `anomaly: ${op} produced NaN in its output of shape ${fmt(out.shape)}` +
+      (carrier >= 0 ? ` (its input ${carrier} already held NaN: it came from before this op, e.g. from the data)` : ""),
+  );
 }
 
 /** A tensor saved for backward, with the version it had, so in-place changes are caught. */
@@ -141,6 +208,11 @@ export function runBackward(
       const node = t.gradFn!;
       nodes.push(node);
       const inGrads = node.apply(g);
+      if (anomalyEnabled) {
+        inGrads.forEach((gi, i) => {
+          if (gi && hasNaN(gi)) throw new AnomalyError(`Function '${node.name}Backward' returned nan values in its ${i}th output.`);
+        });
+      }
       const used: Tensor[] = [g];
       node.inputs.forEach((inp, i) => {
         const gi = inGrads[i];

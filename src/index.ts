@@ -5,8 +5,9 @@ import { liveStorageCount } from "./storage.ts";
 
 export { Tensor, tensor, empty, zeros, ones, full, zerosLike, onesLike, randn, rand, arange } from "./tensor.ts";
 export type { DType, TensorOptions, NestedArray } from "./tensor.ts";
-export { noGrad, enableGrad, isGradEnabled } from "./autograd.ts";
-export { manualSeed } from "./random.ts";
+export { noGrad, enableGrad, isGradEnabled, setDetectAnomaly, isAnomalyEnabled, detectAnomaly, AnomalyError } from "./autograd.ts";
+export { manualSeed, getRngState, setRngState } from "./random.ts";
+export type { RngState } from "./random.ts";
 export { setBackend, getBackend, ready } from "./backend/index.ts";
 export type { BackendName } from "./backend/backend.ts";
 export { ReclaimedTensorError } from "./storage.ts";

@@ -18,6 +18,8 @@
 
 import { MAX_DIMS } from "./backend/backend.ts";
 import { Module, type StateDict } from "./nn/module.ts";
+import { Optimizer, type OptimizerStateDict } from "./optim.ts";
+import { checkRngState, getRngState, setRngState } from "./random.ts";
 import { empty, Tensor, type DType } from "./tensor.ts";
 
 /** Every error loadSafetensors / readSafetensorsHeader throws for bad input; the message starts with "safetensors: ". */
@@ -333,7 +335,7 @@ function copyInto(tensor: Tensor, input: Uint8Array, dataStart: number, entry: S
   // Little-endian int64 → its low word, which checkFitsInt32 showed is the whole value.
   const view = new DataView(input.buffer, input.byteOffset + begin, end - begin);
   const out = heap.i32;
-  const at = tensor.ptr >> 2;
+  const at = tensor.ptr >>> 2;
   for (let i = 0, n = (end - begin) / 8; i < n; i++) out[at + i] = view.getInt32(8 * i, true);
 }
 
@@ -470,15 +472,23 @@ function asBytes(bytes: Uint8Array | ArrayBuffer): Uint8Array {
 /** Writes `stateDict` to a .safetensors file (Node only). */
 export async function saveFile(path: string, stateDict: StateDictInput, metadata?: Record<string, string>): Promise<void> {
   const bytes = saveSafetensors(stateDict, metadata);
-  // Imported here, not at the top, so browser bundles of wasmgrad never see node:fs.
-  const fs = await import("node:fs/promises");
+  const fs = await nodeFs();
   await fs.writeFile(path, bytes);
 }
 
 /** Reads a .safetensors file into a state dict (Node only); errors name the file. */
 export async function loadFile(path: string): Promise<StateDict> {
-  const fs = await import("node:fs/promises");
+  const fs = await nodeFs();
   return loadSafetensors(await fs.readFile(path), { name: path });
+}
+
+/**
+ * node:fs/promises, imported when a file function runs, under a computed name:
+ * browser bundlers (Vite, esbuild --platform=browser) then neither resolve it nor warn.
+ */
+function nodeFs(): Promise<typeof import("node:fs/promises")> {
+  const specifier = "node:fs/promises";
+  return import(/* @vite-ignore */ specifier);
 }
 
 // ---- messages ----------------------------------------------------------------
@@ -507,4 +517,144 @@ function shapeText(shape: readonly number[]): string {
 
 function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+// ---- checkpoints -------------------------------------------------------------
+//
+// A checkpoint is one safetensors file holding everything a training run needs
+// to continue bit for bit: the model's parameters ("model.1.weight"), the
+// optimizer's state tensors ("optim.state.0.momentumBuffer"), and as
+// `__metadata__` strings the optimizer's hyperparameters and step counts
+// ("optimizer", JSON), the random generator's position ("rng", JSON; dropout
+// masks and DataLoader shuffles draw from it) and your own strings ("user.*").
+// PyTorch's safetensors reads it like any other file.
+
+/** What saveCheckpoint stores and loadCheckpoint restores. */
+export interface CheckpointParts {
+  model: Module;
+  optimizer?: Optimizer<object>;
+}
+
+const CHECKPOINT_FORMAT = "wasmgrad-checkpoint/1";
+const MODEL_PREFIX = "model.";
+const OPTIM_PREFIX = "optim.state.";
+const USER_PREFIX = "user.";
+
+/** The optimizer's stateDict() without its tensors: what the "optimizer" metadata string holds. */
+interface OptimizerMetadata {
+  kind: string;
+  paramGroups: OptimizerStateDict["paramGroups"];
+  state: Record<string, Record<string, number>>;
+}
+
+/**
+ * Serializes model + optimizer + random-generator state into one safetensors
+ * file (bytes). Call it between steps, e.g. at the end of an epoch: a new
+ * epoch's DataLoader draws its order from the restored generator, so resuming
+ * gives the run the checkpoint interrupted, bit for bit. `metadata` keeps
+ * strings of your own (the epoch, say), given back by loadCheckpoint.
+ */
+export function saveCheckpoint(parts: CheckpointParts & { metadata?: Record<string, string> }): Uint8Array {
+  const { model, optimizer, metadata = {} } = checkParts(parts, "saveCheckpoint");
+  const tensors: [string, Tensor][] = Object.entries(model.stateDict()).map(([k, t]) => [MODEL_PREFIX + k, t]);
+  const meta: Record<string, string> = { format: CHECKPOINT_FORMAT, rng: JSON.stringify(getRngState()) };
+  if (optimizer) {
+    const sd = optimizer.stateDict();
+    const scalars: OptimizerMetadata["state"] = {};
+    for (const [index, state] of Object.entries(sd.state)) {
+      for (const [key, value] of Object.entries(state)) {
+        if (value instanceof Tensor) tensors.push([`${OPTIM_PREFIX}${index}.${key}`, value]);
+        else (scalars[index] ??= {})[key] = value;
+      }
+    }
+    meta.optimizer = JSON.stringify({ kind: optimizer.kind, paramGroups: sd.paramGroups, state: scalars } satisfies OptimizerMetadata);
+  }
+  if (metadata === null || typeof metadata !== "object") {
+    throw new TypeError(`saveCheckpoint: metadata must be an object of strings, got ${describe(metadata)}`);
+  }
+  for (const [key, value] of Object.entries(metadata)) meta[USER_PREFIX + key] = value;
+  return saveSafetensors(tensors, meta);
+}
+
+/**
+ * Restores a saveCheckpoint file into `model` (strictly: every parameter, no
+ * other), `optimizer` (when given; a checkpoint without optimizer state is
+ * refused then) and the global random generator. Everything is checked before
+ * anything changes. Returns the metadata strings given to saveCheckpoint.
+ */
+export function loadCheckpoint(
+  bytes: Uint8Array | ArrayBuffer,
+  parts: CheckpointParts,
+  options: LoadOptions = {},
+): { metadata: Record<string, string> } {
+  const { model, optimizer } = checkParts(parts, "loadCheckpoint");
+  const where = `loadCheckpoint${options.name === undefined ? "" : ` (${options.name})`}`;
+  const fail = (detail: string): never => {
+    throw new Error(`${where}: ${detail}`);
+  };
+  const meta = readSafetensorsHeader(bytes, options).metadata ?? {};
+  if (meta.format !== CHECKPOINT_FORMAT) {
+    fail(
+      `not a wasmgrad checkpoint (its metadata has no format "${CHECKPOINT_FORMAT}"); ` +
+        "for a plain state dict use model.loadStateDict(io.loadSafetensors(bytes))",
+    );
+  }
+  const rng = checkRngState(parseJson(meta.rng, "rng", fail), `${where}: rng`);
+
+  const loaded = loadSafetensors(bytes, options);
+  try {
+    const modelState: StateDict = Object.create(null);
+    const optimTensors = new Map<string, Tensor>();
+    for (const [name, t] of Object.entries(loaded)) {
+      if (name.startsWith(MODEL_PREFIX)) modelState[name.slice(MODEL_PREFIX.length)] = t;
+      else if (name.startsWith(OPTIM_PREFIX)) optimTensors.set(name.slice(OPTIM_PREFIX.length), t);
+      else fail(`unexpected tensor ${q(name)}: checkpoint tensors are named "${MODEL_PREFIX}…" or "${OPTIM_PREFIX}…"`);
+    }
+
+    model.checkStateDict(modelState);
+    let optimState: OptimizerStateDict | null = null;
+    if (optimizer) {
+      if (meta.optimizer === undefined) fail("the checkpoint holds no optimizer state, but an optimizer was given to restore");
+      const saved = parseJson(meta.optimizer, "optimizer", fail) as OptimizerMetadata;
+      if (saved?.kind !== optimizer.kind) {
+        fail(`the checkpoint holds ${String(saved?.kind)} state, but the optimizer given is ${optimizer.kind}`);
+      }
+      const state: OptimizerStateDict["state"] = {};
+      for (const [index, scalars] of Object.entries(saved.state ?? {})) state[Number(index)] = { ...scalars };
+      for (const [name, t] of optimTensors) {
+        const dot = name.indexOf(".");
+        (state[Number(name.slice(0, dot))] ??= {})[name.slice(dot + 1)] = t;
+      }
+      optimState = { state, paramGroups: saved.paramGroups };
+      optimizer.checkStateDict(optimState);
+    }
+    // Both were checked above: a bad checkpoint has thrown before the model, the optimizer or the generator changed.
+    model.loadStateDict(modelState);
+    if (optimizer && optimState) optimizer.loadStateDict(optimState);
+    setRngState(rng);
+  } finally {
+    for (const t of Object.values(loaded)) t.dispose();
+  }
+  const user: Record<string, string> = {};
+  for (const [key, value] of Object.entries(meta)) if (key.startsWith(USER_PREFIX)) user[key.slice(USER_PREFIX.length)] = value;
+  return { metadata: user };
+}
+
+function checkParts<P extends CheckpointParts>(parts: P, where: string): P {
+  if (parts === null || typeof parts !== "object" || !(parts.model instanceof Module)) {
+    throw new TypeError(`${where}: expected { model, optimizer? } with an nn.Module as model, got ${describe(parts?.model ?? parts)}`);
+  }
+  if (parts.optimizer !== undefined && !(parts.optimizer instanceof Optimizer)) {
+    throw new TypeError(`${where}: optimizer must be an optim.SGD, Adam or AdamW, got ${describe(parts.optimizer)}`);
+  }
+  return parts;
+}
+
+function parseJson(text: string | undefined, key: string, fail: (detail: string) => never): unknown {
+  if (text === undefined) fail(`the metadata has no "${key}" entry`);
+  try {
+    return JSON.parse(text!);
+  } catch (error) {
+    return fail(`the metadata's "${key}" entry is not valid JSON: ${describeError(error)}`);
+  }
 }

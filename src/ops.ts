@@ -5,13 +5,16 @@
 import type { Backend } from "./backend/backend.ts";
 import { MAX_DIMS } from "./backend/backend.ts";
 import { BinaryOp, GemmLayout, ReduceOp, UnaryOp } from "./backend/kernels.ts";
-import { inBackward, isGradEnabled, Node, Saved, type BackwardFn } from "./autograd.ts";
+import { checkForward, inBackward, isAnomalyEnabled, isGradEnabled, Node, Saved, type BackwardFn } from "./autograd.ts";
 import { broadcastShapes, broadcastStrides, fmt, normDim, numel, stridesOf, type Shape } from "./shape.ts";
 import { Tensor, type DType } from "./tensor.ts";
 
 // ---- plumbing -----------------------------------------------------------------
 
 export function backendOf(...ts: Tensor[]): Backend {
+  for (const [i, t] of ts.entries()) {
+    if (!(t instanceof Tensor)) throw new TypeError(`expected a Tensor as argument ${i}, got ${describeValue(t)}`);
+  }
   const be = ts[0].backend;
   for (const t of ts) {
     if (t.backend !== be) {
@@ -22,6 +25,16 @@ export function backendOf(...ts: Tensor[]): Backend {
     }
   }
   return be;
+}
+
+/** How a wrong argument reads in an error message: "the string \"1\"", "an array of 2", "null". */
+export function describeValue(x: unknown): string {
+  if (x === null || x === undefined) return String(x);
+  if (Array.isArray(x)) return `an array of ${x.length}`;
+  if (typeof x === "string") return `the string ${JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x)}`;
+  if (typeof x !== "object") return `${typeof x} ${String(x)}`;
+  const kind = Object.getPrototypeOf(x)?.constructor?.name;
+  return kind && kind !== "Object" ? `a ${kind}` : "an object";
 }
 
 /** Will an op on these inputs record a gradient? */
@@ -42,7 +55,7 @@ export function record(out: Tensor, name: string, inputs: Tensor[], fn: Backward
 
 function writeMeta(be: Backend, ...lists: number[][]): number {
   const flat = lists.flat();
-  be.heap.i32.set(flat, be.metaScratch >> 2);
+  be.heap.i32.set(flat, be.metaScratch >>> 2);
   return be.metaScratch;
 }
 
@@ -128,7 +141,7 @@ export function copyInto(dst: Tensor, src: Tensor): void {
     if (vals.length !== dst.numel()) {
       throw new RangeError(`copy_(): source of shape ${fmt(src.shape)} does not match destination ${fmt(dst.shape)}`);
     }
-    const p = dst.ptr >> 2;
+    const p = dst.ptr >>> 2;
     if (dst.dtype === "int32") dst.backend.heap.i32.set(Int32Array.from(vals, Math.trunc), p);
     else dst.backend.heap.f32.set(vals, p);
     return;
@@ -159,6 +172,7 @@ export function unary(x0: Tensor, op: UnaryOp): Tensor {
   const out = result(x.shape, [x], graph);
   const n = x.numel();
   x.backend.kernels.f32_unary(op, x.ptr, out.ptr, n);
+  if (isAnomalyEnabled()) checkForward(name, out, [x]);
   if (graph) {
     const sx = new Saved(x, name);
     const so = new Saved(out, name);
@@ -203,8 +217,12 @@ export function binary(a0: Tensor, b0: Tensor | number, op: BinaryOp, reversed =
     const graph = needsGrad(a) && !isComparison(op);
     const out = result(a.shape, [a], graph);
     binaryKernel(a, b0, op, out, reversed);
+    if (isAnomalyEnabled()) checkForward(name, out, [a]);
     if (graph) scalarBackward(out, a, b0, op, reversed, name);
     return out;
+  }
+  if (!(b0 instanceof Tensor)) {
+    throw new TypeError(`${name.toLowerCase()}(): other must be a Tensor or a number, got ${describeValue(b0)}`);
   }
   backendOf(a0, b0);
   const a = requireFloat(a0, name);
@@ -213,14 +231,17 @@ export function binary(a0: Tensor, b0: Tensor | number, op: BinaryOp, reversed =
   const graph = needsGrad(a, b) && !isComparison(op);
   const out = result(shape, [a, b], graph);
   binaryKernel(a, b, op, out, false);
+  if (isAnomalyEnabled()) checkForward(name, out, [a, b]);
   if (graph) tensorBackward(out, a, b, op, name);
   return out;
 }
 
 /** target = target op other, in place (other broadcasts to target's shape). */
 export function binaryInto(target: Tensor, other: Tensor | number, op: BinaryOp): void {
+  const name = `${BINARY_NAMES[op].toLowerCase()}_`;
   if (target.dtype !== "float32") throw new TypeError(`in-place arithmetic needs a float32 tensor, not ${target.dtype}`);
   if (typeof other !== "number") {
+    if (!(other instanceof Tensor)) throw new TypeError(`${name}(): other must be a Tensor or a number, got ${describeValue(other)}`);
     backendOf(target, other);
     const shape = broadcastShapes(target.shape, other.shape);
     if (shape.join() !== target.shape.join()) {
@@ -228,8 +249,12 @@ export function binaryInto(target: Tensor, other: Tensor | number, op: BinaryOp)
     }
     const o = requireFloat(other, BINARY_NAMES[op]);
     binaryKernel(target, o, op, target, false);
+    if (isAnomalyEnabled()) checkForward(name, target, [o]);
     if (o !== other) drop(o);
-  } else binaryKernel(target, other, op, target, false);
+  } else {
+    binaryKernel(target, other, op, target, false);
+    if (isAnomalyEnabled()) checkForward(name, target, []);
+  }
 }
 
 function scalarBackward(out: Tensor, a: Tensor, s: number, op: BinaryOp, reversed: boolean, name: string): void {
@@ -361,6 +386,7 @@ export function reduce(x0: Tensor, kind: "sum" | "mean", dim: number | number[] 
   const graph = needsGrad(x);
   const raw = reduceRaw(x, kind === "sum" ? ReduceOp.Sum : ReduceOp.Mean, dims);
   const out = new Tensor(raw.storage, finalShape(x.shape, dims, keepdim), "float32");
+  if (isAnomalyEnabled()) checkForward(kind === "sum" ? "Sum" : "Mean", out, [x]);
   if (graph) {
     raw.storage.markStepScoped();
     const count = dims.reduce((acc, d) => acc * x.shape[d], 1);
@@ -380,6 +406,7 @@ export function maxAll(x0: Tensor): Tensor {
   const graph = needsGrad(x);
   const raw = reduceRaw(x, ReduceOp.Max, reduceDims(x, null));
   const out = new Tensor(raw.storage, [], "float32");
+  if (isAnomalyEnabled()) checkForward("Max", out, [x]);
   if (graph) {
     raw.storage.markStepScoped();
     const sx = new Saved(x, "Max");
@@ -396,12 +423,15 @@ export function maxAll(x0: Tensor): Tensor {
 export function argmax(x0: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
   const x = requireFloat(x0, "argmax");
   const be = x.backend;
+  // The kernel would answer 0 for an empty reduction: PyTorch refuses, and so do we.
   if (dim === undefined) {
+    if (x.numel() === 0) throw new RangeError("argmax(): Expected reduction dim to be specified for input.numel() == 0.");
     const out = result(keepdim ? x.shape.map(() => 1) : [], [x], false, "int32");
     be.kernels.f32_argmax(x.ptr, out.ptr, 1, x.numel(), 1);
     return out;
   }
   const d = normDim(dim, x.ndim);
+  if (x.ndim > 0 && x.shape[d] === 0) throw new RangeError(`argmax(): Expected reduction dim ${d} to have non-zero size.`);
   const out = result(finalShape(x.shape, [d], keepdim), [x], false, "int32");
   be.kernels.f32_argmax(x.ptr, out.ptr, numel(x.shape.slice(0, d)), x.shape[d], numel(x.shape.slice(d + 1)));
   return out;
@@ -410,10 +440,13 @@ export function argmax(x0: Tensor, dim: number | undefined, keepdim: boolean): T
 export function maxDim(x0: Tensor, dim: number, keepdim: boolean): { values: Tensor; indices: Tensor } {
   const x = requireFloat(x0, "max");
   const d = normDim(dim, x.ndim);
+  // The kernel would answer −∞ for an empty reduction: PyTorch refuses, and so do we.
+  if (x.ndim > 0 && x.shape[d] === 0) throw new RangeError(`max(): Expected reduction dim ${d} to have non-zero size.`);
   const graph = needsGrad(x);
   const raw = reduceRaw(x, ReduceOp.Max, [d]);
   const values = new Tensor(raw.storage, finalShape(x.shape, [d], keepdim), "float32");
   const indices = argmax(x, d, keepdim);
+  if (isAnomalyEnabled()) checkForward("Max", values, [x]);
   if (graph) {
     raw.storage.markStepScoped();
     const outer = numel(x.shape.slice(0, d));
@@ -439,6 +472,7 @@ export function norm(x0: Tensor, p: 1 | 2, dim: number | number[] | null | undef
   const raw = reduceRaw(x, p === 2 ? ReduceOp.SumSquares : ReduceOp.SumAbs, dims);
   if (p === 2) x.backend.kernels.f32_unary(UnaryOp.Sqrt, raw.ptr, raw.ptr, raw.numel());
   const out = new Tensor(raw.storage, finalShape(x.shape, dims, keepdim), "float32");
+  if (isAnomalyEnabled()) checkForward("Norm", out, [x]);
   if (graph) {
     raw.storage.markStepScoped();
     const sx = new Saved(x, "Norm");
@@ -476,6 +510,7 @@ function mm(a: Tensor, b: Tensor): Tensor {
   const n = b.shape[1];
   const graph = needsGrad(a, b);
   const out = gemm(GemmLayout.NN, a, b, m, n, k, [a, b], graph);
+  if (isAnomalyEnabled()) checkForward("Mm", out, [a, b]);
   if (graph) {
     const sa = new Saved(a, "Mm");
     const sb = new Saved(b, "Mm");
@@ -490,6 +525,7 @@ function mm(a: Tensor, b: Tensor): Tensor {
 const dimsX = (s: Shape) => s.join("x");
 
 export function matmul(a0: Tensor, b0: Tensor): Tensor {
+  if (!(b0 instanceof Tensor)) throw new TypeError(`matmul(): other must be a Tensor, got ${describeValue(b0)}`);
   backendOf(a0, b0);
   const a = requireFloat(a0, "matmul");
   const b = requireFloat(b0, "matmul");
@@ -541,6 +577,7 @@ function bmm(a: Tensor, b: Tensor): Tensor {
     }
   };
   run(GemmLayout.NN, a, b, out, m, n, k);
+  if (isAnomalyEnabled()) checkForward("Bmm", out, [a, b]);
   if (graph) {
     const sa = new Saved(a, "Bmm");
     const sb = new Saved(b, "Bmm");

@@ -25,12 +25,33 @@ export function takeStream(be: Backend, n: number): { seedLo: number; seedHi: nu
   return at;
 }
 
-/** The generator's state, for checkpoints. */
-export function getRngState(): { seed: [number, number]; offset: number } {
+/** Where the global stream stands: the Philox key as two 32-bit words, and the next counter block. */
+export interface RngState {
+  seed: [number, number];
+  offset: number;
+}
+
+/** The generator's state (torch.get_rng_state), for checkpoints: setRngState of it replays the same draws. */
+export function getRngState(): RngState {
   return { seed: [seedLo, seedHi], offset };
 }
 
-export function setRngState(state: { seed: [number, number]; offset: number }): void {
-  [seedLo, seedHi] = state.seed;
-  offset = state.offset;
+/** Restores a state from getRngState (torch.set_rng_state); checked first, so a bad one changes nothing. */
+export function setRngState(state: RngState): void {
+  const valid = checkRngState(state, "setRngState");
+  [seedLo, seedHi] = valid.seed;
+  offset = valid.offset;
+}
+
+/** @internal `state` if it is a generator state, else a TypeError that starts with `where`. */
+export function checkRngState(state: unknown, where: string): RngState {
+  const word = (x: unknown) => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 0xffffffff;
+  const seed = (state as Partial<RngState> | null)?.seed;
+  const at = (state as Partial<RngState> | null)?.offset;
+  if (!Array.isArray(seed) || seed.length !== 2 || !seed.every(word) || !Number.isSafeInteger(at) || (at as number) < 0) {
+    throw new TypeError(
+      `${where}: expected { seed: [two 32-bit unsigned integers], offset: a non-negative safe integer } from getRngState(), got ${JSON.stringify(state)}`,
+    );
+  }
+  return { seed: [seed[0], seed[1]], offset: at as number };
 }

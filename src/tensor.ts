@@ -24,8 +24,7 @@ const ELEMENT_BYTES = 4;
 export class Tensor {
   /** The autograd node that made this tensor, or null for a leaf. */
   gradFn: Node | null = null;
-  /** Accumulated gradient of a leaf that requires grad. */
-  grad: Tensor | null = null;
+  private gradValue: Tensor | null = null;
   private requiresGradFlag = false;
 
   /** @internal Use the creation functions (tensor, zeros, randn, …). */
@@ -60,6 +59,27 @@ export class Tensor {
     return this.gradFn === null;
   }
 
+  /** Accumulated gradient of a leaf that requires grad. */
+  get grad(): Tensor | null {
+    return this.gradValue;
+  }
+  /** Optimizers read a gradient as the parameter's shape: a mismatched one would be read out of bounds. */
+  set grad(g: Tensor | null) {
+    if (g !== null) {
+      if (!(g instanceof Tensor)) throw new TypeError(`assigned grad must be a Tensor or null, got ${ops.describeValue(g)}`);
+      if (g.shape.join() !== this.shape.join()) {
+        throw new RangeError(`assigned grad has data of a different size: grad is ${fmt(g.shape)}, the tensor is ${fmt(this.shape)}`);
+      }
+      if (g.dtype !== "float32" || this.dtype !== "float32") {
+        throw new TypeError(`assigned grad has data of a different type: grad is ${g.dtype}, the tensor is ${this.dtype} (gradients are float32)`);
+      }
+      if (g.backend !== this.backend) {
+        throw new Error(`assigned grad is on the ${g.backend.name} backend, the tensor on the ${this.backend.name} backend`);
+      }
+    }
+    this.gradValue = g;
+  }
+
   get requiresGrad(): boolean {
     return this.requiresGradFlag;
   }
@@ -89,7 +109,7 @@ export class Tensor {
 
   /** A copy of the values: Float32Array, or Int32Array for int32. */
   data(): Float32Array | Int32Array {
-    const p = this.ptr >> 2;
+    const p = this.ptr >>> 2;
     const n = this.numel();
     return this.dtype === "int32" ? this.backend.heap.i32.slice(p, p + n) : this.backend.heap.f32.slice(p, p + n);
   }
@@ -99,7 +119,7 @@ export class Tensor {
     if (this.numel() !== 1) {
       throw new RangeError(`a Tensor with ${this.numel()} elements cannot be converted to Scalar`);
     }
-    return this.dtype === "int32" ? this.backend.heap.i32[this.ptr >> 2] : this.backend.heap.f32[this.ptr >> 2];
+    return this.dtype === "int32" ? this.backend.heap.i32[this.ptr >>> 2] : this.backend.heap.f32[this.ptr >>> 2];
   }
 
   /** The values as nested arrays (a number for a 0-d tensor). */
@@ -119,7 +139,9 @@ export class Tensor {
   }
 
   toString(): string {
-    const body = JSON.stringify(this.storage.isAlive ? this.toArray() : "<reclaimed>");
+    // Not JSON: it prints NaN and ±Infinity as null, and those are what someone printing a tensor looks for.
+    const show = (x: NestedArray): string => (Array.isArray(x) ? `[${x.map(show).join(",")}]` : String(x));
+    const body = this.storage.isAlive ? show(this.toArray()) : '"<reclaimed>"';
     const extra = this.dtype === "int32" ? ", dtype=int32" : "";
     const grad = this.gradFn ? `, gradFn=<${this.gradFn.name}Backward>` : this.requiresGrad ? ", requiresGrad=true" : "";
     return `tensor(${body}${extra}${grad})`;
@@ -269,7 +291,8 @@ export class Tensor {
   }
   fill_(value: number): this {
     this.checkInPlace("fill_");
-    if (this.dtype === "int32") this.backend.heap.i32.fill(value | 0, this.ptr >> 2, (this.ptr >> 2) + this.numel());
+    if (typeof value !== "number") throw new TypeError(`fill_(): value must be a number, got ${ops.describeValue(value)}`);
+    if (this.dtype === "int32") this.backend.heap.i32.fill(value | 0, this.ptr >>> 2, (this.ptr >>> 2) + this.numel());
     else this.backend.kernels.f32_fill(this.ptr, this.numel(), value);
     return this.written();
   }
@@ -301,6 +324,8 @@ export class Tensor {
   /** Fills with U(low, high) from the seeded generator. */
   uniform_(low = 0, high = 1): this {
     this.checkInPlace("uniform_");
+    this.checkRandomFill("uniform_");
+    if (!(low <= high)) throw new RangeError(`uniform_ expects to return a [from, to) range, but found from=${low} > to=${high}`);
     const n = this.numel();
     const s = takeStream(this.backend, n);
     this.backend.kernels.random_uniform(this.ptr, n, s.seedLo, s.seedHi, s.offset, low, high);
@@ -309,10 +334,17 @@ export class Tensor {
   /** Fills with N(mean, std²) from the seeded generator. */
   normal_(mean = 0, std = 1): this {
     this.checkInPlace("normal_");
+    this.checkRandomFill("normal_");
+    if (!(std >= 0)) throw new RangeError(`normal expects std >= 0.0, but found std ${std}`);
     const n = this.numel();
     const s = takeStream(this.backend, n);
     this.backend.kernels.random_normal(this.ptr, n, s.seedLo, s.seedHi, s.offset, mean, std);
     return this.written();
+  }
+
+  /** The random kernels write float32 bits: into an int32 tensor they would be garbage integers. */
+  private checkRandomFill(what: string): void {
+    if (this.dtype !== "float32") throw new TypeError(`${what}(): only float32 tensors can be filled with random values, not ${this.dtype}`);
   }
 
   // ---- autograd ------------------------------------------------------------
@@ -331,6 +363,8 @@ export class Tensor {
       g = Tensor.empty(this.shape, "float32", this.backend, true);
       this.backend.kernels.f32_fill(g.ptr, 1, 1);
     } else {
+      if (!(gradient instanceof Tensor)) throw new TypeError(`backward(): gradient must be a Tensor, got ${ops.describeValue(gradient)}`);
+      ops.backendOf(this, gradient);
       if (gradient.shape.join() !== this.shape.join()) {
         throw new RangeError(
           `Mismatch in shape: grad_output[0] has a shape of ${fmt(gradient.shape)} and output[0] has a shape of ${fmt(this.shape)}.`,
@@ -436,15 +470,22 @@ export function tensor(
     values = f.values;
   }
   const o = creationOpts(opts, data instanceof Int32Array ? "int32" : "float32");
-  const t = owned(shape, o);
-  const p = t.ptr >> 2;
-  if (o.dtype === "int32") {
+  if (o.dtype === "int32" && !(data instanceof Int32Array)) {
     for (let i = 0; i < values.length; i++) {
       if (!Number.isInteger(values[i])) throw new TypeError(`tensor(): int32 tensor got non-integer value ${values[i]}`);
+      // The heap's Int32Array would wrap it silently.
+      if (!isInt32(values[i])) throw new RangeError(`tensor(): value ${values[i]} is out of range for int32 (at flat index ${i})`);
     }
-    t.backend.heap.i32.set(values as ArrayLike<number>, p);
-  } else t.backend.heap.f32.set(values as ArrayLike<number>, p);
+  }
+  const t = owned(shape, o);
+  const p = t.ptr >>> 2;
+  if (o.dtype === "int32") t.backend.heap.i32.set(values as ArrayLike<number>, p);
+  else t.backend.heap.f32.set(values as ArrayLike<number>, p);
   return t;
+}
+
+function isInt32(x: number): boolean {
+  return x >= -2147483648 && x <= 2147483647;
 }
 
 /** An uninitialised float32 tensor (or dtype), like torch.empty. */
@@ -467,14 +508,20 @@ export function ones(shape: readonly number[] | number, ...rest: [...number[]] |
 /** Standard normal values from the seeded generator. */
 export function randn(shape: readonly number[] | number, ...rest: [...number[]] | [TensorOptions]): Tensor {
   const { dims, opts } = splitDims(rest);
-  const t = owned(shapeArg(shape, dims), { ...creationOpts(opts), dtype: "float32" });
+  const t = owned(shapeArg(shape, dims), randomOpts("randn", opts));
   return noGrad(() => t.normal_(0, 1));
 }
 /** Uniform values in [0, 1) from the seeded generator. */
 export function rand(shape: readonly number[] | number, ...rest: [...number[]] | [TensorOptions]): Tensor {
   const { dims, opts } = splitDims(rest);
-  const t = owned(shapeArg(shape, dims), { ...creationOpts(opts), dtype: "float32" });
+  const t = owned(shapeArg(shape, dims), randomOpts("rand", opts));
   return noGrad(() => t.uniform_(0, 1));
+}
+
+function randomOpts(what: string, opts: TensorOptions | undefined): { dtype: DType; requiresGrad: boolean } {
+  const o = creationOpts(opts);
+  if (o.dtype !== "float32") throw new TypeError(`${what}(): random values need dtype float32, got ${o.dtype}`);
+  return o;
 }
 export function zerosLike(t: Tensor, opts?: TensorOptions): Tensor {
   return full(t.shape, 0, { dtype: t.dtype, ...opts });
@@ -503,11 +550,14 @@ export function arange(start: number, end?: number, step = 1, opts?: TensorOptio
   const n = Math.max(0, Math.ceil((end - start) / step));
   const ints = [start, end, step].every(Number.isInteger);
   const o = creationOpts(opts, ints ? "int32" : "float32");
+  if (o.dtype === "int32" && n > 0 && !(isInt32(start) && isInt32(start + (n - 1) * step))) {
+    throw new RangeError(`arange: values from ${start} to ${start + (n - 1) * step} do not fit in int32`);
+  }
   const t = owned([n], o);
   if (o.dtype === "float32") t.backend.kernels.f32_arange(t.ptr, n, start, step);
   else {
     const view = t.backend.heap.i32;
-    const p = t.ptr >> 2;
+    const p = t.ptr >>> 2;
     for (let i = 0; i < n; i++) view[p + i] = start + i * step;
   }
   return t;

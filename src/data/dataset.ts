@@ -2,6 +2,7 @@
 // `get(i)`), like torch.utils.data.Dataset; one that can also gather a whole
 // batch at once (`getBatch`) lets the loader skip building it item by item.
 
+import { describeValue } from "../ops.ts";
 import { fmt, numel } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 
@@ -76,6 +77,10 @@ export class TensorDataset implements Dataset<Tensor[]> {
 
   constructor(...tensors: Tensor[]) {
     if (tensors.length === 0) throw new TypeError("TensorDataset needs at least one tensor");
+    const notTensor = tensors.findIndex((t) => !(t instanceof Tensor));
+    if (notTensor !== -1) {
+      throw new TypeError(`TensorDataset: argument ${notTensor} is not a Tensor (got ${describeValue(tensors[notTensor])}): convert it with tensor()`);
+    }
     const zeroDim = tensors.findIndex((t) => t.ndim === 0);
     if (zeroDim !== -1) throw new RangeError(`TensorDataset: tensor ${zeroDim} is 0-d; each tensor needs a first dimension to index`);
     const length = tensors[0]!.shape[0]!;

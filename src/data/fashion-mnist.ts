@@ -136,7 +136,7 @@ export class FashionMnistDataset implements Dataset<[Tensor, Tensor]> {
       let row = 0;
       for (const [start, end] of runs) {
         bytes.set(this.images.subarray(start * PIXELS, end * PIXELS), staging + row * PIXELS);
-        ints.set(this.labels.subarray(start, end), (labels.ptr >> 2) + row);
+        ints.set(this.labels.subarray(start, end), (labels.ptr >>> 2) + row);
         row += end - start;
       }
       be.kernels.u8_to_f32(staging, images.ptr, count * PIXELS, 1 / 255);

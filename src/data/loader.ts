@@ -4,6 +4,7 @@
 // runs in constant memory without dispose() calls.
 
 import { getBackend } from "../backend/index.ts";
+import { describeValue } from "../ops.ts";
 import { takeStream } from "../random.ts";
 import { stepBoundary } from "../storage.ts";
 import { fmt } from "../shape.ts";
@@ -25,9 +26,17 @@ export class DataLoader<T extends readonly Tensor[] = Tensor[]> implements Itera
   readonly dropLast: boolean;
 
   constructor(readonly dataset: Dataset<T>, options: DataLoaderOptions = {}) {
+    // Anything without a length would iterate as an empty loader: no batches, no error, no training.
+    if (dataset === null || typeof dataset !== "object" || !Number.isInteger(dataset.length) || typeof dataset.get !== "function") {
+      const hint = dataset instanceof Tensor ? ": wrap tensors in new data.TensorDataset(X, y)" : "";
+      throw new TypeError(`DataLoader: expected a Dataset (an integer length and get(i)), got ${describeValue(dataset)}${hint}`);
+    }
     const { batchSize = 1, shuffle = false, dropLast = false } = options;
     if (!Number.isInteger(batchSize) || batchSize <= 0) {
       throw new RangeError(`batchSize should be a positive integer value, but got batchSize=${batchSize}`);
+    }
+    for (const [name, v] of [["shuffle", shuffle], ["dropLast", dropLast]] as const) {
+      if (typeof v !== "boolean") throw new TypeError(`DataLoader: ${name} must be true or false, got ${describeValue(v)}`);
     }
     this.batchSize = batchSize;
     this.shuffle = shuffle;
@@ -69,7 +78,7 @@ function randomPermutation(n: number): Int32Array {
   try {
     const stream = takeStream(be, n);
     be.kernels.random_uniform(uniforms, n, stream.seedLo, stream.seedHi, stream.offset, 0, 1);
-    const u = be.heap.f32.subarray(uniforms >> 2, (uniforms >> 2) + n);
+    const u = be.heap.f32.subarray(uniforms >>> 2, (uniforms >>> 2) + n);
     for (let i = n - 1; i > 0; i--) {
       const j = Math.floor(u[i]! * (i + 1));
       [order[i], order[j]] = [order[j]!, order[i]!];

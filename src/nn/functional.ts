@@ -3,7 +3,7 @@
 // are built from tensor ops.
 
 import { GemmLayout, ReduceOp } from "../backend/kernels.ts";
-import { Saved } from "../autograd.ts";
+import { checkForward, isAnomalyEnabled, Saved } from "../autograd.ts";
 import { backendOf, needsGrad, record, result } from "../ops.ts";
 import { takeStream } from "../random.ts";
 import { fmt, numel } from "../shape.ts";
@@ -37,6 +37,9 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     throw new RangeError(`linear(): bias must have shape [${outF}], got ${fmt(bias.shape)}`);
   }
   if (x.dtype !== "float32") throw new TypeError(`linear(): input must be float32, got ${x.dtype} (call .float())`);
+  // The gemm reads raw bits: an int32 weight would be read as tiny denormal floats.
+  if (weight.dtype !== "float32") throw new TypeError(`linear(): weight must be float32, got ${weight.dtype}`);
+  if (bias && bias.dtype !== "float32") throw new TypeError(`linear(): bias must be float32, got ${bias.dtype}`);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const graph = needsGrad(...inputs);
   const out = result([...x.shape.slice(0, -1), outF], inputs, graph);
@@ -46,6 +49,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     if (bias) kr.f32_broadcast_rows(bias.ptr, out.ptr, rows, outF);
     kr.f32_gemm(GemmLayout.NT, rows, outF, inF, 1, x.ptr, inF, weight.ptr, inF, bias ? 1 : 0, out.ptr, outF, be.gemmWorkspace);
   }
+  if (isAnomalyEnabled()) checkForward("Linear", out, inputs);
   if (graph) {
     const sx = new Saved(x, "Linear");
     const sw = new Saved(weight, "Linear");
@@ -95,7 +99,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: { reduction?: 
   const lse = new Storage(be, Math.max(n, 1) * 4, true);
   const bad = be.kernels.f32_cross_entropy(input.ptr, target.ptr, losses.ptr, lse.ptr, n, c);
   if (bad >= 0) {
-    const label = be.heap.i32[(target.ptr >> 2) + bad];
+    const label = be.heap.i32[(target.ptr >>> 2) + bad];
     losses.dispose();
     lse.release("the loss failed");
     throw new RangeError(`Target ${label} is out of bounds (crossEntropy with ${c} classes, at batch index ${bad}).`);
@@ -106,6 +110,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: { reduction?: 
     be.kernels.f32_reduce(reduction === "mean" ? ReduceOp.Mean : ReduceOp.Sum, losses.ptr, out.ptr, 1, n, 1);
     losses.dispose();
   }
+  if (isAnomalyEnabled()) checkForward("CrossEntropy", out, [input]);
   if (graph) {
     const si = new Saved(input, "CrossEntropy");
     const st = new Saved(target, "CrossEntropy");
@@ -130,13 +135,18 @@ export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduc
         "(broadcasting here is almost always a bug, and PyTorch warns about it)",
     );
   }
+  // The kernel reads raw bits: int32 values would be read as tiny denormal floats.
+  for (const [name, t] of [["input", input], ["target", target]] as const) {
+    if (t.dtype !== "float32") throw new TypeError(`mseLoss(): ${name} must be float32, got ${t.dtype} (call .float())`);
+  }
   if (reduction === "none") return input.sub(target).square();
   const be = input.backend;
   const n = input.numel();
   const graph = needsGrad(input, target);
   const out = result([], [input, target], graph);
   const sum = be.kernels.f32_mse(input.ptr, target.ptr, n);
-  be.heap.f32[out.ptr >> 2] = reduction === "mean" ? sum / n : sum;
+  be.heap.f32[out.ptr >>> 2] = reduction === "mean" ? sum / n : sum;
+  if (isAnomalyEnabled()) checkForward("MseLoss", out, [input, target]);
   if (graph) {
     const si = new Saved(input, "MseLoss");
     const st = new Saved(target, "MseLoss");
@@ -168,6 +178,7 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   const mask = new Storage(be, Math.max(n, 1), true);
   const s = takeStream(be, n);
   be.kernels.f32_dropout(x.ptr, out.ptr, mask.ptr, n, p, s.seedLo, s.seedHi, s.offset);
+  if (isAnomalyEnabled()) checkForward("Dropout", out, [x]);
   if (graph) {
     record(out, "Dropout", [x], (g) => {
       const dx = result(x.shape, [g], false);

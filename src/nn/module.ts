@@ -1,6 +1,7 @@
 // Module: parameters, children, train/eval, and state dicts with PyTorch's names.
 
 import { noGrad } from "../autograd.ts";
+import { describeValue } from "../ops.ts";
 import { fmt } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 
@@ -31,7 +32,7 @@ export abstract class Module {
   }
 
   protected registerModule<M extends Module>(name: string, m: M): M {
-    if (!(m instanceof Module)) throw new TypeError(`${name} is not a Module`);
+    if (!(m instanceof Module)) throw new TypeError(`child module "${name}" must be a Module, got ${describeValue(m)}`);
     this.children.set(name, m);
     return m;
   }
@@ -97,6 +98,16 @@ export abstract class Module {
 
   /** Copies values in by name. strict (default) throws on missing or unexpected keys, like PyTorch. */
   loadStateDict(sd: StateDict, opts: { strict?: boolean } = {}): LoadResult {
+    const result = this.checkStateDict(sd, opts);
+    const own = new Map(this.namedParameters());
+    noGrad(() => {
+      for (const k of Object.keys(sd)) own.get(k)?.copy_(sd[k]);
+    });
+    return result;
+  }
+
+  /** @internal Throws what loadStateDict would throw, changing nothing. */
+  checkStateDict(sd: StateDict, opts: { strict?: boolean } = {}): LoadResult {
     const strict = opts.strict ?? true;
     const own = new Map(this.namedParameters());
     const keys = Object.keys(sd);
@@ -115,14 +126,14 @@ export abstract class Module {
         errors.push(
           `size mismatch for ${k}: copying a param with shape ${fmt(v.shape)} from checkpoint, the shape in current model is ${fmt(p.shape)}.`,
         );
+      } else if (!v.storage.isAlive) {
+        // Found now rather than halfway through the copies, which would leave the model half loaded.
+        errors.push(`While copying the parameter named "${k}", its tensor's memory was already reclaimed or disposed.`);
       }
     }
     if (errors.length) {
       throw new Error(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${errors.join("\n\t")}`);
     }
-    noGrad(() => {
-      for (const k of keys) own.get(k)?.copy_(sd[k]);
-    });
     return { missingKeys, unexpectedKeys };
   }
 }

@@ -20,16 +20,16 @@ export function put(be: Backend, data: Float32Array | Int32Array | Uint8Array): 
 /** A fresh block of n f32 (or i32) slots, filled with a NaN pattern so unwritten outputs show. */
 export function scratch(be: Backend, n: number): number {
   const ptr = be.allocator.alloc(Math.max(n * 4, 4));
-  be.heap.f32.fill(NaN, ptr >> 2, (ptr >> 2) + n);
+  be.heap.f32.fill(NaN, ptr >>> 2, (ptr >>> 2) + n);
   return ptr;
 }
 
 export function getF32(be: Backend, ptr: number, n: number): Float32Array {
-  return be.heap.f32.slice(ptr >> 2, (ptr >> 2) + n);
+  return be.heap.f32.slice(ptr >>> 2, (ptr >>> 2) + n);
 }
 
 export function getI32(be: Backend, ptr: number, n: number): Int32Array {
-  return be.heap.i32.slice(ptr >> 2, (ptr >> 2) + n);
+  return be.heap.i32.slice(ptr >>> 2, (ptr >>> 2) + n);
 }
 
 export function getU8(be: Backend, ptr: number, n: number): Uint8Array {
@@ -38,7 +38,7 @@ export function getU8(be: Backend, ptr: number, n: number): Uint8Array {
 
 /** Writes i32 metadata (shapes, strides) into the backend's meta scratch; returns its pointer. */
 export function putMeta(be: Backend, values: number[]): number {
-  be.heap.i32.set(values, be.metaScratch >> 2);
+  be.heap.i32.set(values, be.metaScratch >>> 2);
   return be.metaScratch;
 }
 

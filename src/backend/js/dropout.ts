@@ -29,8 +29,8 @@ export function jsDropoutKernels(heap: Heap): DropoutKernels {
       const u8 = heap.u8;
       const threshold = keepThresholdTicks(p);
       const scale = survivorScale(p);
-      const xb = x >> 2;
-      const yb = y >> 2;
+      const xb = x >>> 2;
+      const yb = y >>> 2;
       forEachPhiloxBlock(n, seedLo, seedHi, offset, (b, words) => {
         const end = Math.min(4, n - 4 * b);
         for (let lane = 0; lane < end; lane++) {
@@ -47,8 +47,8 @@ export function jsDropoutKernels(heap: Heap): DropoutKernels {
       const f32 = heap.f32;
       const u8 = heap.u8;
       const scale = survivorScale(p);
-      const dyb = dy >> 2;
-      const dxb = dx >> 2;
+      const dyb = dy >>> 2;
+      const dxb = dx >>> 2;
       for (let i = 0; i < n; i++) {
         f32[dxb + i] = u8[mask + i] !== 0 ? f32[dyb + i] * scale : 0;
       }

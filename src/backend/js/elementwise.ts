@@ -84,7 +84,7 @@ function forEachStrided(
   i32: Int32Array, ndim: number, meta: number, sets: number,
   visit: (index: number, offsets: Int32Array) => void,
 ): void {
-  const m = meta >> 2;
+  const m = meta >>> 2;
   const shape = i32.slice(m, m + ndim);
   const strides = i32.slice(m + ndim, m + ndim * (1 + sets));
   let total = 1;
@@ -110,28 +110,28 @@ export function jsElementwiseKernels(heap: Heap): ElementwiseKernels {
     f32_unary(op, x, y, n) {
       const fn = lookup(UNARY, op, "unary");
       const v = heap.f32;
-      const xi = x >> 2, yi = y >> 2;
+      const xi = x >>> 2, yi = y >>> 2;
       for (let i = 0; i < n; i++) v[yi + i] = fn(v[xi + i]);
     },
 
     f32_unary_backward(op, x, y, dy, dx, n) {
       const fn = lookup(UNARY_BACKWARD, op, "unary");
       const v = heap.f32;
-      const xi = x >> 2, yi = y >> 2, dyi = dy >> 2, dxi = dx >> 2;
+      const xi = x >>> 2, yi = y >>> 2, dyi = dy >>> 2, dxi = dx >>> 2;
       for (let i = 0; i < n; i++) v[dxi + i] = fn(v[xi + i], v[yi + i], v[dyi + i]);
     },
 
     f32_binary(op, a, b, out, n) {
       const fn = lookup(BINARY, op, "binary");
       const v = heap.f32;
-      const ai = a >> 2, bi = b >> 2, oi = out >> 2;
+      const ai = a >>> 2, bi = b >>> 2, oi = out >>> 2;
       for (let i = 0; i < n; i++) v[oi + i] = fn(v[ai + i], v[bi + i]);
     },
 
     f32_binary_scalar(op, a, s, out, n, reversed) {
       const fn = lookup(BINARY, op, "binary");
       const v = heap.f32;
-      const ai = a >> 2, oi = out >> 2;
+      const ai = a >>> 2, oi = out >>> 2;
       const scalar = f(s);
       if (reversed) for (let i = 0; i < n; i++) v[oi + i] = fn(scalar, v[ai + i]);
       else for (let i = 0; i < n; i++) v[oi + i] = fn(v[ai + i], scalar);
@@ -140,7 +140,7 @@ export function jsElementwiseKernels(heap: Heap): ElementwiseKernels {
     f32_binary_broadcast(op, a, b, out, ndim, meta) {
       const fn = lookup(BINARY, op, "binary");
       const v = heap.f32;
-      const ai = a >> 2, bi = b >> 2, oi = out >> 2;
+      const ai = a >>> 2, bi = b >>> 2, oi = out >>> 2;
       forEachStrided(heap.i32, ndim, meta, 2, (index, offsets) => {
         v[oi + index] = fn(v[ai + offsets[0]], v[bi + offsets[1]]);
       });
@@ -148,39 +148,39 @@ export function jsElementwiseKernels(heap: Heap): ElementwiseKernels {
 
     f32_strided_copy(src, dst, ndim, meta) {
       const v = heap.f32;
-      const si = src >> 2, di = dst >> 2;
+      const si = src >>> 2, di = dst >>> 2;
       forEachStrided(heap.i32, ndim, meta, 1, (index, offsets) => {
         v[di + index] = v[si + offsets[0]];
       });
     },
 
     f32_fill(out, n, value) {
-      heap.f32.fill(value, out >> 2, (out >> 2) + n);
+      heap.f32.fill(value, out >>> 2, (out >>> 2) + n);
     },
 
     f32_arange(out, n, start, step) {
       const v = heap.f32;
-      const oi = out >> 2;
+      const oi = out >>> 2;
       for (let i = 0; i < n; i++) v[oi + i] = start + i * step;
     },
 
     i32_to_f32(src, dst, n) {
       const from = heap.i32, to = heap.f32;
-      const si = src >> 2, di = dst >> 2;
+      const si = src >>> 2, di = dst >>> 2;
       for (let i = 0; i < n; i++) to[di + i] = from[si + i];
     },
 
     u8_to_f32(src, dst, n, scale) {
       const from = heap.u8, to = heap.f32;
       const s = f(scale);
-      const di = dst >> 2;
+      const di = dst >>> 2;
       for (let i = 0; i < n; i++) to[di + i] = from[src + i] * s;
     },
 
     f32_broadcast_rows(bias, c, m, n) {
       const v = heap.f32;
-      const row = v.subarray(bias >> 2, (bias >> 2) + n);
-      for (let r = 0; r < m; r++) v.set(row, (c >> 2) + r * n);
+      const row = v.subarray(bias >>> 2, (bias >>> 2) + n);
+      for (let r = 0; r < m; r++) v.set(row, (c >>> 2) + r * n);
     },
   };
 }

@@ -53,9 +53,9 @@ export function jsGemmKernels(heap: Heap): GemmKernels {
       void work;
       if (m <= 0 || n <= 0) return;
       const f = heap.f32;
-      const a0 = a >> 2;
-      const b0 = b >> 2;
-      const c0 = c >> 2;
+      const a0 = a >>> 2;
+      const b0 = b >>> 2;
+      const c0 = c >>> 2;
       if (rowSums.length < n) rowSums = new Float32Array(n);
       const sums = rowSums;
       // op(A)[i, p] = f[a0 + i·aRowStep + p·aKStep]

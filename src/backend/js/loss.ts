@@ -13,18 +13,18 @@ export function jsLossKernels(heap: Heap): LossKernels {
       const f32 = heap.f32;
       const i32 = heap.i32;
       for (let i = 0; i < n; i++) {
-        const label = i32[(labels >> 2) + i];
+        const label = i32[(labels >>> 2) + i];
         // The caller reports this row; nothing from it on is written.
         if (!(label >= 0 && label < c)) return i;
-        const row = (logits >> 2) + i * c;
+        const row = (logits >>> 2) + i * c;
         // NaN anywhere in the row makes the max NaN, so a poisoned row shows as NaN, not a wrong loss.
         let m = f32[row];
         for (let j = 1; j < c; j++) m = Math.max(m, f32[row + j]);
         let sum = 0;
         for (let j = 0; j < c; j++) sum += Math.exp(f32[row + j] - m);
         const logSumExp = m + Math.log(sum);
-        f32[(lse >> 2) + i] = logSumExp;
-        f32[(losses >> 2) + i] = logSumExp - f32[row + label];
+        f32[(lse >>> 2) + i] = logSumExp;
+        f32[(losses >>> 2) + i] = logSumExp - f32[row + label];
       }
       return -1;
     },
@@ -38,14 +38,14 @@ export function jsLossKernels(heap: Heap): LossKernels {
       const f32 = heap.f32;
       const i32 = heap.i32;
       for (let i = 0; i < n; i++) {
-        const g = f32[(dloss >> 2) + i * dlossStride];
-        const row = (logits >> 2) + i * c;
-        const out = (dlogits >> 2) + i * c;
+        const g = f32[(dloss >>> 2) + i * dlossStride];
+        const row = (logits >>> 2) + i * c;
+        const out = (dlogits >>> 2) + i * c;
         let m = f32[row];
         for (let j = 1; j < c; j++) m = Math.max(m, f32[row + j]);
         // Read before the row may be overwritten (dlogits = logits is allowed). An
         // out-of-range label matches no column: nothing is read or written out of bounds.
-        const label = i32[(labels >> 2) + i];
+        const label = i32[(labels >>> 2) + i];
         const labelValid = label >= 0 && label < c;
         const labelLogit = labelValid ? f32[row + label] : 0;
         let sum = 0;
@@ -65,8 +65,8 @@ export function jsLossKernels(heap: Heap): LossKernels {
       // Four accumulators, element i into lane i % 4, combined as (s0 + s1) + (s2 + s3):
       // the order of the Wasm kernel's two f64x2 accumulators, so both backends return the same f64.
       const f32 = heap.f32;
-      const p = pred >> 2;
-      const t = target >> 2;
+      const p = pred >>> 2;
+      const t = target >>> 2;
       const s = new Float64Array(4);
       for (let i = 0; i < n; i++) {
         const d = Math.fround(f32[p + i] - f32[t + i]);
@@ -78,9 +78,9 @@ export function jsLossKernels(heap: Heap): LossKernels {
     f32_mse_backward(pred, target, dpred, n, scale) {
       const f32 = heap.f32;
       const factor = Math.fround(2 * scale);
-      const p = pred >> 2;
-      const t = target >> 2;
-      const d = dpred >> 2;
+      const p = pred >>> 2;
+      const t = target >>> 2;
+      const d = dpred >>> 2;
       for (let i = 0; i < n; i++) f32[d + i] = factor * Math.fround(f32[p + i] - f32[t + i]);
     },
   };

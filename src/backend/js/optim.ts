@@ -64,9 +64,9 @@ export function jsOptimKernels(heap: Heap): OptimKernels {
       const l1f = f(l1);
       const mom = f(momentum);
       const keep = f(1 - dampening);
-      const pb = param >> 2;
-      const gb = grad >> 2;
-      const bb = buf >> 2;
+      const pb = param >>> 2;
+      const gb = grad >>> 2;
+      const bb = buf >>> 2;
       for (let i = 0; i < n; i++) {
         const p = f32[pb + i];
         let d = f32[gb + i];
@@ -97,11 +97,11 @@ export function jsOptimKernels(heap: Heap): OptimKernels {
       // AdamW shrinks the parameter even when weight_decay is 0 (by exactly 1).
       const shrink = f(1 - lr * weightDecay);
       const coupledWd = !decoupled && weightDecay !== 0;
-      const pb = param >> 2;
-      const gb = grad >> 2;
-      const mb = m >> 2;
-      const vb = v >> 2;
-      const vmaxb = vmax >> 2;
+      const pb = param >>> 2;
+      const gb = grad >>> 2;
+      const mb = m >>> 2;
+      const vb = v >>> 2;
+      const vmaxb = vmax >>> 2;
       for (let i = 0; i < n; i++) {
         let p = f32[pb + i];
         let g = f32[gb + i];

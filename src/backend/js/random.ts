@@ -179,7 +179,7 @@ export function jsRandomKernels(heap: Heap): RandomKernels {
   return {
     random_uniform(out, n, seedLo, seedHi, offset, low, high) {
       const f32 = heap.f32;
-      const base = out >> 2;
+      const base = out >>> 2;
       const lo = Math.fround(low);
       const range = Math.fround(Math.fround(high) - lo);
       forEachPhiloxBlock(n, seedLo, seedHi, offset, (b, words) => {
@@ -193,7 +193,7 @@ export function jsRandomKernels(heap: Heap): RandomKernels {
 
     random_normal(out, n, seedLo, seedHi, offset, mean, std) {
       const f32 = heap.f32;
-      const base = out >> 2;
+      const base = out >>> 2;
       const z = new Float64Array(2);
       forEachPhiloxBlock(n, seedLo, seedHi, offset, (b, words) => {
         // Words 0/1 and 2/3 of a block each give a pair of normals.

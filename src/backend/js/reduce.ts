@@ -30,7 +30,7 @@ export function jsReduceKernels(heap: Heap): ReduceKernels {
       const r = REDUCTIONS[op as ReduceOp];
       if (r === undefined) throw new RangeError(`wasmgrad: unknown reduce op code ${op}`);
       const v = heap.f32;
-      const xi = x >> 2, oi = out >> 2;
+      const xi = x >>> 2, oi = out >>> 2;
       for (let o = 0; o < outer; o++) {
         for (let i = 0; i < inner; i++) {
           let acc = r.start;
@@ -42,7 +42,7 @@ export function jsReduceKernels(heap: Heap): ReduceKernels {
 
     f32_argmax(x, out, outer, size, inner) {
       const v = heap.f32, idx = heap.i32;
-      const xi = x >> 2, oi = out >> 2;
+      const xi = x >>> 2, oi = out >>> 2;
       for (let o = 0; o < outer; o++) {
         for (let i = 0; i < inner; i++) {
           const base = xi + o * size * inner + i;
@@ -63,7 +63,7 @@ export function jsReduceKernels(heap: Heap): ReduceKernels {
 
     f32_scatter_add_axis(dy, idx, dx, outer, size, inner) {
       const v = heap.f32, index = heap.i32;
-      const dyi = dy >> 2, ii = idx >> 2, dxi = dx >> 2;
+      const dyi = dy >>> 2, ii = idx >>> 2, dxi = dx >>> 2;
       for (let o = 0; o < outer; o++) {
         for (let i = 0; i < inner; i++) {
           const k = o * inner + i;
