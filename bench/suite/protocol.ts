@@ -1,0 +1,77 @@
+// The JSON-lines protocol between the suite's orchestrator (run.ts) and its
+// contender processes (worker.ts for the JS libraries, torch_worker.py for
+// PyTorch). One request per line on the child's stdin, one reply per line on
+// its stdout; every reply echoes the request's id. Timings are taken inside the
+// child, so the pipe's latency is never part of a measurement.
+
+export type Layout = "NN" | "NT" | "TN";
+
+export type Request =
+  | { id: number; cmd: "info" }
+  /** Allocates and fills the operands, warms up; replies { once } (seconds per call). */
+  | { id: number; cmd: "gemm_setup"; m: number; k: number; n: number; layout: Layout; warmupMs: number }
+  /** Calls the product `reps` times back to back; replies { seconds } per call. */
+  | { id: number; cmd: "gemm_sample"; reps: number; variant?: "kernel" | "op" }
+  | { id: number; cmd: "gemm_free" }
+  /** Loads Fashion-MNIST from `dir`, builds the MLP; replies { trainSize, testSize, batchesPerEpoch, loadSeconds }. */
+  | { id: number; cmd: "train_setup"; dir: string; seed: number }
+  /** Trains on a fresh shuffle of the training set, stopping after maxBatches (0: the whole epoch). */
+  | { id: number; cmd: "train_epoch"; maxBatches: number }
+  /** Eval-mode accuracy over the test set (or its first maxBatches batches of 256). */
+  | { id: number; cmd: "eval"; maxBatches: number }
+  /** Peak RSS and, for wasmgrad, memoryStats(). */
+  | { id: number; cmd: "stats" }
+  /** wasmgrad only: one more (partial) epoch with every kernel call timed, by family. */
+  | { id: number; cmd: "profile_epoch"; maxBatches: number }
+  | { id: number; cmd: "exit" };
+
+export interface InfoReply {
+  contender: string;
+  /** Library and runtime versions, free-form key → value. */
+  versions: Record<string, string>;
+  notes: string[];
+  threads: number;
+}
+
+export interface EpochReply {
+  seconds: number;
+  batches: number;
+  images: number;
+  loss: number;
+  accuracy: number;
+  /** Seconds of `seconds` spent taking batches from the data loader (conversion to float included). */
+  dataSeconds: number;
+  /** wasmgrad: memoryStats().highWater after the epoch. */
+  highWater?: number;
+}
+
+export interface EvalReply {
+  seconds: number;
+  batches: number;
+  images: number;
+  accuracy: number;
+}
+
+export interface StatsReply {
+  /** process peak resident set size, bytes. */
+  maxRssBytes: number;
+  /** process resident set size now, bytes. */
+  rssBytes: number;
+  memory?: { liveBytes: number; pooledBytes: number; highWater: number; heapBytes: number; liveTensors: number };
+}
+
+export interface ProfileReply {
+  seconds: number;
+  batches: number;
+  /** Family → { seconds, calls } for the kernel calls made during the epoch. */
+  families: Record<string, { seconds: number; calls: number }>;
+  /** Seconds spent producing batches (the DataLoader's iterator, kernels included). */
+  dataSeconds: number;
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((x, y) => x - y);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}

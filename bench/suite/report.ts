@@ -1,0 +1,391 @@
+// The suite's results: their shape (written as bench/results.json), the issue's
+// targets checked against them, and the markdown report (bench/RESULTS.md, and
+// what run.ts prints).
+
+import { median } from "./protocol.ts";
+
+export const CONTENDERS = ["wasmgrad-wasm", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"] as const;
+export type ContenderName = (typeof CONTENDERS)[number];
+/** GEMM columns: the contenders, plus wasmgrad-wasm measured through its allocating op. */
+export const GEMM_ENTRIES = ["wasmgrad-wasm", "wasmgrad-wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"] as const;
+export type GemmEntry = (typeof GEMM_ENTRIES)[number];
+
+export interface GemmStat {
+  /** GFLOP/s of the median sample, and of the slowest and fastest sample. */
+  gflops: number;
+  low: number;
+  high: number;
+  samples: number;
+  repsPerSample: number;
+  error?: string;
+}
+
+export interface GemmCell {
+  m: number;
+  k: number;
+  n: number;
+  layout: "NN" | "NT" | "TN";
+  stats: Partial<Record<GemmEntry, GemmStat>>;
+}
+
+export interface EpochSummary {
+  /** "full" epochs, or "partial": a fixed number of batches per repeat, extrapolated to the epoch. */
+  mode: "full" | "partial";
+  batchesPerRepeat: number;
+  repeats: number;
+  /** Median seconds per epoch (extrapolated by images when partial), and the range over repeats. */
+  epochSeconds: number;
+  epochSecondsLow: number;
+  epochSecondsHigh: number;
+  imagesPerSecond: number;
+  /** Median share of the time spent taking batches from the loader. */
+  dataShare: number;
+  lastLoss: number;
+  lastAccuracy: number;
+  raw: { seconds: number; batches: number; images: number; dataSeconds: number; highWater?: number }[];
+}
+
+export interface EvalSummary {
+  mode: "full" | "partial";
+  batchesPerRepeat: number;
+  repeats: number;
+  /** Median seconds for the whole test set (extrapolated by images when partial). */
+  seconds: number;
+  imagesPerSecond: number;
+  accuracy: number;
+}
+
+export interface TrainingResult {
+  trainSize: number;
+  testSize: number;
+  batchesPerEpoch: number;
+  epoch: Partial<Record<ContenderName, EpochSummary>>;
+  eval: Partial<Record<ContenderName, EvalSummary>>;
+  peakRssBytes: Partial<Record<ContenderName, number>>;
+  /** Peak RSS once the data was loaded and the model built, before any training. */
+  peakRssAfterLoadBytes: Partial<Record<ContenderName, number>>;
+  /** RSS at the end of the run (after the last evaluation). */
+  rssAtEndBytes: Partial<Record<ContenderName, number>>;
+  /** wasmgrad-wasm's memoryStats().highWater after the warm-up and after each timed epoch. */
+  highWater: { afterWarmup: number; afterEpoch: number[] } | null;
+  memoryStats?: Record<string, number>;
+  profile?: {
+    seconds: number;
+    batches: number;
+    rows: { name: string; seconds: number; calls: number }[];
+  };
+  errors: Partial<Record<ContenderName, string>>;
+}
+
+export interface Target {
+  what: string;
+  target: string;
+  measured: string;
+  /** true ✓, false ✗, null: not measured in this run. */
+  ok: boolean | null;
+  miss?: string;
+  note?: string;
+}
+
+export interface Results {
+  date: string;
+  mode: "full" | "quick";
+  command: string;
+  threads: number;
+  machine: { cpu: string; cpuDetail: string; logicalCpus: number; memoryGiB: number; os: string };
+  versions: Record<string, string>;
+  contenders: Partial<Record<ContenderName, { threads: number; versions: Record<string, string> }>>;
+  data: { dir: string; full: boolean; note?: string };
+  notes: string[];
+  gemm: GemmCell[] | null;
+  training: TrainingResult | null;
+  targets: Target[];
+  seconds: number;
+  phaseSeconds: { gemm?: number; training?: number };
+  /** 1-minute load average when the run started and ended: above ~1 on this 2-vCPU machine, others were computing too. */
+  loadAverage: { start: number; end: number };
+}
+
+// ---- targets -----------------------------------------------------------------
+
+const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "–");
+const MiB = 1024 * 1024;
+
+/** At least `min`: ✓, or ✗ with how far short. */
+function atLeast(what: string, measured: number | undefined, min: number, unit: string, d = 1, note?: string): Target {
+  if (measured === undefined || !Number.isFinite(measured)) return { what, target: `≥ ${min}${unit}`, measured: "not measured", ok: null, note };
+  const ok = measured >= min;
+  return {
+    what, target: `≥ ${min}${unit}`, measured: `${fmt(measured, d)}${unit}`, ok, note,
+    miss: ok ? undefined : `short by ${fmt(min - measured, d)}${unit} (${fmt((100 * (min - measured)) / min, 0)}%; needs ${fmt(min / measured, 2)}×)`,
+  };
+}
+
+/** At most `max`: ✓, or ✗ with how far over. */
+function atMost(what: string, measured: number | undefined, max: number, unit: string, d = 2, note?: string): Target {
+  if (measured === undefined || !Number.isFinite(measured)) return { what, target: `≤ ${max}${unit}`, measured: "not measured", ok: null, note };
+  const ok = measured <= max;
+  return {
+    what, target: `≤ ${max}${unit}`, measured: `${fmt(measured, d)}${unit}`, ok, note,
+    miss: ok ? undefined : `over by ${fmt(measured - max, d)}${unit} (${fmt((100 * (measured - max)) / max, 0)}%; needs ${fmt(measured / max, 2)}× less)`,
+  };
+}
+
+const shapeLabel = (c: { m: number; k: number; n: number }) => `${c.m}×${c.k}×${c.n}`;
+
+export function checkTargets(r: Results): Target[] {
+  const out: Target[] = [];
+  const wasmThreads = r.contenders["wasmgrad-wasm"]?.threads ?? r.threads;
+  const single = wasmThreads === 1 ? "" : ` (this run: ${wasmThreads} threads)`;
+  const gemmShapes: [number, number, number, number][] = [[256, 784, 256, 45], [1024, 1024, 1024, 45], [256, 256, 10, 25]];
+  for (const [m, k, n, min] of gemmShapes) {
+    for (const layout of ["NN", "NT", "TN"] as const) {
+      const cell = r.gemm?.find((c) => c.m === m && c.k === k && c.n === n && c.layout === layout);
+      const note = cell ? undefined : r.mode === "quick" ? "not in --quick" : undefined;
+      out.push(atLeast(`GEMM ${m}×${k}×${n} ${layout}, wasmgrad-wasm, ${wasmThreads} thread${wasmThreads === 1 ? "" : "s"}`, cell?.stats["wasmgrad-wasm"]?.gflops, min, " GFLOP/s", 1, note));
+    }
+  }
+  for (const [m, k, n] of gemmShapes) {
+    for (const layout of ["NN", "NT", "TN"] as const) {
+      const cell = r.gemm?.find((c) => c.m === m && c.k === k && c.n === n && c.layout === layout);
+      const w = cell?.stats["wasmgrad-wasm"]?.gflops;
+      const j = cell?.stats["wasmgrad-js"]?.gflops;
+      const note = cell ? undefined : r.mode === "quick" ? "not in --quick" : undefined;
+      out.push(atLeast(`Wasm/JS ${m}×${k}×${n} ${layout}`, w !== undefined && j !== undefined ? w / j : undefined, 20, "×", 1, note));
+    }
+  }
+  const t = r.training;
+  const partial = r.mode === "quick" ? "extrapolated from a partial epoch (--quick)" : undefined;
+  const we = t?.epoch["wasmgrad-wasm"];
+  out.push(atMost(`training epoch, wasmgrad-wasm${single}`, we?.epochSeconds, 2.0, " s", 2, we?.mode === "partial" ? partial ?? "extrapolated" : undefined));
+  const tw = t?.epoch["tfjs-wasm"];
+  out.push(atLeast(
+    "epoch speed-up over tfjs-wasm (same run)",
+    we && tw ? tw.epochSeconds / we.epochSeconds : undefined, 12, "×", 1,
+    tw?.mode === "partial" ? `tfjs-wasm timed on ${tw.batchesPerRepeat} batches × ${tw.repeats}, extrapolated` : undefined,
+  ));
+  const ev = t?.eval["wasmgrad-wasm"];
+  out.push(atMost("test-set evaluation (10 000 images), wasmgrad-wasm", ev?.seconds, 0.15, " s", 3, ev?.mode === "partial" ? "extrapolated from a partial pass" : undefined));
+  const hw = t?.highWater;
+  if (hw && hw.afterEpoch.length >= 2) {
+    const first = hw.afterEpoch[0]!;
+    const last = Math.max(...hw.afterEpoch);
+    const grew = last - first;
+    out.push({
+      what: "memoryStats().highWater flat over epochs", target: "no growth after epoch 1",
+      measured: `${fmt(first / MiB, 2)} MiB after epoch 1, ${fmt(last / MiB, 2)} MiB at most after`,
+      ok: grew <= 0, miss: grew > 0 ? `grew by ${grew} bytes after epoch 1` : undefined,
+      note: we?.mode === "partial" ? "epochs were partial" : undefined,
+    });
+  } else out.push({ what: "memoryStats().highWater flat over epochs", target: "no growth after epoch 1", measured: "not measured", ok: null });
+  const rss = t?.peakRssBytes["wasmgrad-wasm"];
+  out.push(atMost(
+    "peak RSS of a wasmgrad-wasm training run", rss === undefined ? undefined : rss / MiB, 200, " MiB", 0,
+    t ? `${t.trainSize === 60000 ? "full data" : `${t.trainSize}-image subset`}, ${we?.mode === "full" ? `${we.repeats + 0} full epochs + warm-up` : "partial epochs"}, evaluations included` : undefined,
+  ));
+  return out;
+}
+
+// ---- markdown ------------------------------------------------------------------
+
+function table(head: string[], rows: string[][], align?: ("l" | "r")[]): string {
+  const a = align ?? head.map((_, i) => (i === 0 ? "l" : "r"));
+  return [
+    `| ${head.join(" | ")} |`,
+    `|${a.map((x) => (x === "r" ? "---:" : "---")).join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
+}
+
+const ratio = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "–" : x >= 10 ? `${x.toFixed(0)}×` : `${x.toFixed(2)}×`);
+
+function threadsLine(r: Results): string {
+  const w = r.contenders["wasmgrad-wasm"]?.threads;
+  if (r.threads === 1 && (w === undefined || w === 1)) return "1 (every contender single-threaded)";
+  return `${r.threads} asked (\`--threads\`), wasmgrad-wasm ran on ${w ?? "?"}, torch on ${r.contenders.torch?.threads ?? "–"}, tfjs on 1`;
+}
+
+export function renderMarkdown(r: Results): string {
+  const L: string[] = [];
+  L.push(`# wasmgrad benchmark suite${r.mode === "quick" ? " — QUICK RUN (fewer repeats, fewer shapes, partial epochs scaled)" : ""}`);
+  L.push("");
+  const phases = [r.phaseSeconds.gemm !== undefined ? `GEMM ${fmt(r.phaseSeconds.gemm, 0)} s` : "", r.phaseSeconds.training !== undefined ? `training ${fmt(r.phaseSeconds.training, 0)} s` : ""].filter(Boolean).join(", ");
+  L.push(`${r.date} · \`${r.command}\` · ${r.mode} run in ${fmt(r.seconds, 0)} s (${phases}) · threads: ${threadsLine(r)} · load average ${fmt(r.loadAverage.start, 2)} at the start, ${fmt(r.loadAverage.end, 2)} at the end`);
+  L.push("");
+  L.push(`**Machine:** ${r.machine.cpu} (${r.machine.cpuDetail}), ${r.machine.logicalCpus} logical CPUs, ${fmt(r.machine.memoryGiB, 0)} GiB, ${r.machine.os}`);
+  L.push("");
+  L.push(`**Versions:** ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(" · ")}`);
+  L.push("");
+  L.push(
+    "Every contender runs in its own process, driven over JSON lines by `bench/suite/run.ts`; samples are taken " +
+      "round-robin over the contenders (one sample each per round, the starting contender rotating), so machine noise " +
+      "hits all of them alike. Figures are medians. Ratios are wasmgrad-wasm's speed-up over the other contender " +
+      "(> 1: wasmgrad-wasm is faster).",
+  );
+  if (r.notes.length) {
+    L.push("");
+    for (const n of r.notes) L.push(`- ${n}`);
+  }
+
+  L.push("");
+  L.push("## Targets (issue 4)");
+  L.push("");
+  L.push(table(
+    ["what", "target", "measured", "", "missed by / note"],
+    r.targets.map((t) => [t.what, t.target, t.measured, t.ok === null ? "–" : t.ok ? "✓" : "✗", [t.miss, t.note].filter(Boolean).join("; ")]),
+    ["l", "l", "r", "l", "l"],
+  ));
+  const pass = r.targets.filter((t) => t.ok === true).length;
+  const fail = r.targets.filter((t) => t.ok === false).length;
+  const none = r.targets.filter((t) => t.ok === null).length;
+  L.push("");
+  L.push(`${pass} met, ${fail} missed${none ? `, ${none} not measured` : ""}.`);
+
+  if (r.gemm) {
+    L.push("");
+    L.push("## GEMM, GFLOP/s (median; 2·M·N·K / time)");
+    L.push("");
+    L.push(
+      "M×K×N: C[M, N] = op(A)[M, K] · op(B)[K, N]. NN: A[M,K]·B[K,N]; NT: A·B[N,K]ᵀ (Linear's forward); TN: A[K,M]ᵀ·B (Linear's weight gradient). " +
+        "wasmgrad-wasm/-js: the backend's `f32_gemm` kernel into a preallocated C (the calls Linear makes; the issue's GFLOP/s targets); " +
+        "*wasmgrad-wasm op*: the same through wasmgrad's op that allocates the output tensor (what `matmul` runs); " +
+        "tfjs: `tf.matMul(a, b, transposeA, transposeB)` (output allocated and disposed per call); torch: `a @ b`, `a @ b.T`, `a.T @ b` on contiguous tensors. " +
+        "The range is wasmgrad-wasm's slowest–fastest sample.",
+    );
+    L.push("");
+    const head = ["M×K×N", "layout", "wasmgrad-wasm", "(range)", "wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"];
+    const rows = r.gemm.map((c) => {
+      const s = c.stats;
+      const g = (e: GemmEntry) => (s[e]?.error ? "error" : s[e] ? fmt(s[e]!.gflops, s[e]!.gflops < 10 ? 2 : 1) : "–");
+      const w = s["wasmgrad-wasm"];
+      return [shapeLabel(c), c.layout, g("wasmgrad-wasm"), w ? `${fmt(w.low)}–${fmt(w.high)}` : "–", g("wasmgrad-wasm op"), g("wasmgrad-js"), g("tfjs-wasm"), g("tfjs-cpu"), g("torch")];
+    });
+    L.push(table(head, rows));
+    L.push("");
+    L.push("wasmgrad-wasm's speed-up (its GFLOP/s ÷ the other's):");
+    L.push("");
+    L.push(table(
+      ["M×K×N", "layout", "÷ wasmgrad-js", "÷ tfjs-wasm", "÷ tfjs-cpu", "÷ torch", "kernel ÷ op"],
+      r.gemm.map((c) => {
+        const w = c.stats["wasmgrad-wasm"]?.gflops;
+        const over = (e: GemmEntry) => (w === undefined || !c.stats[e] || c.stats[e]!.error ? "–" : ratio(w / c.stats[e]!.gflops));
+        return [shapeLabel(c), c.layout, over("wasmgrad-js"), over("tfjs-wasm"), over("tfjs-cpu"), over("torch"), over("wasmgrad-wasm op")];
+      }),
+    ));
+    const samples = GEMM_ENTRIES.map((e) => {
+      const ns = r.gemm!.map((c) => c.stats[e]?.samples ?? 0).filter((x) => x > 0);
+      return ns.length ? `${e} ${Math.min(...ns)}–${Math.max(...ns)}` : null;
+    }).filter(Boolean);
+    L.push("");
+    L.push(`Samples per cell: ${samples.join(", ")} (slow contenders get fewer, spread evenly over the rounds).`);
+  }
+
+  const t = r.training;
+  if (t) {
+    L.push("");
+    L.push("## Training: one epoch of the d2l dropout MLP");
+    L.push("");
+    L.push(
+      `Flatten → Linear(784,256) → ReLU → Dropout(0.2) → Linear(256,256) → ReLU → Dropout(0.5) → Linear(256,10); normal(0, 0.01) init; ` +
+        `SGD lr 0.5; batch 256; cross-entropy; ${t.trainSize} training images (${t.batchesPerEpoch} batches), shuffled each epoch; ` +
+        "each batch also reads the loss and the batch accuracy (as d2l's train_epoch_ch3 does). " +
+        "*partial*: that many batches per repeat, timed and extrapolated to the epoch by images (labelled). " +
+        "*data*: share of the time spent taking batches from the loader (incl. u8→float conversion).",
+    );
+    L.push("");
+    const order = CONTENDERS.filter((c) => t.epoch[c] || t.errors[c]);
+    const we = t.epoch["wasmgrad-wasm"];
+    L.push(table(
+      ["contender", "s / epoch", "(range)", "images/s", "measured as", "data", "loss", "train acc", "÷ wasmgrad-wasm"],
+      order.map((c) => {
+        const e = t.epoch[c];
+        if (!e) return [c, "error", "", "", t.errors[c] ?? "", "", "", "", ""];
+        const how = e.mode === "full" ? `${e.repeats} full epochs` : `${e.batchesPerRepeat} batch${e.batchesPerRepeat === 1 ? "" : "es"} × ${e.repeats}, **extrapolated**`;
+        return [
+          c, fmt(e.epochSeconds, 2), `${fmt(e.epochSecondsLow, 2)}–${fmt(e.epochSecondsHigh, 2)}`, fmt(e.imagesPerSecond, 0), how,
+          `${fmt(100 * e.dataShare, 0)}%`, fmt(e.lastLoss, 3), fmt(e.lastAccuracy, 3), we ? ratio(e.epochSeconds / we.epochSeconds) : "–",
+        ];
+      }),
+      ["l", "r", "r", "r", "l", "r", "r", "r", "r"],
+    ));
+    L.push("");
+    L.push("### Test-set evaluation (eval mode, no gradients, batch 256)");
+    L.push("");
+    const ev = t.eval["wasmgrad-wasm"];
+    L.push(table(
+      ["contender", `s / ${t.testSize} images`, "images/s", "measured as", "test acc", "÷ wasmgrad-wasm"],
+      CONTENDERS.filter((c) => t.eval[c]).map((c) => {
+        const e = t.eval[c]!;
+        const how = e.mode === "full" ? `${e.repeats} full passes` : `${e.batchesPerRepeat} batch${e.batchesPerRepeat === 1 ? "" : "es"} × ${e.repeats}, **extrapolated**`;
+        return [c, fmt(e.seconds, 3), fmt(e.imagesPerSecond, 0), how, fmt(e.accuracy, 3), ev ? ratio(e.seconds / ev.seconds) : "–"];
+      }),
+      ["l", "r", "r", "l", "r", "r"],
+    ));
+    L.push("");
+    L.push("### Memory");
+    L.push("");
+    const refs: Partial<Record<ContenderName, string>> = { "wasmgrad-wasm": "target ≤ 200 MiB", "tfjs-wasm": "issue: ~390 MiB", torch: "issue: ~510 MiB" };
+    const mib = (x: number | undefined) => (x === undefined ? "–" : `${fmt(x / MiB, 0)} MiB`);
+    L.push(table(
+      ["contender", "peak RSS", "peak after loading the data", "RSS at the end", "reference"],
+      CONTENDERS.filter((c) => t.peakRssBytes[c] !== undefined)
+        .map((c) => [c, mib(t.peakRssBytes[c]), mib(t.peakRssAfterLoadBytes[c]), mib(t.rssAtEndBytes[c]), refs[c] ?? ""]),
+      ["l", "r", "r", "r", "l"],
+    ));
+    L.push("");
+    L.push(
+      "Peak RSS is each training process's own maximum (`process.resourceUsage().maxRSS`, Python's `ru_maxrss`), over loading the data, " +
+        "the warm-up, every timed epoch and evaluation; contenders timed on partial epochs ran only those batches. " +
+        "The JS contenders run as an esbuild bundle under plain node (no tsx loader).",
+    );
+    if (t.highWater) {
+      const hw = t.highWater;
+      const grew = hw.afterEpoch.length > 1 && Math.max(...hw.afterEpoch) > hw.afterEpoch[0]!;
+      L.push("");
+      L.push(
+        `wasmgrad-wasm \`memoryStats().highWater\`: ${fmt(hw.afterWarmup / MiB, 2)} MiB after the warm-up; after epochs 1…${hw.afterEpoch.length}: ` +
+          `${hw.afterEpoch.map((x) => fmt(x / MiB, 2)).join(", ")} MiB — ${grew ? "**it grew after epoch 1**" : "flat: it did not grow after epoch 1"}` +
+          ` (an evaluation pass runs between epochs).`,
+      );
+    }
+    if (t.memoryStats) {
+      L.push("");
+      L.push(`wasmgrad-wasm \`memoryStats()\` at the end: ${Object.entries(t.memoryStats).map(([k, v]) => `${k} ${k.endsWith("Tensors") ? v : `${fmt(v / MiB, 2)} MiB`}`).join(", ")}.`);
+    }
+    if (t.profile) {
+      const p = t.profile;
+      L.push("");
+      L.push(`### Where a wasmgrad-wasm epoch goes (${p.batches} batches, ${fmt(p.seconds, 2)} s with every kernel call timed)`);
+      L.push("");
+      L.push(table(
+        ["part", "seconds", "share", "calls"],
+        p.rows.map((x) => [x.name, fmt(x.seconds, 3), `${fmt((100 * x.seconds) / p.seconds, 1)}%`, x.calls ? String(x.calls) : ""]),
+        ["l", "r", "r", "r"],
+      ));
+      L.push("");
+      L.push(
+        "Kernel rows: time inside the Wasm kernels, by family. Phase rows: wall time of each part of the loop; " +
+          "*TS* is that phase's time outside the kernels (the TypeScript layer: tensor handles, autograd, allocator, step-scoped reclaim). " +
+          "GC: V8's collector pauses during the epoch (they fall inside the phases).",
+      );
+    }
+    const errs = Object.entries(t.errors);
+    if (errs.length) {
+      L.push("");
+      for (const [c, e] of errs) L.push(`- ${c}: ${e}`);
+    }
+  }
+
+  L.push("");
+  L.push("## Contenders");
+  L.push("");
+  for (const [c, info] of Object.entries(r.contenders)) {
+    L.push(`- **${c}** (${info!.threads} thread${info!.threads === 1 ? "" : "s"}): ${Object.entries(info!.versions).map(([k, v]) => `${k} ${v}`).join(" · ")}`);
+  }
+  L.push("");
+  L.push(`Data: ${r.data.dir}${r.data.note ? ` — ${r.data.note}` : ""}.`);
+  L.push("");
+  return L.join("\n");
+}
+
+export { median };
