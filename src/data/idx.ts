@@ -57,7 +57,11 @@ export async function gunzipIfNeeded(bytes: Uint8Array, options: GunzipOptions =
     },
   });
   const reader = compressed.pipeThrough(new DecompressionStream("gzip")).getReader();
-  const chunks: Uint8Array[] = [];
+  // gzip's trailer holds the output size (mod 2^32): write into one buffer of that
+  // size as chunks arrive, so 47 MB of images never exist twice (chunks + copy).
+  // The hint is only trusted up to maxBytes; a lying trailer just means regrowing.
+  const hinted = bytes.length >= 18 ? new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4).getUint32(0, true) : 0;
+  let out = new Uint8Array(Math.min(hinted, Number.isFinite(maxBytes) ? maxBytes : hinted));
   let total = 0;
   for (;;) {
     let result: ReadableStreamReadResult<Uint8Array>;
@@ -67,17 +71,23 @@ export async function gunzipIfNeeded(bytes: Uint8Array, options: GunzipOptions =
       throw new Error(`invalid gzip data in ${name}: ${describeError(error)}`, { cause: error });
     }
     if (result.done) break;
-    total += result.value.length;
-    if (total > maxBytes) {
+    const chunk = result.value;
+    if (total + chunk.length > maxBytes) {
       // Cancelling stops the decompressor instead of letting it inflate the rest.
       await reader.cancel().catch(() => {});
       throw new Error(
         `decompressed size of ${name} exceeds the limit of ${maxBytes} bytes (gzip input is ${bytes.length} bytes)`,
       );
     }
-    chunks.push(result.value);
+    if (total + chunk.length > out.length) {
+      const grown = new Uint8Array(Math.min(Math.max(2 * out.length, total + chunk.length), maxBytes));
+      grown.set(out.subarray(0, total));
+      out = grown;
+    }
+    out.set(chunk, total);
+    total += chunk.length;
   }
-  return concatenate(chunks, total);
+  return total === out.length ? out : out.slice(0, total);
 }
 
 /** Parses an IDX file (already decompressed). `name` labels error messages. */
@@ -191,15 +201,4 @@ function hex(byte: number): string {
 
 function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function concatenate(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
