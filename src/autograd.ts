@@ -195,15 +195,30 @@ export function runBackward(
   },
 ): void {
   const order = reverseTopological(root);
-  const grads = new Map<Tensor, Tensor>([[root, gradient]]);
+  const grads = new Map<Tensor, Tensor>();
+  // How many pending gradients read each storage (a gradient may be a view of another).
+  const readers = new Map<Tensor["storage"], number>();
+  const setGrad = (t: Tensor, g: Tensor) => {
+    grads.set(t, g);
+    readers.set(g.storage, (readers.get(g.storage) ?? 0) + 1);
+  };
+  const takeGrad = (t: Tensor): Tensor | undefined => {
+    const g = grads.get(t);
+    if (!g) return undefined;
+    grads.delete(t);
+    const n = readers.get(g.storage)! - 1;
+    if (n === 0) readers.delete(g.storage);
+    else readers.set(g.storage, n);
+    return g;
+  };
+  setGrad(root, gradient);
   const nodes: Node[] = [];
   backwardDepth++;
   const prev = gradEnabled;
   gradEnabled = false;
   try {
     for (const t of order) {
-      const g = grads.get(t);
-      grads.delete(t);
+      const g = takeGrad(t);
       if (!g) continue;
       const node = t.gradFn!;
       nodes.push(node);
@@ -222,15 +237,14 @@ export function runBackward(
           ops.accumulateLeaf(inp, gi);
           return;
         }
-        const have = grads.get(inp);
+        const have = takeGrad(inp);
         if (have) {
           used.push(have);
-          grads.set(inp, ops.add(have, gi));
-        } else grads.set(inp, gi);
+          setGrad(inp, ops.add(have, gi));
+        } else setGrad(inp, gi);
       });
       // Free this node's gradient temporaries unless a pending gradient still reads them.
-      const pending = new Set([gradient.storage, ...[...grads.values()].map((x) => x.storage)]);
-      for (const u of used) if (!pending.has(u.storage)) ops.free(u);
+      for (const u of used) if (u.storage !== gradient.storage && !readers.has(u.storage)) ops.free(u);
     }
   } finally {
     gradEnabled = prev;
