@@ -1,7 +1,14 @@
-// GEMM throughput, Wasm SIMD backend vs plain-JS backend, single-threaded.
+// GEMM throughput, Wasm SIMD backend vs plain-JS backend, single-threaded;
+// or, with --threads, the Wasm backend's scaling over thread counts.
 //
 //   npm run bench:gemm            (builds the module first)
 //   npx tsx bench/gemm.ts [--quick]
+//   npx tsx bench/gemm.ts --threads 1,2,4,8 [--quick]
+//
+// --threads N or a list: GFLOP/s of 1024³ and 256×784×256 (every layout) at each
+// thread count (setNumThreads), with the speedup over 1 thread, plus one row
+// on a plain (unshared) memory, 1 thread: what the shared memory costs (nothing
+// measurable). Thread counts are switched with setNumThreads between samples.
 //
 // Shapes are M×K×N: C[M, N] = op(A)[M, K] · op(B)[K, N], those of a 784-256-10
 // MLP with batch 256, plus 1024³. Each layout of each shape is timed on both
@@ -15,9 +22,22 @@ import { cpus } from "node:os";
 import type { Backend } from "../src/backend/backend.ts";
 import { createJsBackend } from "../src/backend/js.ts";
 import { GemmLayout } from "../src/backend/kernels.ts";
+import { getNumThreads, setNumThreads, workerTilesPosted } from "../src/backend/threads.ts";
 import { createWasmBackend } from "../src/backend/wasm.ts";
 
 const quick = process.argv.includes("--quick");
+
+function threadCounts(): number[] | null {
+  const i = process.argv.findIndex((a) => a === "--threads" || a.startsWith("--threads="));
+  if (i < 0) return null;
+  const arg = process.argv[i]!.includes("=") ? process.argv[i]!.split("=")[1]! : process.argv[i + 1] ?? "";
+  const list = arg.split(",").map(Number);
+  if (!list.length || list.some((n) => !Number.isInteger(n) || n < 1 || n > 256)) {
+    console.error(`bench/gemm.ts: --threads takes a positive integer or a list (1,2,4), got ${JSON.stringify(arg)}`);
+    process.exit(2);
+  }
+  return [...new Set(list)].sort((x, y) => x - y);
+}
 
 interface Shape {
   m: number;
@@ -50,8 +70,8 @@ function setUp(be: Backend, layout: GemmLayout, m: number, k: number, n: number)
   const f = be.heap.f32;
   let seed = 12345;
   const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296) * 2 - 1;
-  for (let i = 0; i < m * k; i++) f[(a >> 2) + i] = next();
-  for (let i = 0; i < k * n; i++) f[(b >> 2) + i] = next();
+  for (let i = 0; i < m * k; i++) f[(a >>> 2) + i] = next();
+  for (let i = 0; i < k * n; i++) f[(b >>> 2) + i] = next();
   const w = be.gemmWorkspace;
   return () => be.kernels.f32_gemm(layout, m, n, k, 1, a, lda, b, ldb, 0, c, n, w);
 }
@@ -103,6 +123,65 @@ function prepare(shape: Shape, layout: GemmLayout): Case {
   };
 }
 
+/** The scaling run: Wasm only, each thread count, round robin over thread counts and cases. */
+function scaling(counts: number[]): void {
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  const base = counts.includes(1) ? counts : [1, ...counts];
+  console.log(`# f32_gemm on 1 to ${Math.max(...base)} threads (setNumThreads), wasm-simd128`);
+  console.log("");
+  console.log(`CPU: ${cpu} (${cpus().length} logical CPUs), node ${process.version}, ${quick ? "--quick" : "full"} run`);
+  const shapes: [number, number, number][] = [[1024, 1024, 1024], [256, 784, 256]];
+  const be = createWasmBackend();
+  // A plain memory cannot run threads: setNumThreads(> 1) says so once; expected here, so not shown.
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => { if (!/memory is not shared/.test(String(args[0]))) warn(...args); };
+  const plain = createWasmBackend(new WebAssembly.Memory({ initial: 16, maximum: 65536 }));
+  interface Row { label: string; layout: GemmLayout; flops: number; run: () => void; runPlain: () => void; reps: number; times: Map<number, number[]>; plain: number[] }
+  const rows: Row[] = [];
+  for (const [m, k, n] of shapes) {
+    for (const layout of ALL) {
+      const run = setUp(be, layout, m, k, n);
+      const warmUntil = performance.now() + (quick ? 50 : 200);
+      for (let i = 0; i < 3 || performance.now() < warmUntil; i++) run();
+      const once = timeCalls(run, 2);
+      const runPlain = setUp(plain, layout, m, k, n);
+      for (let i = 0; i < 3; i++) runPlain();
+      rows.push({ label: `${m}×${k}×${n}`, layout, flops: 2 * m * n * k, run, runPlain, reps: Math.max(1, Math.ceil(MIN_SAMPLE_S / once)), times: new Map(base.map((t) => [t, []])), plain: [] });
+    }
+  }
+  const rounds = quick ? 5 : 15;
+  const startTiles = workerTilesPosted();
+  const got = new Map<number, number>();
+  for (let r = 0; r < rounds; r++) {
+    for (const t of base) {
+      setNumThreads(t);
+      got.set(t, getNumThreads());
+      // Settle after starting or stopping workers: wake them, warm the caches.
+      const settle = performance.now() + (quick ? 30 : 100);
+      while (performance.now() < settle) for (const row of rows) row.run();
+      for (const row of rows) row.times.get(t)!.push(timeCalls(row.run, row.reps));
+      if (t === 1) for (const row of rows) row.plain.push(timeCalls(row.runPlain, row.reps));
+    }
+  }
+  console.warn = warn;
+  console.log(`GFLOP/s = 2·M·N·K / median time (${rounds} samples per cell, taken round robin over the thread counts); ×: speedup over 1 thread.`);
+  console.log(`Shapes are M×K×N: C[M, N] = op(A)[M, K] · op(B)[K, N]. Worker tiles run: ${workerTilesPosted() - startTiles}.`);
+  console.log("");
+  console.log(`| M×K×N | layout | ${base.map((t) => `${t} thread${t === 1 ? "" : "s"}`).join(" | ")} | plain memory, 1 thread |`);
+  console.log(`|---|---|${base.map(() => "---:|").join("")}---:|`);
+  for (const row of rows) {
+    const g = (ts: number[]) => row.flops / median(ts) / 1e9;
+    const one = g(row.times.get(1)!);
+    const cells = base.map((t) => {
+      const v = g(row.times.get(t)!);
+      return t === 1 ? v.toFixed(1) : `${v.toFixed(1)} (${(v / one).toFixed(2)}×)`;
+    });
+    console.log(`| ${row.label} | ${LAYOUT_NAME[row.layout]} | ${cells.join(" | ")} | ${g(row.plain).toFixed(1)} |`);
+  }
+  const short = base.filter((t) => got.get(t) !== t);
+  if (short.length) console.log(`\nNote: ${short.map((t) => `${t} threads asked, ${got.get(t)} ran`).join("; ")}.`);
+}
+
 function main(): void {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(`# f32_gemm: wasm-simd128 vs js, single thread`);
@@ -139,4 +218,6 @@ function main(): void {
   for (const s of SHAPES) if (s.note) console.log(`${s.m}×${s.k}×${s.n}: ${s.note}`);
 }
 
-main();
+const counts = threadCounts();
+if (counts) scaling(counts);
+else main();

@@ -9,6 +9,7 @@ export { noGrad, enableGrad, isGradEnabled, setDetectAnomaly, isAnomalyEnabled, 
 export { manualSeed, getRngState, setRngState } from "./random.ts";
 export type { RngState } from "./random.ts";
 export { setBackend, getBackend, ready } from "./backend/index.ts";
+export { setNumThreads, setNumThreadsAsync, getNumThreads } from "./backend/index.ts";
 export type { BackendName } from "./backend/backend.ts";
 export { ReclaimedTensorError } from "./storage.ts";
 export * as nn from "./nn/index.ts";

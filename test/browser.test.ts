@@ -109,7 +109,7 @@ describe("the demo page in headless Chromium", () => {
     expect(await attr(page, "#env-sab", "data-ok")).toBe("true");
     expect(await attr(page, "#env-backend", "data-backend")).toBe("wasm-simd128");
     expect(await page.textContent("#backend-name")).toBe("Wasm SIMD, 1 thread");
-    expect(await page.isDisabled("#threads")).toBe(true);
+    expect(await page.isEnabled("#threads")).toBe(true);
     expect(await page.isHidden("#isolation-note")).toBe(true);
 
     const maxGap = await trainFromControls(page, EPOCHS);

@@ -256,7 +256,7 @@ describe("the wasmgrad bin", () => {
     const model = join(tmp, "model.safetensors");
     const r = await wasmgrad(["dropout", "--epochs", "2", "--limit-batches", "3", "--data", SUBSET, "--threads", "2", "--json", "--save", model]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/--threads 2: wasmgrad runs on 1 thread for now/);
+    expect(r.stderr).not.toMatch(/--threads/);
     const lines = jsonLines(r.stdout);
     expect(lines.map((l) => l.type)).toEqual(["epoch", "epoch", "summary"]);
     for (const [i, l] of lines.slice(0, 2).entries()) {
@@ -267,7 +267,7 @@ describe("the wasmgrad bin", () => {
     }
     const s = lines[2];
     expect(s).toMatchObject({
-      command: "dropout", stopped: false, threads: 1, saved: model, plot: null,
+      command: "dropout", stopped: false, threads: 2, saved: model, plot: null,
       data: { trainSize: 6000, testSize: 1000 },
       settings: { dropout: [0.2, 0.5], hidden: [256, 256], optimizer: "sgd", lr: 0.5, momentum: 0, weightDecay: 0, l1: 0, batchSize: 256, epochs: 2, seed: 0, backend: "wasm" },
     });

@@ -1,13 +1,16 @@
 // The Wasm module must be instantiable by several workers over one shared
 // memory: so it imports its memory, owns no data segments (AssemblyScript's
 // Math.exp/log/pow would bring lookup tables at fixed addresses inside our
-// heap) and no mutable globals (state that would differ per worker).
+// heap) and no mutable globals (state that would differ per worker). Two
+// builds of the same sources are embedded: one importing a plain memory, one
+// importing a shared memory (the one threads use); both are checked.
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { wasmBase64 } from "../src/backend/wasm-binary.generated.ts";
+import { wasmBytes } from "../src/backend/wasm.ts";
 
-const bytes = Uint8Array.from(Buffer.from(wasmBase64, "base64"));
+const bytes = wasmBytes(false);
+const sharedBytes = wasmBytes(true);
 
 function readLeb(buf: Uint8Array, pos: number): [number, number] {
   let result = 0;
@@ -65,5 +68,47 @@ describe("the Wasm module", () => {
       "random_blocks", "f32_dropout", "f32_dropout_backward", "f32_cross_entropy", "f32_cross_entropy_backward",
       "f32_mse", "f32_mse_backward", "f32_sgd_step", "f32_adam_step",
     ]) expect(names, k).toContain(k);
+  });
+});
+
+describe("the shared-memory build (threads)", () => {
+  const mod = new WebAssembly.Module(sharedBytes);
+  const env = (memory: WebAssembly.Memory) => ({ env: { memory, abort() {} } });
+
+  it("is exactly the build asconfig.json's release-shared target wrote", () => {
+    expect(Buffer.from(sharedBytes).equals(readFileSync(new URL("../build/wasmgrad.shared.wasm", import.meta.url)))).toBe(true);
+    expect(Buffer.from(bytes).equals(readFileSync(new URL("../build/wasmgrad.wasm", import.meta.url)))).toBe(true);
+  });
+
+  it("validates, imports a shared memory of up to 65536 pages, and nothing but memory and abort", () => {
+    expect(WebAssembly.validate(sharedBytes)).toBe(true);
+    const imports = WebAssembly.Module.imports(mod);
+    expect(imports.filter((i) => i.kind === "memory")).toEqual([{ module: "env", name: "memory", kind: "memory" }]);
+    expect(imports.every((i) => i.module === "env" && (i.kind === "memory" || i.name === "abort"))).toBe(true);
+    const wat = readFileSync(new URL("../build/wasmgrad.shared.wat", import.meta.url), "utf8");
+    expect(wat).toContain('(import "env" "memory" (memory $0 1 65536 shared))');
+    // A shared memory links; a plain one does not (and the plain build refuses a shared one).
+    expect(() => new WebAssembly.Instance(mod, env(new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true })))).not.toThrow();
+    expect(() => new WebAssembly.Instance(mod, env(new WebAssembly.Memory({ initial: 1, maximum: 65536 })))).toThrow(WebAssembly.LinkError);
+    expect(() => new WebAssembly.Instance(new WebAssembly.Module(bytes), env(new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true })))).toThrow(WebAssembly.LinkError);
+  });
+
+  it("has no data segments and no mutable globals either", () => {
+    const data = sections(sharedBytes).get(11);
+    expect(data ? readLeb(data, 0)[0] : 0).toBe(0);
+    const wat = readFileSync(new URL("../build/wasmgrad.shared.wat", import.meta.url), "utf8");
+    expect(wat).not.toMatch(/\(global [^\n]*\(mut /);
+    expect(wat).not.toMatch(/\(data /);
+  });
+
+  it("differs from the plain build only in its memory import: same code, same exports", () => {
+    const a = sections(bytes);
+    const b = sections(sharedBytes);
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    for (const [id, payload] of a) {
+      if (id === 2) continue; // the import section
+      expect(Buffer.from(b.get(id)!).equals(Buffer.from(payload)), `section ${id}`).toBe(true);
+    }
+    expect(WebAssembly.Module.exports(mod)).toEqual(WebAssembly.Module.exports(new WebAssembly.Module(bytes)));
   });
 });

@@ -38,7 +38,7 @@ function badge(id: string, ok: boolean, title?: string): void {
 async function checkIsolation(): Promise<void> {
   const isolated = window.crossOriginIsolated === true;
   const sab = typeof SharedArrayBuffer === "function";
-  badge("env-isolated", isolated, isolated ? "COOP same-origin + COEP require-corp" : "Threads will need COOP and COEP headers");
+  badge("env-isolated", isolated, isolated ? "COOP same-origin + COEP require-corp: threads available" : "Threads need the COOP and COEP headers");
   badge("env-sab", sab);
   if (isolated) return;
   const wanted: [string, string, string[]][] = [
@@ -62,7 +62,7 @@ async function checkIsolation(): Promise<void> {
       "so training runs on one thread (`npm run web` sends both headers).",
   );
   const note = $("isolation-note");
-  note.textContent = `Not cross-origin isolated: ${why}. Training runs on one thread; multi-threaded training will need both headers.`;
+  note.textContent = `Not cross-origin isolated: ${why}. Training runs on one thread; threads need both headers.`;
   note.hidden = false;
 }
 
@@ -298,7 +298,7 @@ function setBusy(b: boolean): void {
   $<HTMLButtonElement>("bench-run").disabled = b || !ready;
   $<HTMLButtonElement>("stop").disabled = !b;
   for (const el of $("controls").querySelectorAll<HTMLInputElement | HTMLSelectElement>("input, select")) {
-    if (el.id !== "threads") el.disabled = b;
+    el.disabled = b || (el.id === "threads" && !env?.threadsAvailable);
   }
 }
 
@@ -323,14 +323,34 @@ function startWorker(): void {
   };
 }
 
+function showBackend(threads: number): void {
+  const backend = env?.backend.startsWith("wasm") ? "Wasm SIMD" : "JS";
+  $("backend-name").textContent = `${backend}, ${threads} thread${threads === 1 ? "" : "s"}`;
+}
+
+/** The threads control: enabled on a cross-origin isolated page (the worker can share its memory), up to the cores. */
+function setupThreadsControl(e: WorkerEnv): void {
+  const el = input("threads");
+  const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+  el.max = String(Math.min(64, Math.max(cores, Number(el.value) || 1)));
+  el.title = e.threadsAvailable
+    ? `Threads for the matrix products (Web Workers over one shared memory; this machine reports ${cores} logical cores). ` +
+      "Results are bitwise the same for every count."
+    : e.backend.startsWith("wasm")
+      ? "Threads need a cross-origin isolated page (Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)."
+      : "Threads need the Wasm backend (this engine has no WebAssembly SIMD).";
+  el.closest("label")!.title = el.title;
+  if (!e.threadsAvailable) el.value = "1";
+}
+
 function onWorkerMessage(m: FromWorker): void {
   switch (m.type) {
     case "env": {
       env = m;
       classNames = m.classNames;
       badge("env-simd", m.simd, m.simd ? "128-bit SIMD available" : "No WebAssembly SIMD: training uses the JS backend");
-      const backend = m.backend.startsWith("wasm") ? "Wasm SIMD" : "JS";
-      $("backend-name").textContent = `${backend}, ${m.threads} thread${m.threads === 1 ? "" : "s"}`;
+      showBackend(m.threads);
+      setupThreadsControl(m);
       badge("env-backend", m.backend.startsWith("wasm"), `wasmgrad backend: ${m.backend}`);
       $("env-backend").dataset.backend = m.backend;
       task = "";
@@ -346,6 +366,7 @@ function onWorkerMessage(m: FromWorker): void {
       setStatus("loading", "Loading Fashion-MNIST…");
       break;
     case "start":
+      showBackend(m.threads);
       batchesPerEpoch = m.batchesPerEpoch;
       setStatus("training", `Training on ${fmtInt(m.trainSize)} images, testing on ${fmtInt(m.testSize)}`);
       showSamples(m.sampleImages, m.sampleLabels);
@@ -441,6 +462,7 @@ function settings(): TrainSettings {
     epochs: Math.round(num("epochs", 1, 1000, 10)),
     seed: 0,
     samples: SAMPLES,
+    threads: env?.threadsAvailable ? Math.round(num("threads", 1, 64, 1)) : 1,
   };
 }
 
@@ -449,7 +471,7 @@ function applyUrlParams(): void {
   const params = new URLSearchParams(location.search);
   for (const [key, value] of params) {
     const el = document.getElementById(key);
-    if ((el instanceof HTMLInputElement || el instanceof HTMLSelectElement) && key !== "threads") el.value = value;
+    if (el instanceof HTMLInputElement || el instanceof HTMLSelectElement) el.value = value;
   }
 }
 

@@ -14,6 +14,8 @@ export interface TrainSettings {
   seed: number;
   /** How many test images the page shows with their predictions. */
   samples: number;
+  /** setNumThreads for the Wasm backend (1 unless the page is cross-origin isolated). */
+  threads: number;
 }
 
 export type ToWorker =
@@ -27,7 +29,10 @@ export interface WorkerEnv {
   sharedArrayBuffer: boolean;
   /** The backend training uses: "wasm-simd128" or "js". */
   backend: string;
+  /** Threads the Wasm backend runs on now (getNumThreads). */
   threads: number;
+  /** Can this worker run threads (cross-origin isolated, Wasm backend)? */
+  threadsAvailable: boolean;
   classNames: readonly string[];
 }
 
@@ -48,6 +53,8 @@ export type FromWorker =
   | { type: "loading"; what: string }
   | {
       type: "start";
+      /** Threads training runs on (getNumThreads after setNumThreadsAsync). */
+      threads: number;
       trainSize: number;
       testSize: number;
       batchesPerEpoch: number;

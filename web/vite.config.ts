@@ -11,7 +11,7 @@ import { defineConfig, type Plugin } from "vite";
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const subsetDir = join(repo, "data", "fashion-mnist-subset");
 
-/** COOP + COEP: what makes a page cross-origin isolated (SharedArrayBuffer, and later wasmgrad's threads). */
+/** COOP + COEP: what makes a page cross-origin isolated (SharedArrayBuffer, so wasmgrad's threads). */
 export const ISOLATION_HEADERS = {
   "Cross-Origin-Opener-Policy": "same-origin",
   "Cross-Origin-Embedder-Policy": "require-corp",

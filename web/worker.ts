@@ -2,7 +2,7 @@
 // thread, so the page stays responsive while a network trains. It answers the
 // page's requests (protocol.ts) with progress messages.
 
-import { data, getBackend, manualSeed, nn, noGrad, ready, setBackend } from "wasmgrad";
+import { data, getBackend, getNumThreads, manualSeed, nn, noGrad, ready, setBackend, setNumThreadsAsync } from "wasmgrad";
 import { buildMlp, evaluateAccuracy, makeOptimizer } from "../src/experiments/dropout.ts";
 import { runWeightDecay } from "../src/experiments/weight-decay.ts";
 import type { FromWorker, ToWorker, TrainSettings } from "./protocol.ts";
@@ -22,10 +22,23 @@ function simdSupported(): boolean {
 const simd = simdSupported();
 /** The backend used for training: the Wasm SIMD core where the engine has SIMD, else the JS backend. */
 const trainingBackend = simd ? "wasm" : "js";
+/** Threads need the Wasm backend and a shared memory: a cross-origin isolated page. */
+const threadsAvailable = simd && self.crossOriginIsolated === true && typeof SharedArrayBuffer === "function";
 
 async function useBackend(name: "wasm" | "js"): Promise<void> {
   setBackend(name);
   await ready();
+}
+
+/**
+ * Threads for the Wasm backend's matrix products: nested Web Workers over its
+ * shared memory, which needs a cross-origin isolated page (this worker is where
+ * wasmgrad runs, so Atomics.wait is allowed). Results are bitwise the same for
+ * every count. Resolves to the count in effect.
+ */
+async function useThreads(n: number): Promise<number> {
+  if (!threadsAvailable) return 1;
+  return setNumThreadsAsync(Math.max(1, Math.min(64, Math.round(n) || 1)));
 }
 
 const datasets = new Map<string, Promise<[data.FashionMnistDataset, data.FashionMnistDataset]>>();
@@ -42,6 +55,7 @@ function loadFashionMnist(url: string): Promise<[data.FashionMnistDataset, data.
 async function train(s: TrainSettings): Promise<void> {
   const start = performance.now();
   await useBackend(trainingBackend);
+  const threads = await useThreads(s.threads);
   post({ type: "loading", what: s.dataUrl });
   const [trainSet, testSet] = await loadFashionMnist(s.dataUrl);
   manualSeed(s.seed);
@@ -55,6 +69,7 @@ async function train(s: TrainSettings): Promise<void> {
   const sampleIndices = Int32Array.from({ length: samples }, (_, i) => i);
   post({
     type: "start",
+    threads,
     trainSize: trainSet.length,
     testSize: testSet.length,
     batchesPerEpoch: trainLoader.length,
@@ -140,7 +155,9 @@ async function bench(dataUrl: string, batches: number, batchSize: number): Promi
         else images += y.shape[0]!;
         if (++step > batches) break;
       }
-      post({ type: "bench-result", backend: getBackend().description, images, seconds: (performance.now() - t0) / 1000 });
+      const threads = name === "wasm" ? getNumThreads() : 1;
+      const backend = getBackend().description + (threads > 1 ? ` (${threads} threads)` : "");
+      post({ type: "bench-result", backend, images, seconds: (performance.now() - t0) / 1000 });
     }
   } finally {
     await useBackend(trainingBackend);
@@ -175,7 +192,8 @@ async function init(): Promise<void> {
     crossOriginIsolated: self.crossOriginIsolated === true,
     sharedArrayBuffer: typeof SharedArrayBuffer === "function",
     backend: getBackend().description,
-    threads: 1,
+    threads: getNumThreads(),
+    threadsAvailable,
     classNames: data.FASHION_MNIST_CLASS_NAMES,
   });
 }

@@ -2,6 +2,7 @@
 
 import type { Backend, BackendName } from "./backend.ts";
 import { createJsBackend } from "./js.ts";
+import { threadsStarted } from "./threads.ts";
 import { compileWasm, createWasmBackend } from "./wasm.ts";
 
 const backends = new Map<BackendName, Backend>();
@@ -29,10 +30,17 @@ export function setBackend(name: BackendName): void {
   currentName = name;
 }
 
-/** Resolves when the current backend is ready; needed before first use only on a browser's main thread. */
+/**
+ * Resolves when the current backend is ready: needed before first use only on a
+ * browser's main thread. It also waits for worker threads that setNumThreads is
+ * still starting (they start in the background in a browser).
+ */
 export async function ready(): Promise<void> {
   if (currentName === "wasm") await compileWasm();
   create(currentName);
+  await threadsStarted();
 }
+
+export { setNumThreads, setNumThreadsAsync, getNumThreads } from "./threads.ts";
 
 export type { Backend, BackendName };

@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { BackendName } from "../index.ts";
 import type { OptimizerName } from "../experiments/dropout.ts";
 import type { Penalty, Via } from "../experiments/weight-decay.ts";
+import { MAX_THREADS } from "../backend/threads.ts";
 
 export const COMMANDS = ["weight-decay", "dropout", "demo"] as const;
 export type CommandName = (typeof COMMANDS)[number];
@@ -190,7 +191,8 @@ Options:
   --l1 X                SGD's L1 penalty λ·Σ|w| on the weights (default 0)
   --batch-size N        minibatch size (default 256)
   --epochs N            epochs (default 5)
-  --threads N           worker threads (accepted; wasmgrad runs on 1 thread for now)
+  --threads N           threads for the matrix products (wasm backend; results are
+                        bitwise the same for every N) (default 1)
   --data DIR            directory with the four Fashion-MNIST IDX files (.gz or not);
                         default $FASHION_MNIST_DIR, /usr/share/datasets/fashion-mnist,
                         else the bundled 6000/1000-image subset
@@ -229,6 +231,13 @@ function parseNumber(name: string, raw: string, check: (x: number) => boolean, w
 }
 
 const isPositiveInt = (x: number) => Number.isSafeInteger(x) && x > 0;
+
+/** --threads: a positive integer, at most setNumThreads' limit. */
+function parseThreads(raw: string, command: CommandName): number {
+  const n = parseNumber("threads", raw, isPositiveInt, "a positive integer", command);
+  if (n > MAX_THREADS) throw new UsageError(`--threads must be at most ${MAX_THREADS}, got ${JSON.stringify(raw)}`, command);
+  return n;
+}
 
 function list(raw: string | string[]): string[] {
   return (Array.isArray(raw) ? raw : [raw]).flatMap((s) => s.split(",")).map((s) => s.trim());
@@ -368,7 +377,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
       lr: str("lr") === undefined ? undefined : parseNumber("lr", str("lr")!, (x) => x > 0, "a number > 0", command),
       batchSize: str("batch-size") === undefined ? 256 : parseNumber("batch-size", str("batch-size")!, isPositiveInt, "a positive integer", command),
       epochs: str("epochs") === undefined ? 5 : parseNumber("epochs", str("epochs")!, isPositiveInt, "a positive integer", command),
-      threads: str("threads") === undefined ? undefined : parseNumber("threads", str("threads")!, (x) => isPositiveInt(x) && x <= 1024, "a positive integer", command),
+      threads: str("threads") === undefined ? undefined : parseThreads(str("threads")!, command),
       data: str("data") === undefined ? undefined : existingDir("data", str("data")!, command),
       save: save === undefined ? undefined : checkSave(save, command),
       limitBatches: str("limit-batches") === undefined ? undefined : parseNumber("limit-batches", str("limit-batches")!, isPositiveInt, "a positive integer", command),

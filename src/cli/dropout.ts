@@ -6,7 +6,7 @@ import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { saveSafetensors } from "../io.ts";
 import { trainDropoutMlp, type EpochStats, type MlpOptions } from "../experiments/dropout.ts";
 import { FULL_FASHION_MNIST, mlpReference, type MlpReference, type Range } from "../experiments/reference.ts";
-import type { nn } from "../index.ts";
+import { getNumThreads, setNumThreads, type nn } from "../index.ts";
 import type { CommonArgs, DropoutArgs } from "./args.ts";
 import type { Context } from "./context.ts";
 import { interrupted } from "./interrupt.ts";
@@ -146,10 +146,10 @@ export function printMlpFinal(r: MlpOutcome, ctx: Context): void {
 }
 
 export async function dropoutCommand(args: DropoutArgs, ctx: Context): Promise<{ stopped: boolean }> {
-  if (args.threads !== undefined) ctx.note(`--threads ${args.threads}: wasmgrad runs on 1 thread for now (threads arrive in a later version)`);
+  const threads = useThreads(args, ctx);
   const o = resolveMlpOptions(args);
   ctx.out(ctx.p.bold("Dropout MLP on Fashion-MNIST") + " (d2l)");
-  ctx.out(ctx.p.dim(describeMlp(o, args.backend)));
+  ctx.out(ctx.p.dim(describeMlp(o, args.backend) + (threads > 1 ? `, ${threads} threads` : "")));
   const r = await runMlp(o, ctx);
   if (r.stopped) ctx.out(ctx.p.warn("Interrupted: the results so far."));
   printMlpFinal(r, ctx);
@@ -160,8 +160,25 @@ export async function dropoutCommand(args: DropoutArgs, ctx: Context): Promise<{
     ctx.out(`Plot: ${plot}`);
   }
   const saved = args.save ? await saveModel(r.net, args.save, o, r, args.backend, ctx) : null;
-  ctx.emit({ type: "summary", command: "dropout", ...mlpJson(o, r, args.backend), threads: 1, plot, saved });
+  ctx.emit({ type: "summary", command: "dropout", ...mlpJson(o, r, args.backend), threads, plot, saved });
   return { stopped: r.stopped };
+}
+
+/**
+ * --threads N: setNumThreads(N) for the wasm backend (the matrix products run on N
+ * threads, bitwise the same results). Returns the thread count in effect; where
+ * threads are unavailable setNumThreads has said why, on stderr.
+ */
+function useThreads(args: DropoutArgs, ctx: Context): number {
+  if (args.threads === undefined || args.threads === 1) return 1;
+  if (args.backend !== "wasm") {
+    ctx.note(`--threads ${args.threads}: the ${args.backend} backend runs on 1 thread (threads are the wasm backend's)`);
+    return 1;
+  }
+  setNumThreads(args.threads);
+  const got = getNumThreads();
+  if (got !== args.threads) ctx.note(`--threads ${args.threads}: running on ${got} thread${got === 1 ? "" : "s"}`);
+  return got;
 }
 
 export const describeShort = (o: ResolvedMlpOptions) =>

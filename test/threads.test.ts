@@ -1,0 +1,355 @@
+// Threads: setNumThreads(n) runs GEMMs on n threads over one shared Wasm
+// memory, split by output tiles, so every result is bitwise the same for every
+// n. Also: validation, the one-time warning and one-thread fallback where
+// shared memory is unavailable, worker clean-up (setNumThreads(1) ends them,
+// and idle workers never keep a process alive), heap growth under running
+// workers, and the browser rules (threads only in a Worker of a cross-origin
+// isolated page) in headless Chromium.
+//
+// This machine may have few cores: the tests check results and that workers
+// really computed tiles (workerTilesPosted), never speed.
+
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import * as esbuild from "esbuild";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import type { Backend } from "../src/backend/backend.ts";
+import { GemmLayout } from "../src/backend/kernels.ts";
+import { MAX_THREADS, MIN_THREADED_WORK, workerTilesPosted } from "../src/backend/threads.ts";
+import { createWasmBackend } from "../src/backend/wasm.ts";
+import {
+  getNumThreads, manualSeed, nn, optim, randn, setNumThreads, setNumThreadsAsync, tensor,
+} from "../src/index.ts";
+import { getF32, put, randomF32 } from "./helpers/backends.ts";
+import { launchChromium, serveStatic, type StaticServer } from "./chromium.ts";
+
+const run = promisify(execFile);
+const repo = fileURLToPath(new URL("..", import.meta.url));
+const LAYOUTS = [GemmLayout.NN, GemmLayout.NT, GemmLayout.TN];
+const NAME = ["NN", "NT", "TN"];
+
+afterEach(() => {
+  setNumThreads(1);
+  vi.restoreAllMocks();
+});
+
+function expectBitwiseEqual(got: Float32Array, want: Float32Array, what: string): void {
+  expect(got.length, `${what}: length`).toBe(want.length);
+  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
+  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  for (let i = 0; i < w.length; i++) {
+    if (g[i] !== w[i]) expect.fail(`${what}[${i}]: ${got[i]} (0x${g[i]!.toString(16)}) vs ${want[i]} (0x${w[i]!.toString(16)})`);
+  }
+}
+
+interface Problem { layout: GemmLayout; m: number; n: number; k: number; alpha: number; beta: number; pad: number }
+
+/** One gemm on `be` with seeded operands (padded leading dimensions); returns all of C, padding included. */
+function gemm(be: Backend, p: Problem): Float32Array {
+  const aRows = p.layout === GemmLayout.TN ? p.k : p.m;
+  const lda = (p.layout === GemmLayout.TN ? p.m : p.k) + p.pad;
+  const bRows = p.layout === GemmLayout.NT ? p.n : p.k;
+  const ldb = (p.layout === GemmLayout.NT ? p.k : p.n) + p.pad;
+  const ldc = p.n + p.pad;
+  const pa = put(be, randomF32(aRows * lda, 11));
+  const pb = put(be, randomF32(bRows * ldb, 12));
+  const c0 = p.beta ? randomF32(p.m * ldc, 13) : new Float32Array(p.m * ldc).fill(NaN);
+  const pc = put(be, c0);
+  be.kernels.f32_gemm(p.layout, p.m, p.n, p.k, p.alpha, pa, lda, pb, ldb, p.beta, pc, ldc, be.gemmWorkspace);
+  const out = getF32(be, pc, c0.length);
+  for (const ptr of [pa, pb, pc]) be.allocator.free(ptr);
+  return out;
+}
+
+describe("setNumThreads", () => {
+  it("rejects anything but an integer from 1 to MAX_THREADS, with a clear message", async () => {
+    for (const bad of [0, 1.5, -1, NaN, Infinity, MAX_THREADS + 1, "2", undefined, null]) {
+      expect(() => setNumThreads(bad as number), String(bad)).toThrow(
+        new RegExp(`setNumThreads\\(n\\): n must be an integer from 1 to ${MAX_THREADS}, got`),
+      );
+    }
+    expect(() => setNumThreads(0)).toThrow(RangeError);
+    expect(() => setNumThreads(1.5)).toThrow(/got 1\.5$/);
+    expect(getNumThreads()).toBe(1);
+    await expect(setNumThreadsAsync(0)).rejects.toThrow(RangeError);
+  });
+
+  it("starts the workers synchronously in Node, and setNumThreads(1) ends them and frees their workspaces", async () => {
+    const be = createWasmBackend();
+    const live0 = be.allocator.stats().liveBytes;
+    setNumThreads(4);
+    expect(getNumThreads()).toBe(4);
+    const perWorker = (be.allocator.stats().liveBytes - live0) / 3;
+    expect(perWorker).toBeGreaterThanOrEqual(be.kernels.f32_gemm_workspace_size());
+    setNumThreads(2);
+    expect(be.allocator.stats().liveBytes).toBe(live0 + perWorker);
+    setNumThreads(1);
+    expect(getNumThreads()).toBe(1);
+    expect(be.allocator.stats().liveBytes).toBe(live0);
+    await expect(setNumThreadsAsync(3)).resolves.toBe(3);
+  });
+});
+
+describe("threaded GEMM", () => {
+  const be = createWasmBackend();
+
+  it("is bitwise identical on 1, 2, 3 and 4 threads: all layouts, odd shapes, alpha, beta, padded strides", () => {
+    const shapes: [number, number, number][] = [
+      [129, 67, 301], // odd everywhere: rows split (67 columns = 9 strips)
+      [37, 515, 129], // wide: columns split, last strip of 3
+      [600, 10, 257], // the 10-class layer shape, tall
+      [64, 64, 128], // exactly MIN_THREADED_WORK: two tiles
+      [1031, 9, 61], // n = 9: one full strip and a 1-column edge
+      [5, 700, 200], // m = 5: rows cannot split, columns can
+    ];
+    for (const [m, n, k] of shapes) expect(m * n * k, `${m}×${n}×${k}`).toBeGreaterThanOrEqual(MIN_THREADED_WORK);
+    const problems: Problem[] = LAYOUTS.flatMap((layout) => shapes.flatMap(([m, n, k]) =>
+      ([[1, 0], [0.75, 0.5]] as const).map(([alpha, beta]) => ({ layout, m, n, k, alpha, beta, pad: 3 }))));
+    setNumThreads(1);
+    const want = problems.map((p) => gemm(be, p));
+    for (const t of [2, 3, 4]) {
+      setNumThreads(t);
+      problems.forEach((p, i) => {
+        const what = `${NAME[p.layout]} ${p.m}×${p.n}×${p.k} alpha ${p.alpha} beta ${p.beta} on ${t} threads`;
+        const tiles = workerTilesPosted();
+        const got = gemm(be, p);
+        expect(workerTilesPosted(), `${what}: workers computed tiles`).toBeGreaterThan(tiles);
+        expectBitwiseEqual(got, want[i]!, `${what} vs 1`);
+      });
+    }
+  });
+
+  it("keeps small GEMMs on the calling thread", () => {
+    setNumThreads(4);
+    const tiles = workerTilesPosted();
+    gemm(be, { layout: GemmLayout.NN, m: 32, n: 32, k: 32, alpha: 1, beta: 0, pad: 0 });
+    gemm(be, { layout: GemmLayout.NT, m: 256, n: 1, k: 256, alpha: 1, beta: 0, pad: 0 });
+    expect(workerTilesPosted()).toBe(tiles);
+  });
+
+  it("works on memory the heap grew into after the workers started", () => {
+    const fresh = createWasmBackend();
+    setNumThreads(3);
+    const before = fresh.heap.byteLength;
+    const ballast = fresh.allocator.alloc(64 << 20); // grows the shared memory under the running workers
+    expect(fresh.heap.byteLength).toBeGreaterThan(before + (60 << 20));
+    const p: Problem = { layout: GemmLayout.NT, m: 300, n: 200, k: 300, alpha: 1, beta: 0, pad: 0 };
+    const tiles = workerTilesPosted();
+    const got = gemm(fresh, p);
+    expect(workerTilesPosted()).toBeGreaterThan(tiles);
+    setNumThreads(1);
+    expectBitwiseEqual(got, gemm(fresh, p), "after growth, 3 threads vs 1");
+    fresh.allocator.free(ballast);
+  });
+});
+
+describe("training across thread counts", () => {
+  /** A few SGD-with-momentum steps of a dropout MLP on random data; returns every parameter's bits. */
+  function trainMlp(threads: number): Float32Array[] {
+    setNumThreads(threads);
+    manualSeed(0);
+    const net = new nn.Sequential(
+      new nn.Linear(300, 192), new nn.ReLU(), new nn.Dropout(0.2),
+      new nn.Linear(192, 96), new nn.ReLU(), new nn.Dropout(0.5),
+      new nn.Linear(96, 10));
+    const opt = new optim.SGD(net.parameters(), { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 });
+    const lossFn = new nn.CrossEntropyLoss();
+    net.train();
+    for (let step = 0; step < 4; step++) {
+      const X = randn([128, 300]);
+      const y = tensor(Array.from({ length: 128 }, (_, i) => (i * 7 + step) % 10), { dtype: "int32" });
+      const loss = lossFn.forward(net.forward(X), y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      X.dispose();
+      y.dispose();
+    }
+    return net.parameters().map((p) => Float32Array.from(p.data() as Float32Array));
+  }
+
+  it("gives bitwise the same parameters on 1, 2 and 3 threads", () => {
+    const tiles = workerTilesPosted();
+    const one = trainMlp(1);
+    expect(workerTilesPosted()).toBe(tiles);
+    for (const t of [2, 3]) {
+      const before = workerTilesPosted();
+      const got = trainMlp(t);
+      expect(workerTilesPosted(), `${t} threads: workers computed tiles`).toBeGreaterThan(before);
+      got.forEach((p, i) => expectBitwiseEqual(p, one[i]!, `parameter ${i} after training on ${t} threads vs 1`));
+    }
+  });
+
+  it("matmul through the tensor API too", () => {
+    manualSeed(1);
+    const a = randn([150, 333]);
+    const b = randn([333, 77]);
+    setNumThreads(1);
+    const c1 = Float32Array.from(a.matmul(b).data() as Float32Array);
+    setNumThreads(3);
+    const c3 = Float32Array.from(a.matmul(b).data() as Float32Array);
+    expectBitwiseEqual(c3, c1, "matmul on 3 threads vs 1");
+    expect(tensor([1]).item()).toBe(1);
+  });
+});
+
+describe("fallback to one thread", () => {
+  it("a backend over a plain (unshared) memory warns once, naming why, and computes the same", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const plain = createWasmBackend(new WebAssembly.Memory({ initial: 16, maximum: 65536 }));
+    const shared = createWasmBackend();
+    const p: Problem = { layout: GemmLayout.NN, m: 100, n: 90, k: 200, alpha: 1, beta: 0, pad: 1 };
+    const want = gemm(shared, p);
+    setNumThreads(2);
+    setNumThreads(3);
+    const tiles = workerTilesPosted();
+    const got = gemm(plain, p);
+    gemm(plain, p);
+    expect(workerTilesPosted()).toBe(tiles);
+    expectBitwiseEqual(got, want, "plain memory with setNumThreads(3) vs shared on 1 thread");
+    const ours = warn.mock.calls.map((c) => String(c[0])).filter((m) => m.startsWith("wasmgrad:"));
+    expect(ours).toHaveLength(1);
+    expect(ours[0]).toMatch(/memory is not shared.*runs on 1 thread/);
+  });
+
+  /** Runs an ES module snippet with tsx in a fresh Node process. */
+  async function node(code: string, preamble = ""): Promise<{ stdout: string; stderr: string; ms: number }> {
+    const dir = mkdtempSync(join(tmpdir(), "wasmgrad-threads-"));
+    try {
+      const file = join(dir, "main.mts");
+      writeFileSync(file, `${preamble}\nconst w = await import(${JSON.stringify(join(repo, "src/index.ts"))});\n${code}\n`);
+      const t0 = performance.now();
+      const r = await run(process.execPath, ["--import", "tsx", file], { cwd: repo, timeout: 30_000 });
+      return { ...r, ms: performance.now() - t0 };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("without SharedArrayBuffer: one warning saying so, one thread, same numbers", async () => {
+    const matmul = `
+      w.manualSeed(3);
+      const a = w.randn([200, 300]), b = w.randn([300, 100]);
+      const c = Array.from(a.matmul(b).data().subarray(0, 50));`;
+    const { stdout, stderr } = await node(
+      `${matmul}
+      w.setNumThreads(4); w.setNumThreads(2);
+      const d = Array.from(a.matmul(b).data().subarray(0, 50));
+      console.log(JSON.stringify({ threads: w.getNumThreads(), same: JSON.stringify(c) === JSON.stringify(d), c }));`,
+      "delete globalThis.SharedArrayBuffer;",
+    );
+    const r = JSON.parse(stdout);
+    expect(r).toMatchObject({ threads: 1, same: true });
+    const warnings = stderr.split("\n").filter((l) => l.startsWith("wasmgrad:"));
+    expect(warnings).toEqual(["wasmgrad: setNumThreads(4): SharedArrayBuffer is not available in this JavaScript environment; wasmgrad runs on 1 thread."]);
+    // And the same numbers as with shared memory and threads.
+    const threaded = await node(`${matmul}
+      w.setNumThreads(3);
+      const d = Array.from(a.matmul(b).data().subarray(0, 50));
+      console.log(JSON.stringify({ threads: w.getNumThreads(), d }));`);
+    expect(JSON.parse(threaded.stdout)).toEqual({ threads: 3, d: r.c });
+    expect(threaded.stderr).toBe("");
+  });
+
+  it("idle workers do not keep a Node process alive", async () => {
+    // Never calls setNumThreads(1): the process must still exit by itself, at once.
+    const { stdout, ms } = await node(`
+      w.setNumThreads(4);
+      const a = w.randn([256, 256]);
+      const s = a.matmul(a).sum().item();
+      console.log(JSON.stringify({ threads: w.getNumThreads(), finite: Number.isFinite(s) }));`);
+    expect(JSON.parse(stdout)).toEqual({ threads: 4, finite: true });
+    expect(ms).toBeLessThan(20_000);
+  });
+});
+
+describe("in a browser (headless Chromium)", () => {
+  let site = "";
+  const servers: StaticServer[] = [];
+  afterAll(async () => {
+    for (const s of servers) await s.close();
+    if (site) rmSync(site, { recursive: true, force: true });
+  });
+
+  /** The page tries threads on its main thread; its Worker tries setNumThreadsAsync(3) and compares results bitwise. */
+  async function build(): Promise<string> {
+    site = mkdtempSync(join(tmpdir(), "wasmgrad-threads-web-"));
+    const lib = JSON.stringify(join(repo, "src/index.ts"));
+    const internals = JSON.stringify(join(repo, "src/backend/threads.ts"));
+    const probe = `
+      import { getNumThreads, manualSeed, randn, ready, setNumThreads, setNumThreadsAsync } from ${lib};
+      import { workerTilesPosted } from ${internals};
+      export async function probe() {
+        await ready();
+        manualSeed(0);
+        const a = randn([120, 333]), b = randn([333, 90]);
+        const one = a.matmul(b).data().slice();
+        const threads = await setNumThreadsAsync(3);
+        const tiles = workerTilesPosted();
+        const three = a.matmul(b).data().slice();
+        const same = one.length === three.length && one.every((v, i) => Object.is(v, three[i]));
+        setNumThreads(1);
+        return { threads, tilesPosted: workerTilesPosted() - tiles, same, after: getNumThreads() };
+      }`;
+    writeFileSync(join(site, "probe.js"), probe);
+    writeFileSync(join(site, "worker-src.js"), `import { probe } from "./probe.js";\nprobe().then((r) => postMessage(r), (e) => postMessage({ error: String(e && e.stack || e) }));\n`);
+    writeFileSync(join(site, "main-src.js"), `
+      import { probe } from "./probe.js";
+      const worker = new Worker("./worker.js", { type: "module" });
+      worker.onmessage = async (e) => {
+        const main = await probe().catch((err) => ({ error: String(err) }));
+        document.getElementById("out").textContent = JSON.stringify({ worker: e.data, main, isolated: self.crossOriginIsolated });
+        document.body.dataset.state = "done";
+      };`);
+    writeFileSync(join(site, "index.html"), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><body><pre id="out"></pre><script type="module" src="./main.js"></script>`);
+    await esbuild.build({
+      entryPoints: { main: join(site, "main-src.js"), worker: join(site, "worker-src.js") },
+      bundle: true, format: "esm", platform: "browser", outdir: site, logLevel: "silent",
+    });
+    return site;
+  }
+
+  it("threads run in a Worker of an isolated page (bitwise the same), fall back with one warning on its main thread and on a page that is not isolated", async () => {
+    await build();
+    const browser = await launchChromium();
+    try {
+      const results: Record<string, { text: string; warnings: string[] }> = {};
+      for (const isolated of [true, false]) {
+        const server = await serveStatic(site, isolated);
+        servers.push(server);
+        const page = await browser.context.newPage();
+        const warnings: string[] = [];
+        page.on("console", (m) => { if (m.type() === "warning" || m.type() === "error") warnings.push(m.text()); });
+        await page.goto(server.url);
+        await page.waitForSelector("body[data-state=done]", { timeout: 30_000 });
+        results[String(isolated)] = { text: (await page.textContent("#out"))!, warnings };
+        await page.close();
+      }
+      const iso = JSON.parse(results.true!.text);
+      expect(iso.isolated).toBe(true);
+      expect(iso.worker).toEqual({ threads: 3, tilesPosted: expect.any(Number), same: true, after: 1 });
+      expect(iso.worker.tilesPosted).toBeGreaterThan(0);
+      expect(iso.main).toMatchObject({ threads: 1, tilesPosted: 0, same: true });
+      expect(results.true!.warnings, JSON.stringify(results.true!.warnings)).toHaveLength(1);
+      expect(results.true!.warnings[0]).toMatch(/Atomics\.wait is not allowed on a browser page's main thread: run wasmgrad in a Web Worker/);
+
+      const plain = JSON.parse(results.false!.text);
+      expect(plain.isolated).toBe(false);
+      expect(plain.worker).toMatchObject({ threads: 1, tilesPosted: 0, same: true });
+      expect(plain.main).toMatchObject({ threads: 1, tilesPosted: 0, same: true });
+      // Once per JavaScript realm (the page and its worker each load wasmgrad), naming both headers.
+      expect(results.false!.warnings).toHaveLength(2);
+      for (const w of results.false!.warnings) {
+        expect(w).toMatch(/not cross-origin isolated/);
+        expect(w).toContain("Cross-Origin-Opener-Policy: same-origin");
+        expect(w).toContain("Cross-Origin-Embedder-Policy: require-corp");
+      }
+    } finally {
+      await browser.close();
+    }
+  }, 90_000);
+});
