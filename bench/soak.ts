@@ -12,6 +12,7 @@
 // row (the warm-up), or which figure grew. Exit code 1 when one grew.
 
 import { pathToFileURL } from "node:url";
+import { evaluateAccuracy } from "../src/experiments/dropout.ts";
 import { data, manualSeed, memoryStats, nn, noGrad, optim, setBackend, type BackendName, type Tensor } from "../src/index.ts";
 
 export interface SoakRow {
@@ -83,7 +84,7 @@ export function soak(train: Split, test: Split | null, opts: SoakOptions): SoakR
         const row: SoakRow = {
           step, ...s, rssBytes: process.memoryUsage().rss,
           loss: lossSum / seen, trainAccuracy: correct / seen,
-          testAccuracy: testLoader ? evaluate(net, testLoader) : NaN,
+          testAccuracy: testLoader ? evaluateAccuracy(net, testLoader as data.DataLoader) : NaN,
           stepsPerSecond: (step - (rows.at(-1)?.step ?? 0)) / ((now - since) / 1000),
         };
         rows.push(row);
@@ -95,19 +96,6 @@ export function soak(train: Split, test: Split | null, opts: SoakOptions): SoakR
     }
   }
   return rows;
-}
-
-function evaluate(net: nn.Module, loader: data.DataLoader<Tensor[]> | data.DataLoader<[Tensor, Tensor]>): number {
-  net.eval();
-  let correct = 0;
-  let total = 0;
-  noGrad(() => {
-    for (const [X, y] of loader) {
-      correct += net.forward(X).argmax(1).eq(y).sum().item();
-      total += y.shape[0];
-    }
-  });
-  return correct / total;
 }
 
 /** The figures that must not grow, and how much each may: RSS moves with V8's garbage collector. */
