@@ -56,7 +56,9 @@ function trainInChild(seed: number, steps: number): Promise<string[]> {
     process.stdout.write(JSON.stringify(params.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString("base64"))));
   `;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", program], { cwd: repo });
+    // The parent's Wasm feature flags (e.g. --experimental-wasm-relaxed-simd), so that both pick the same build.
+    const wasmFlags = process.execArgv.filter((a) => a.startsWith("--experimental-wasm-"));
+    const child = spawn(process.execPath, [...wasmFlags, "--import", "tsx", "--input-type=module", "-e", program], { cwd: repo });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));

@@ -1,14 +1,22 @@
-// Compiles assembly/ twice from the same sources (asconfig.json):
-//   target "release"        → build/wasmgrad.wasm, importing a plain memory;
-//   target "release-shared" → build/wasmgrad.shared.wasm, importing a SHARED memory
-//                             (--enable threads, --sharedMemory, maximum 65536 pages),
-//                             which worker threads can instantiate over one heap;
+// Compiles assembly/ four times from the same sources (asconfig.json):
+//   target "release"                → build/wasmgrad.wasm, importing a plain memory;
+//   target "release-shared"         → build/wasmgrad.shared.wasm, importing a SHARED memory
+//                                     (--enable threads, --sharedMemory, maximum 65536 pages),
+//                                     which worker threads can instantiate over one heap;
+//   target "release-relaxed"        → build/wasmgrad.relaxed.wasm, as "release" with relaxed
+//                                     SIMD (GEMM's multiply-adds are f32x4.relaxed_madd);
+//   target "release-relaxed-shared" → build/wasmgrad.relaxed.shared.wasm, both;
 // and embeds them in src/backend/wasm-binary.generated.ts, so that one
 // `import "wasmgrad"` works under node, tsx, vitest and any bundler with no
-// .wasm file to locate at run time. The two builds differ only in the memory
-// import's type (a few bytes of the import section), so the shared one is
-// embedded as a byte range to splice into the plain one (checked here to give
-// exactly the shared build's bytes): the bundle carries the code once.
+// .wasm file to locate at run time. The plain build is embedded whole; the
+// others as byte splices into it, each checked here to give exactly that
+// build's bytes, so the bundle carries the code once:
+// - the shared builds differ from the plain ones only in the memory import's
+//   type (a few bytes of the import section): one splice, `wasmSharedSplice`;
+// - the relaxed builds differ from the baseline ones only in GEMM's functions,
+//   which come first in the code section: one splice, `wasmRelaxedSplice`
+//   (a few kB); relaxed-shared is the plain build with both applied, the
+//   relaxed one first (it lies after the shared one's range).
 // Skips the work when nothing changed.
 //
 //   node tools/build-wasm.mjs [--force]
@@ -20,6 +28,9 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const wasmFile = join(root, "build/wasmgrad.wasm");
 const sharedFile = join(root, "build/wasmgrad.shared.wasm");
+const relaxedFile = join(root, "build/wasmgrad.relaxed.wasm");
+const relaxedSharedFile = join(root, "build/wasmgrad.relaxed.shared.wasm");
+const outputs = [wasmFile, sharedFile, relaxedFile, relaxedSharedFile];
 const generated = join(root, "src/backend/wasm-binary.generated.ts");
 const inputs = [
   ...readdirSync(join(root, "assembly")).filter((f) => f.endsWith(".ts")).map((f) => join(root, "assembly", f)),
@@ -35,12 +46,12 @@ if (!existsSync(opsCopy) || readFileSync(opsCopy, "utf8") !== opsText) writeFile
 
 const newest = Math.max(...inputs.map((f) => statSync(f).mtimeMs));
 const upToDate =
-  existsSync(generated) && existsSync(wasmFile) && existsSync(sharedFile) && statSync(generated).mtimeMs >= newest;
+  existsSync(generated) && outputs.every((f) => existsSync(f)) && statSync(generated).mtimeMs >= newest;
 if (upToDate && !process.argv.includes("--force")) process.exit(0);
 
 const asc = (await import("assemblyscript/asc")).default;
 mkdirSync(join(root, "build"), { recursive: true });
-for (const target of ["release", "release-shared"]) {
+for (const target of ["release", "release-shared", "release-relaxed", "release-relaxed-shared"]) {
   const { error } = await asc.main(
     ["assembly/index.ts", "--config", "asconfig.json", "--target", target],
     { stdout: process.stdout, stderr: process.stderr, baseDir: root },
@@ -51,35 +62,64 @@ for (const target of ["release", "release-shared"]) {
   }
 }
 
-const bytes = readFileSync(wasmFile);
-const shared = readFileSync(sharedFile);
+const [bytes, shared, relaxed, relaxedShared] = outputs.map((f) => readFileSync(f));
 for (const [file, b] of [[wasmFile, bytes], [sharedFile, shared]]) {
   if (!WebAssembly.validate(b)) {
     console.error(`wasmgrad: the compiled module ${file} does not validate`);
     process.exit(1);
   }
 }
+// Relaxed SIMD is behind --experimental-wasm-relaxed-simd in Node 20 (on by default from Node 22):
+// checked where this Node can, else when the tests run it (test/relaxed-simd.test.ts).
+const relaxedValidates = WebAssembly.validate(relaxed);
+if (relaxedValidates) {
+  for (const [file, b] of [[relaxedFile, relaxed], [relaxedSharedFile, relaxedShared]]) {
+    if (!WebAssembly.validate(b)) {
+      console.error(`wasmgrad: the compiled module ${file} does not validate`);
+      process.exit(1);
+    }
+  }
+}
 
-// shared = bytes[0, start) + insert + bytes[end, bytes.length): the common prefix and suffix stay.
-let start = 0;
-while (start < bytes.length && start < shared.length && bytes[start] === shared[start]) start++;
-let suffix = 0;
-while (
-  suffix < bytes.length - start && suffix < shared.length - start &&
-  bytes[bytes.length - 1 - suffix] === shared[shared.length - 1 - suffix]
-) suffix++;
-const end = bytes.length - suffix;
-const insert = shared.subarray(start, shared.length - suffix);
-const rebuilt = Buffer.concat([bytes.subarray(0, start), insert, bytes.subarray(end)]);
-if (!rebuilt.equals(shared)) {
-  console.error("wasmgrad: internal error: splicing the shared-memory build from the plain one does not round-trip");
+/** to = from[0, start) + insert + from[end, from.length): the common prefix and suffix stay. */
+function spliceOf(from, to) {
+  let start = 0;
+  while (start < from.length && start < to.length && from[start] === to[start]) start++;
+  let suffix = 0;
+  while (
+    suffix < from.length - start && suffix < to.length - start &&
+    from[from.length - 1 - suffix] === to[to.length - 1 - suffix]
+  ) suffix++;
+  return { start, end: from.length - suffix, insert: to.subarray(start, to.length - suffix) };
+}
+function applySplice(from, { start, end, insert }) {
+  return Buffer.concat([from.subarray(0, start), insert, from.subarray(end)]);
+}
+
+const sharedSplice = spliceOf(bytes, shared);
+const relaxedSplice = spliceOf(bytes, relaxed);
+if (!applySplice(bytes, sharedSplice).equals(shared) || !applySplice(bytes, relaxedSplice).equals(relaxed)) {
+  console.error("wasmgrad: internal error: splicing a build from the plain one does not round-trip");
   process.exit(1);
 }
-if (insert.length > 256) {
+// The loader applies the relaxed splice, then the shared one: the shared one must lie before it.
+if (sharedSplice.end > relaxedSplice.start || !applySplice(applySplice(bytes, relaxedSplice), sharedSplice).equals(relaxedShared)) {
+  console.error(
+    "wasmgrad: internal error: the relaxed-SIMD shared-memory build is not the plain build with the relaxed and " +
+      "shared splices applied (did asconfig.json's targets drift apart?)",
+  );
+  process.exit(1);
+}
+if (sharedSplice.insert.length > 256) {
   // Still correct, only larger: the builds differ in more than the memory import.
-  console.error(`wasmgrad: note: the shared-memory build differs from the plain one in ${insert.length} bytes`);
+  console.error(`wasmgrad: note: the shared-memory build differs from the plain one in ${sharedSplice.insert.length} bytes`);
+}
+if (relaxedSplice.insert.length > 16384) {
+  console.error(`wasmgrad: note: the relaxed-SIMD build differs from the plain one in ${relaxedSplice.insert.length} bytes`);
 }
 
+const spliceText = ({ start, end, insert }) =>
+  `{ start: ${start}, end: ${end}, insert: ${JSON.stringify(insert.toString("base64"))} }`;
 writeFileSync(
   generated,
   `// Generated by tools/build-wasm.mjs from assembly/: do not edit.\n` +
@@ -87,9 +127,15 @@ writeFileSync(
     `export const wasmBase64 =\n  ${JSON.stringify(bytes.toString("base64"))};\n` +
     `// The build importing a shared memory (${shared.length} bytes): bytes [start, end) of the one above\n` +
     `// replaced by \`insert\` (base64).\n` +
-    `export const wasmSharedSplice = { start: ${start}, end: ${end}, insert: ${JSON.stringify(insert.toString("base64"))} };\n`,
+    `export const wasmSharedSplice = ${spliceText(sharedSplice)};\n` +
+    `// The relaxed-SIMD build (${relaxed.length} bytes), likewise. The relaxed-SIMD shared-memory build\n` +
+    `// (${relaxedShared.length} bytes): this splice, then the shared one (which lies before it).\n` +
+    `export const wasmRelaxedSplice = ${spliceText(relaxedSplice)};\n`,
 );
 console.error(
-  `wasmgrad: built build/wasmgrad.wasm (${bytes.length} bytes) and build/wasmgrad.shared.wasm ` +
-    `(${shared.length} bytes, ${insert.length} differing) and embedded them`,
+  `wasmgrad: built build/wasmgrad.wasm (${bytes.length} bytes), build/wasmgrad.shared.wasm ` +
+    `(${shared.length} bytes, ${sharedSplice.insert.length} differing), build/wasmgrad.relaxed.wasm ` +
+    `(${relaxed.length} bytes, ${relaxedSplice.insert.length} differing) and build/wasmgrad.relaxed.shared.wasm ` +
+    `(${relaxedShared.length} bytes) and embedded them` +
+    (relaxedValidates ? "" : " (relaxed SIMD not validated: this Node runs without it)"),
 );

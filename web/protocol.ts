@@ -27,7 +27,7 @@ export interface WorkerEnv {
   simd: boolean;
   crossOriginIsolated: boolean;
   sharedArrayBuffer: boolean;
-  /** The backend training uses: "wasm-simd128" or "js". */
+  /** The backend training uses: "wasm-simd128", "wasm-simd128-relaxed" or "js". */
   backend: string;
   /** Threads the Wasm backend runs on now (getNumThreads). */
   threads: number;

@@ -15,7 +15,7 @@ export interface Backend {
   readonly gemmWorkspace: number;
   /** A small scratch block for shape / stride metadata passed to kernels. */
   readonly metaScratch: number;
-  /** How the kernels run, for humans: "wasm-simd128", "js". */
+  /** How the kernels run, for humans: "wasm-simd128", "wasm-simd128-relaxed" (relaxed SIMD), "js". */
   readonly description: string;
 }
 

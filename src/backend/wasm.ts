@@ -7,16 +7,40 @@
 // then the module is the build that imports a shared memory, so that
 // setNumThreads can start workers over the same heap at any time without
 // moving a tensor. Elsewhere it is a plain memory and the plain build.
+//
+// Each comes in two builds of the same sources: baseline SIMD, and relaxed
+// SIMD (GEMM's multiply-adds are f32x4.relaxed_madd: one FMA where the CPU has
+// it), chosen when a backend is created: relaxed where WebAssembly.validate
+// accepts it (Chrome 114+, Node 22+, Node 20 with --experimental-wasm-relaxed-simd),
+// unless WASMGRAD_SIMD=baseline (environment) or createWasmBackend's `simd`
+// option says otherwise. Worker threads instantiate the main thread's module,
+// so every thread of a backend runs the same build. Within a build, results
+// do not depend on tiling or thread count; the two builds differ in the last
+// bits of GEMM results.
 
 import { CachingAllocator } from "./allocator.ts";
 import { META_SCRATCH_BYTES, type Backend } from "./backend.ts";
 import { WasmHeap, PAGE_BYTES } from "./heap.ts";
 import type { Kernels } from "./kernels.ts";
 import { sharedMemoryUnavailableReason, ThreadPool } from "./threads.ts";
-import { wasmBase64, wasmSharedSplice } from "./wasm-binary.generated.ts";
+import { wasmBase64, wasmRelaxedSplice, wasmSharedSplice } from "./wasm-binary.generated.ts";
 
-let compiled: WebAssembly.Module | undefined;
-let compiledShared: WebAssembly.Module | undefined;
+/** Which build of the module: "relaxed" (relaxed SIMD) or "baseline" (SIMD 128 alone). */
+export type SimdBuild = "baseline" | "relaxed";
+/** "auto": relaxed where the engine validates it, else baseline. */
+export type SimdChoice = SimdBuild | "auto";
+
+export interface WasmBackendOptions {
+  /** Which build to run (default: WASMGRAD_SIMD from the environment, else "auto"). */
+  simd?: SimdChoice;
+}
+
+/** Compiled modules by build: [plain, shared] for each. */
+const compiled: Record<SimdBuild, [WebAssembly.Module | undefined, WebAssembly.Module | undefined]> = {
+  baseline: [undefined, undefined],
+  relaxed: [undefined, undefined],
+};
+let relaxedValid: boolean | undefined;
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const g = globalThis as { Buffer?: { from(s: string, enc: string): Uint8Array } };
@@ -30,22 +54,62 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-/** The module's bytes: the build importing a plain memory, or (shared) the one importing a shared memory. */
-export function wasmBytes(shared = false): Uint8Array<ArrayBuffer> {
-  const plain = decodeBase64(wasmBase64);
-  if (!shared) return plain;
-  const { start, end, insert } = wasmSharedSplice;
+function splice(from: Uint8Array<ArrayBuffer>, start: number, end: number, insert: string): Uint8Array<ArrayBuffer> {
   const ins = decodeBase64(insert);
-  const out = new Uint8Array(plain.length - (end - start) + ins.length);
-  out.set(plain.subarray(0, start), 0);
+  const out = new Uint8Array(from.length - (end - start) + ins.length);
+  out.set(from.subarray(0, start), 0);
   out.set(ins, start);
-  out.set(plain.subarray(end), start + ins.length);
+  out.set(from.subarray(end), start + ins.length);
   return out;
+}
+
+/**
+ * The module's bytes: the build importing a plain memory, or (shared) the one
+ * importing a shared memory; baseline SIMD, or (relaxed) relaxed SIMD.
+ */
+export function wasmBytes(shared = false, relaxed = false): Uint8Array<ArrayBuffer> {
+  let bytes = decodeBase64(wasmBase64);
+  // The relaxed splice lies after the shared one: apply it first (tools/build-wasm.mjs checks this).
+  if (relaxed) bytes = splice(bytes, wasmRelaxedSplice.start, wasmRelaxedSplice.end, wasmRelaxedSplice.insert);
+  if (shared) bytes = splice(bytes, wasmSharedSplice.start, wasmSharedSplice.end, wasmSharedSplice.insert);
+  return bytes;
 }
 
 /** Does this engine run WebAssembly with 128-bit SIMD? (Validates the module itself.) */
 export function wasmSimdSupported(): boolean {
   return typeof WebAssembly === "object" && WebAssembly.validate(wasmBytes());
+}
+
+/** Does this engine run the relaxed-SIMD build? (Validates it.) */
+export function relaxedSimdSupported(): boolean {
+  relaxedValid ??= typeof WebAssembly === "object" && WebAssembly.validate(wasmBytes(false, true));
+  return relaxedValid;
+}
+
+/** WASMGRAD_SIMD from the environment (Node), if set. */
+function simdFromEnvironment(): SimdChoice | undefined {
+  const p = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  const v = p?.env?.WASMGRAD_SIMD;
+  if (v === undefined || v === "") return undefined;
+  if (v === "baseline" || v === "relaxed" || v === "auto") return v;
+  throw new Error(`wasmgrad: WASMGRAD_SIMD=${JSON.stringify(v)}: expected "baseline", "relaxed" or "auto"`);
+}
+
+/** The build a backend created with `choice` (default: WASMGRAD_SIMD, else "auto") runs. */
+export function selectSimdBuild(choice?: SimdChoice): SimdBuild {
+  const c = choice ?? simdFromEnvironment() ?? "auto";
+  if (c === "baseline") return "baseline";
+  if (c === "relaxed") {
+    if (!relaxedSimdSupported()) {
+      throw new Error(
+        "wasmgrad: the relaxed-SIMD build was asked for, but this engine does not validate it " +
+          "(Node 20 needs --experimental-wasm-relaxed-simd)",
+      );
+    }
+    return "relaxed";
+  }
+  if (c !== "auto") throw new TypeError(`wasmgrad: simd: ${JSON.stringify(c)}: expected "baseline", "relaxed" or "auto"`);
+  return relaxedSimdSupported() ? "relaxed" : "baseline";
 }
 
 /** Makes the memory a new backend gets: shared where this environment allows it. */
@@ -66,8 +130,11 @@ function isShared(memory: WebAssembly.Memory): boolean {
 
 /** Compiles the module off the main thread where the engine can: call before first use in a browser page. */
 export async function compileWasm(): Promise<void> {
-  if (isShared(newMemoryProbe())) compiledShared ??= await WebAssembly.compile(wasmBytes(true));
-  else compiled ??= await WebAssembly.compile(wasmBytes());
+  const build = selectSimdBuild();
+  const shared = isShared(newMemoryProbe());
+  const slot = compiled[build];
+  const i = shared ? 1 : 0;
+  slot[i] ??= await WebAssembly.compile(wasmBytes(shared, build === "relaxed"));
 }
 
 /** Which kind of memory newMemory() would make, without keeping 1 MiB of it. */
@@ -82,32 +149,35 @@ function newMemoryProbe(): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: 0 });
 }
 
-function wasmModule(shared: boolean): WebAssembly.Module {
-  const have = shared ? compiledShared : compiled;
+function wasmModule(shared: boolean, build: SimdBuild): WebAssembly.Module {
+  const slot = compiled[build];
+  const i = shared ? 1 : 0;
+  const have = slot[i];
   if (have) return have;
   let mod: WebAssembly.Module;
   try {
-    mod = new WebAssembly.Module(wasmBytes(shared));
+    mod = new WebAssembly.Module(wasmBytes(shared, build === "relaxed"));
   } catch (e) {
     throw new Error(
       `wasmgrad: could not compile the WebAssembly module synchronously (${(e as Error).message}). ` +
         "In a browser page, `await ready()` before the first tensor operation.",
     );
   }
-  if (shared) compiledShared = mod;
-  else compiled = mod;
+  slot[i] = mod;
   return mod;
 }
 
 /**
  * A Wasm backend over `memory` (by default a new one, shared where allowed). A
  * shared memory gets the shared-memory build and a thread pool; a plain one
- * runs on one thread whatever setNumThreads says.
+ * runs on one thread whatever setNumThreads says. `options.simd` picks the
+ * build (see the top of this file); its workers instantiate the same module.
  */
-export function createWasmBackend(memory?: WebAssembly.Memory): Backend {
+export function createWasmBackend(memory?: WebAssembly.Memory, options: WasmBackendOptions = {}): Backend {
+  const build = selectSimdBuild(options.simd);
   const mem = memory ?? newMemory();
   const shared = isShared(mem);
-  const module = wasmModule(shared);
+  const module = wasmModule(shared, build);
   const instance = new WebAssembly.Instance(module, {
     env: {
       memory: mem,
@@ -133,7 +203,7 @@ export function createWasmBackend(memory?: WebAssembly.Memory): Backend {
     kernels,
     gemmWorkspace: allocator.alloc(workspaceBytes),
     metaScratch: allocator.alloc(META_SCRATCH_BYTES),
-    description: "wasm-simd128",
+    description: build === "relaxed" ? "wasm-simd128-relaxed" : "wasm-simd128",
   };
   ThreadPool.register(pool, backend);
   return backend;
