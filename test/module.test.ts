@@ -8,33 +8,10 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { wasmBytes } from "../src/backend/wasm.ts";
+import { readLeb, sections } from "./helpers/wasm-sections.ts";
 
 const bytes = wasmBytes(false);
 const sharedBytes = wasmBytes(true);
-
-function readLeb(buf: Uint8Array, pos: number): [number, number] {
-  let result = 0;
-  let shift = 0;
-  for (;;) {
-    const b = buf[pos++];
-    result += (b & 0x7f) * 2 ** shift;
-    if (!(b & 0x80)) return [result, pos];
-    shift += 7;
-  }
-}
-
-/** Section id → payload. */
-function sections(buf: Uint8Array): Map<number, Uint8Array> {
-  const out = new Map<number, Uint8Array>();
-  let pos = 8;
-  while (pos < buf.length) {
-    const id = buf[pos++];
-    const [size, next] = readLeb(buf, pos);
-    out.set(id, buf.subarray(next, next + size));
-    pos = next + size;
-  }
-  return out;
-}
 
 describe("the Wasm module", () => {
   const mod = new WebAssembly.Module(bytes);

@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createWasmBackend, relaxedSimdSupported, selectSimdBuild, wasmBytes } from "../src/backend/wasm.ts";
+import { readLeb, sections } from "./helpers/wasm-sections.ts";
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -24,30 +25,6 @@ const FLAGS = ["--experimental-wasm-relaxed-simd", "--import", "tsx"];
 const baseline = wasmBytes(false, false);
 const relaxed = wasmBytes(false, true);
 const relaxedShared = wasmBytes(true, true);
-
-function readLeb(buf: Uint8Array, pos: number): [number, number] {
-  let result = 0;
-  let shift = 0;
-  for (;;) {
-    const b = buf[pos++]!;
-    result += (b & 0x7f) * 2 ** shift;
-    if (!(b & 0x80)) return [result, pos];
-    shift += 7;
-  }
-}
-
-/** Section id → payload. */
-function sections(buf: Uint8Array): Map<number, Uint8Array> {
-  const out = new Map<number, Uint8Array>();
-  let pos = 8;
-  while (pos < buf.length) {
-    const id = buf[pos++]!;
-    const [size, next] = readLeb(buf, pos);
-    out.set(id, buf.subarray(next, next + size));
-    pos = next + size;
-  }
-  return out;
-}
 
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
