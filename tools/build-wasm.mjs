@@ -4,7 +4,8 @@
 //                                     (--enable threads, --sharedMemory, maximum 65536 pages),
 //                                     which worker threads can instantiate over one heap;
 //   target "release-relaxed"        → build/wasmgrad.relaxed.wasm, as "release" with relaxed
-//                                     SIMD (GEMM's multiply-adds are f32x4.relaxed_madd);
+//                                     SIMD (GEMM's multiply-adds are f32x4.relaxed_madd, in
+//                                     3x12 tiles rather than 4x8);
 //   target "release-relaxed-shared" → build/wasmgrad.relaxed.shared.wasm, both;
 // and embeds them in src/backend/wasm-binary.generated.ts, so that one
 // `import "wasmgrad"` works under node, tsx, vitest and any bundler with no
@@ -12,17 +13,19 @@
 // others as byte splices into it, each checked here to give exactly that
 // build's bytes, so the bundle carries the code once:
 // - the shared builds differ from the plain ones only in the memory import's
-//   type (a few bytes of the import section): one splice, `wasmSharedSplice`;
+//   type (a few bytes of the import section): `wasmSharedSplices`;
 // - the relaxed builds differ from the baseline ones only in GEMM's functions,
-//   which come first in the code section: one splice, `wasmRelaxedSplice`
-//   (a few kB); relaxed-shared is the plain build with both applied, the
-//   relaxed one first (it lies after the shared one's range).
+//   which come last in the code section (assembly/index.ts exports GEMM last),
+//   and in the few bytes of the type, function and export sections that list
+//   them: `wasmRelaxedSplices`, one splice per differing section (a few kB in
+//   all); relaxed-shared is the plain build with both sets applied at once.
 // Skips the work when nothing changed.
 //
 //   node tools/build-wasm.mjs [--force]
 
 import { readdirSync, readFileSync, statSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { setFlagsFromString } from "node:v8";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -69,8 +72,11 @@ for (const [file, b] of [[wasmFile, bytes], [sharedFile, shared]]) {
     process.exit(1);
   }
 }
-// Relaxed SIMD is behind --experimental-wasm-relaxed-simd in Node 20 (on by default from Node 22):
-// checked where this Node can, else when the tests run it (test/relaxed-simd.test.ts).
+// Relaxed SIMD is behind --experimental-wasm-relaxed-simd in Node 20 and 21 (on by default from
+// Node 22): turned on here as src/backend/wasm.ts does, so this Node checks both relaxed builds.
+if (!WebAssembly.validate(relaxed) && [20, 21].includes(Number(process.versions.node.split(".")[0]))) {
+  setFlagsFromString("--experimental-wasm-relaxed-simd");
+}
 const relaxedValidates = WebAssembly.validate(relaxed);
 if (relaxedValidates) {
   for (const [file, b] of [[relaxedFile, relaxed], [relaxedSharedFile, relaxedShared]]) {
@@ -82,7 +88,7 @@ if (relaxedValidates) {
 }
 
 /** to = from[0, start) + insert + from[end, from.length): the common prefix and suffix stay. */
-function spliceOf(from, to) {
+function spliceOf(from, to, fromOffset = 0, toOffset = 0) {
   let start = 0;
   while (start < from.length && start < to.length && from[start] === to[start]) start++;
   let suffix = 0;
@@ -90,52 +96,116 @@ function spliceOf(from, to) {
     suffix < from.length - start && suffix < to.length - start &&
     from[from.length - 1 - suffix] === to[to.length - 1 - suffix]
   ) suffix++;
-  return { start, end: from.length - suffix, insert: to.subarray(start, to.length - suffix) };
-}
-function applySplice(from, { start, end, insert }) {
-  return Buffer.concat([from.subarray(0, start), insert, from.subarray(end)]);
+  return {
+    start: fromOffset + start,
+    end: fromOffset + from.length - suffix,
+    insert: to.subarray(start, to.length - suffix),
+  };
 }
 
-const sharedSplice = spliceOf(bytes, shared);
-const relaxedSplice = spliceOf(bytes, relaxed);
-if (!applySplice(bytes, sharedSplice).equals(shared) || !applySplice(bytes, relaxedSplice).equals(relaxed)) {
+/** [start, end) of each part of a module: the 8-byte preamble, then each section; the code section is cut after its function count. */
+function partsOf(bytes) {
+  const parts = [[0, 8]];
+  let p = 8;
+  const leb = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = bytes[p++];
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
+  };
+  while (p < bytes.length) {
+    const start = p;
+    const id = bytes[p++];
+    const size = leb();
+    const end = p + size;
+    if (id === 10) {
+      leb(); // the function count: the bodies that follow are compared apart from it
+      parts.push([start, p], [p, end]);
+    } else {
+      parts.push([start, end]);
+    }
+    p = end;
+  }
+  return { ids: parts.map(([a]) => (a === 0 ? -1 : bytes[a])), parts };
+}
+
+/**
+ * Byte splices (ascending, disjoint) that turn `from` into `to`, one per
+ * differing part when both modules have the same sections: builds that differ
+ * in a few functions (last in the code section) cost those functions and a few
+ * bytes of the sections that index them, not everything in between.
+ */
+function splicesOf(from, to) {
+  const a = partsOf(from);
+  const b = partsOf(to);
+  if (a.ids.join() !== b.ids.join() || a.parts.length !== b.parts.length) return [spliceOf(from, to)];
+  const splices = [];
+  a.parts.forEach(([fs, fe], i) => {
+    const [ts, te] = b.parts[i];
+    const x = from.subarray(fs, fe);
+    const y = to.subarray(ts, te);
+    if (!x.equals(y)) splices.push(spliceOf(x, y, fs, ts));
+  });
+  return splices;
+}
+
+/** Applies disjoint splices of one module, from the last to the first so that offsets stay valid. */
+function applySplices(from, splices) {
+  let out = from;
+  for (const { start, end, insert } of [...splices].sort((x, y) => y.start - x.start)) {
+    out = Buffer.concat([out.subarray(0, start), insert, out.subarray(end)]);
+  }
+  return out;
+}
+const disjoint = (splices) =>
+  [...splices].sort((x, y) => x.start - y.start).every((s, i, all) => i === 0 || all[i - 1].end <= s.start);
+const insertedBytes = (splices) => splices.reduce((n, s) => n + s.insert.length, 0);
+
+const sharedSplices = splicesOf(bytes, shared);
+const relaxedSplices = splicesOf(bytes, relaxed);
+if (!applySplices(bytes, sharedSplices).equals(shared) || !applySplices(bytes, relaxedSplices).equals(relaxed)) {
   console.error("wasmgrad: internal error: splicing a build from the plain one does not round-trip");
   process.exit(1);
 }
-// The loader applies the relaxed splice, then the shared one: the shared one must lie before it.
-if (sharedSplice.end > relaxedSplice.start || !applySplice(applySplice(bytes, relaxedSplice), sharedSplice).equals(relaxedShared)) {
+// The loader applies both sets at once for the relaxed shared-memory build: they must not overlap.
+const bothSplices = [...relaxedSplices, ...sharedSplices];
+if (!disjoint(bothSplices) || !applySplices(bytes, bothSplices).equals(relaxedShared)) {
   console.error(
     "wasmgrad: internal error: the relaxed-SIMD shared-memory build is not the plain build with the relaxed and " +
       "shared splices applied (did asconfig.json's targets drift apart?)",
   );
   process.exit(1);
 }
-if (sharedSplice.insert.length > 256) {
+if (insertedBytes(sharedSplices) > 256) {
   // Still correct, only larger: the builds differ in more than the memory import.
-  console.error(`wasmgrad: note: the shared-memory build differs from the plain one in ${sharedSplice.insert.length} bytes`);
+  console.error(`wasmgrad: note: the shared-memory build differs from the plain one in ${insertedBytes(sharedSplices)} bytes`);
 }
-if (relaxedSplice.insert.length > 16384) {
-  console.error(`wasmgrad: note: the relaxed-SIMD build differs from the plain one in ${relaxedSplice.insert.length} bytes`);
+if (insertedBytes(relaxedSplices) > 16384) {
+  console.error(`wasmgrad: note: the relaxed-SIMD build differs from the plain one in ${insertedBytes(relaxedSplices)} bytes`);
 }
 
-const spliceText = ({ start, end, insert }) =>
-  `{ start: ${start}, end: ${end}, insert: ${JSON.stringify(insert.toString("base64"))} }`;
+const spliceText = (splices) =>
+  `[\n` +
+  splices.map(({ start, end, insert }) => `  { start: ${start}, end: ${end}, insert: ${JSON.stringify(insert.toString("base64"))} },\n`).join("") +
+  `]`;
 writeFileSync(
   generated,
   `// Generated by tools/build-wasm.mjs from assembly/: do not edit.\n` +
     `// ${bytes.length} bytes of WebAssembly (SIMD) importing a plain memory, base64.\n` +
     `export const wasmBase64 =\n  ${JSON.stringify(bytes.toString("base64"))};\n` +
-    `// The build importing a shared memory (${shared.length} bytes): bytes [start, end) of the one above\n` +
-    `// replaced by \`insert\` (base64).\n` +
-    `export const wasmSharedSplice = ${spliceText(sharedSplice)};\n` +
+    `// The build importing a shared memory (${shared.length} bytes): in the one above, each range\n` +
+    `// [start, end) replaced by \`insert\` (base64); the ranges are disjoint.\n` +
+    `export const wasmSharedSplices = ${spliceText(sharedSplices)};\n` +
     `// The relaxed-SIMD build (${relaxed.length} bytes), likewise. The relaxed-SIMD shared-memory build\n` +
-    `// (${relaxedShared.length} bytes): this splice, then the shared one (which lies before it).\n` +
-    `export const wasmRelaxedSplice = ${spliceText(relaxedSplice)};\n`,
+    `// (${relaxedShared.length} bytes): both sets at once (they are disjoint).\n` +
+    `export const wasmRelaxedSplices = ${spliceText(relaxedSplices)};\n`,
 );
 console.error(
   `wasmgrad: built build/wasmgrad.wasm (${bytes.length} bytes), build/wasmgrad.shared.wasm ` +
-    `(${shared.length} bytes, ${sharedSplice.insert.length} differing), build/wasmgrad.relaxed.wasm ` +
-    `(${relaxed.length} bytes, ${relaxedSplice.insert.length} differing) and build/wasmgrad.relaxed.shared.wasm ` +
+    `(${shared.length} bytes, ${insertedBytes(sharedSplices)} differing), build/wasmgrad.relaxed.wasm ` +
+    `(${relaxed.length} bytes, ${insertedBytes(relaxedSplices)} differing) and build/wasmgrad.relaxed.shared.wasm ` +
     `(${relaxedShared.length} bytes) and embedded them` +
     (relaxedValidates ? "" : " (relaxed SIMD not validated: this Node runs without it)"),
 );

@@ -23,7 +23,7 @@ import { META_SCRATCH_BYTES, type Backend } from "./backend.ts";
 import { WasmHeap, PAGE_BYTES } from "./heap.ts";
 import type { Kernels } from "./kernels.ts";
 import { sharedMemoryUnavailableReason, ThreadPool } from "./threads.ts";
-import { wasmBase64, wasmRelaxedSplice, wasmSharedSplice } from "./wasm-binary.generated.ts";
+import { wasmBase64, wasmRelaxedSplices, wasmSharedSplices } from "./wasm-binary.generated.ts";
 
 /** Which build of the module: "relaxed" (relaxed SIMD) or "baseline" (SIMD 128 alone). */
 export type SimdBuild = "baseline" | "relaxed";
@@ -54,12 +54,28 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-function splice(from: Uint8Array<ArrayBuffer>, start: number, end: number, insert: string): Uint8Array<ArrayBuffer> {
-  const ins = decodeBase64(insert);
-  const out = new Uint8Array(from.length - (end - start) + ins.length);
-  out.set(from.subarray(0, start), 0);
-  out.set(ins, start);
-  out.set(from.subarray(end), start + ins.length);
+interface Splice {
+  start: number;
+  end: number;
+  insert: string;
+}
+
+/** `from` with each range [start, end) replaced by its insert (base64); the ranges are disjoint. */
+function applySplices(from: Uint8Array<ArrayBuffer>, splices: readonly Splice[]): Uint8Array<ArrayBuffer> {
+  const sorted = [...splices].sort((x, y) => x.start - y.start);
+  const inserts = sorted.map((s) => decodeBase64(s.insert));
+  const length = sorted.reduce((n, s, i) => n - (s.end - s.start) + inserts[i]!.length, from.length);
+  const out = new Uint8Array(length);
+  let read = 0;
+  let write = 0;
+  sorted.forEach((s, i) => {
+    out.set(from.subarray(read, s.start), write);
+    write += s.start - read;
+    out.set(inserts[i]!, write);
+    write += inserts[i]!.length;
+    read = s.end;
+  });
+  out.set(from.subarray(read), write);
   return out;
 }
 
@@ -68,11 +84,11 @@ function splice(from: Uint8Array<ArrayBuffer>, start: number, end: number, inser
  * importing a shared memory; baseline SIMD, or (relaxed) relaxed SIMD.
  */
 export function wasmBytes(shared = false, relaxed = false): Uint8Array<ArrayBuffer> {
-  let bytes = decodeBase64(wasmBase64);
-  // The relaxed splice lies after the shared one: apply it first (tools/build-wasm.mjs checks this).
-  if (relaxed) bytes = splice(bytes, wasmRelaxedSplice.start, wasmRelaxedSplice.end, wasmRelaxedSplice.insert);
-  if (shared) bytes = splice(bytes, wasmSharedSplice.start, wasmSharedSplice.end, wasmSharedSplice.insert);
-  return bytes;
+  // Both sets of splices index the plain build and are disjoint (tools/build-wasm.mjs checks this).
+  return applySplices(decodeBase64(wasmBase64), [
+    ...(relaxed ? wasmRelaxedSplices : []),
+    ...(shared ? wasmSharedSplices : []),
+  ]);
 }
 
 /** Does this engine run WebAssembly with 128-bit SIMD? (Validates the module itself.) */
