@@ -4,21 +4,30 @@
 // of Wasm SIMD on x64 (measured on a Xeon with node 20):
 //
 // - Baseline Wasm SIMD has no fused multiply-add: a product costs an f32x4.mul
-//   and an f32x4.add, so the kernels are bound by the FP ports, not by loads.
-//   The relaxed-SIMD build (ASC_FEATURE_RELAXED_SIMD, see f32_gemm_madd) does
-//   the k loops' multiply-adds with f32x4.relaxed_madd instead (one FMA where
-//   the CPU has it: +20% and more), with the same tiles and blocking. The main
-//   microkernel is the largest tile that does not spill. V8 leaves us 15 xmm
-//   registers (xmm15 is its scratch) and issues all of a loop iteration's loads
-//   before its arithmetic, so the accumulators, the B vectors and every
-//   broadcast A value are live together: 4x8 = 8 accumulators + 2 B + 4
-//   broadcasts + 1 product = 15. (6x8 and 5x8 spill and run 15-20% slower.)
+//   and an f32x4.add, so the kernels are bound by the FP ports, not by loads
+//   (about 12 flop/cycle on a Sapphire/Emerald Rapids core: multiplies on two
+//   ports, adds on those and a third). The main microkernel is the largest
+//   tile that does not spill. V8 leaves us 15 xmm registers (xmm15 is its
+//   scratch) and issues all of a loop iteration's loads before its arithmetic,
+//   so the accumulators, the B vectors and every broadcast A value are live
+//   together: 4x8 = 8 accumulators + 2 B + 4 broadcasts + 1 product = 15.
+//   (6x8 and 5x8 spill and run 15-20% slower.)
+// - The relaxed-SIMD build (ASC_FEATURE_RELAXED_SIMD) does the k loops'
+//   multiply-adds with f32x4.relaxed_madd (see f32_gemm_madd): one FMA where
+//   the CPU has it, 16 flop/cycle at most on two ports. With no product
+//   register to keep, 3x12 fits: 9 accumulators + 3 B + 3 broadcasts = 15, and
+//   6 loads feed 9 FMAs rather than 8 (measured in L1: 3x12 ~7% over 4x8; the
+//   whole GEMM ~47 GFLOP/s against ~44 with 4x8 and ~35 for the baseline). So
+//   that build packs B in 12-wide strips and takes A through three row
+//   pointers in every layout (V8 computes a splat's constant offset with an
+//   extra lea, so a pointer per row costs the same as one strip pointer).
+//   Strips of 1 to 4 columns use the 4-wide kernels below in both builds.
 // - V8 unrolls a loop only when it is small for its nesting depth, so the
 //   k loops sit inside each kernel's loop over row tiles (that also saves a
 //   call per tile). Unrolling by hand backfires: V8 hoists all the loads of the
 //   unrolled body and spills.
-// - B is packed per k block into strips of 8 columns (zero padded): a k step is
-//   two vector loads. Packing is where the layouts differ (NT transposes 4x4
+// - B is packed per k block into strips of NR columns (8, or 12 in the relaxed
+//   build; zero padded): a k step is two (three) vector loads. Packing is where the layouts differ (NT transposes 4x4
 //   blocks in registers), so NN, NT and TN share the kernels.
 // - The 4x8 kernel reads op(A) in strips of 4 rows, a k step being 4 adjacent
 //   floats (4 broadcasts at fixed offsets from one pointer) and the next k step
@@ -30,14 +39,14 @@
 // - A last strip of 1 to 4 columns would waste half or more of each vector.
 //   Given A in strips, the roles swap: a vector holds 4 rows of one column of C
 //   and B is broadcast (16x2 for 1-2 columns, 8x4 for 3-4). That pays for
-//   packing a row-major A when n % 8 is 1 or 2 (the 10-class output layer);
+//   packing a row-major A when n % NR is 1 or 2 (the 10-class output layer);
 //   otherwise a 6x4 kernel reads A in place.
 // - Consecutive packed strips are padded by a cache line: a power-of-two kc
 //   would put them a multiple of 4 KiB apart, on the same L1 sets, and packing
 //   writes (and the 16x2 kernel reads) several strips at once.
-// - Blocking: a k block of up to 512 keeps a B strip (16 KiB) and an A strip
-//   (8 KiB) in L1; the packed B panel (512 columns) and A block (256 rows) stay
-//   in L2. Deeper blocks than 256 mean fewer passes over C (+3% at 1024³).
+// - Blocking: a k block of up to 512 keeps a B strip (16 KiB, 24 in the relaxed
+//   build) and an A strip (8 KiB) in L1; the packed B panel (512 or 528 columns)
+//   and A block (256 rows) stay in L2. Deeper blocks than 256 mean fewer passes over C (+3% at 1024³).
 //
 // Reproducibility across output tilings (the contract): every C element is
 // Σ_p a[i,p]·b[p,j] accumulated one product at a time, in increasing p within
@@ -59,8 +68,13 @@ import { GemmLayout } from "./ops";
 
 /** Deepest k block: k is cut into ceil(k / KC_MAX) blocks of (nearly) equal depth. */
 const KC_MAX: i32 = 512;
-/** Columns of B packed at once (a multiple of 8): the packed panel stays in L2. */
-const NC: i32 = 512;
+/**
+ * Columns of a full packed B strip, the main tile's width: 8 in the baseline
+ * build (4x8 tiles), 12 with relaxed SIMD (3x12 tiles; see the header).
+ */
+const NR: i32 = ASC_FEATURE_RELAXED_SIMD ? 12 : 8;
+/** Columns of B packed at once (a multiple of NR): the packed panel stays in L2. */
+const NC: i32 = ASC_FEATURE_RELAXED_SIMD ? 528 : 512;
 /** Rows of A packed at once (a multiple of 4): the packed block stays in L2. */
 const MC: i32 = 256;
 /** Bytes between consecutive packed strips beyond their data (see the header). */
@@ -68,12 +82,12 @@ const STRIP_PAD: usize = 64;
 /** Up to this n, a transposed A is read in place rather than packed. */
 const TN_IN_PLACE_MAX_N: i32 = 32;
 
-const B_STRIP_MAX_BYTES: usize = ((<usize>KC_MAX * 8) << 2) + STRIP_PAD;
+const B_STRIP_MAX_BYTES: usize = ((<usize>KC_MAX * NR) << 2) + STRIP_PAD;
 const A_STRIP_MAX_BYTES: usize = ((<usize>KC_MAX * 4) << 2) + STRIP_PAD;
-const B_PANEL_BYTES: usize = <usize>(NC / 8) * B_STRIP_MAX_BYTES;
+const B_PANEL_BYTES: usize = <usize>(NC / NR) * B_STRIP_MAX_BYTES;
 const A_BLOCK_BYTES: usize = <usize>(MC / 4) * A_STRIP_MAX_BYTES;
-/** Staging for a partial tile (at most 32 floats) before its scalar store. */
-const TILE_BYTES: usize = 32 * 4;
+/** Staging for a partial tile (at most 36 floats) before its scalar store. */
+const TILE_BYTES: usize = 48 * 4;
 
 export function f32_gemm_workspace_size(): i32 {
   return <i32>(B_PANEL_BYTES + A_BLOCK_BYTES + TILE_BYTES);
@@ -105,14 +119,15 @@ export function f32_gemm(
   const tile = aPacked + A_BLOCK_BYTES;
   // Whether op(A) is read in 4-row strips (packed, or a transposed A in place)
   // or through row pointers (see the header).
-  const packA = transA ? n > TN_IN_PLACE_MAX_N : n > 8 && (n & 7) != 0 && (n & 7) <= 2;
+  const nRest = n % NR;
+  const packA = transA ? n > TN_IN_PLACE_MAX_N : n > NR && nRest != 0 && nRest <= 2;
   const stripsInPlace = transA && !packA;
   const blocks = (k + KC_MAX - 1) / KC_MAX;
   const kcBlock = (k + blocks - 1) / blocks;
 
   for (let pc = 0; pc < k; pc += kcBlock) {
     const kc = min(kcBlock, k - pc);
-    const bStripBytes = ((<usize>kc * 8) << 2) + STRIP_PAD;
+    const bStripBytes = ((<usize>kc * NR) << 2) + STRIP_PAD;
     const aStripBytes = ((<usize>kc * 4) << 2) + STRIP_PAD;
     // Later k blocks add onto the partial sums already in C.
     const blockBeta: f32 = pc == 0 ? beta : 1;
@@ -139,10 +154,21 @@ export function f32_gemm(
         }
         const useStrips = packA || stripsInPlace;
         const cBlock = c + <usize>ic * ldcBytes + (<usize>jc << 2);
-        for (let jr = 0; jr < nc; jr += 8) {
-          const nr = min(8, nc - jr);
-          const bStrip = bPanel + <usize>(jr >> 3) * bStripBytes;
+        let bStrip = bPanel;
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = min(NR, nc - jr);
           const cStrip = cBlock + (<usize>jr << 2);
+          if (ASC_FEATURE_RELAXED_SIMD && nr > 4) {
+            // Row i of op(A) at a + (i >> 2)·stripStep + (i & 3)·laneStep: the
+            // 3x12 kernel takes every layout of A through row pointers.
+            if (packA) {
+              f32_gemm_3x12_microkernel(mc, nr, kc, aPacked, aStripBytes, 4, 16, bStrip, cStrip, ldcBytes, alpha, blockBeta, tile);
+            } else {
+              f32_gemm_3x12_microkernel(mc, nr, kc, aBlock, aRowStep << 2, aRowStep, aKStep, bStrip, cStrip, ldcBytes, alpha, blockBeta, tile);
+            }
+            bStrip += bStripBytes;
+            continue;
+          }
           let rowsDone = 0;
           if (useStrips) {
             rowsDone = stripRows;
@@ -163,6 +189,7 @@ export function f32_gemm(
               f32_gemm_6x4_rows_microkernel(mc - rowsDone, nr, kc, aRest, aRowStep, aKStep, bStrip, cRest, ldcBytes, alpha, blockBeta, tile);
             }
           }
+          bStrip += bStripBytes;
         }
       }
     }
@@ -189,23 +216,24 @@ function f32_gemm_scale_c(m: i32, n: i32, beta: f32, c: usize, ldcBytes: usize):
 
 /**
  * op(B)[0..kc, 0..nc] (element (p, j) at src + p·kStep + j·colStep) into strips
- * of 8 columns, strip s at panel + s·stripBytes; a last remainder of at most 4
+ * of NR columns, strip s at panel + s·stripBytes; a last remainder of at most 4
  * columns is a strip of 4.
  */
 function f32_gemm_pack_b(
   src: usize, kStep: usize, colStep: usize, kc: i32, nc: i32, panel: usize, stripBytes: usize,
 ): void {
   let jr = 0;
+  let strip = panel;
   if (colStep == 4) {
-    jr = nc & ~7;
-    f32_gemm_pack_rowwise(src, kStep, kc, jr >> 3, 8, panel, stripBytes);
+    const strips = nc / NR;
+    jr = strips * NR;
+    f32_gemm_pack_rowwise(src, kStep, kc, strips, NR, panel, stripBytes);
+    strip += <usize>strips * stripBytes;
   }
-  for (; jr < nc; jr += 8) {
-    const count = min(8, nc - jr);
-    f32_gemm_pack_strip(
-      src + <usize>jr * colStep, kStep, colStep, kc, count, count > 4 ? 8 : 4,
-      panel + <usize>(jr >> 3) * stripBytes,
-    );
+  for (; jr < nc; jr += NR) {
+    const count = min(NR, nc - jr);
+    f32_gemm_pack_strip(src + <usize>jr * colStep, kStep, colStep, kc, count, count > 4 ? NR : 4, strip);
+    strip += stripBytes;
   }
 }
 
@@ -238,7 +266,15 @@ function f32_gemm_pack_rowwise(
   for (let p = 0; p < kc; p++) {
     let s = src + <usize>p * kStep;
     let d = packed + <usize>p * stepBytes;
-    if (width == 8) {
+    if (width == 12) {
+      for (let t = 0; t < strips; t++) {
+        v128.store(d, v128.load(s));
+        v128.store(d, v128.load(s, 16), 16);
+        v128.store(d, v128.load(s, 32), 32);
+        s += 48;
+        d += stripBytes;
+      }
+    } else if (width == 8) {
       for (let t = 0; t < strips; t++) {
         v128.store(d, v128.load(s));
         v128.store(d, v128.load(s, 16), 16);
@@ -439,6 +475,83 @@ function f32_gemm_4x8_rows_microkernel(
     v128.store(tile, c20, 64); v128.store(tile, c21, 80);
     v128.store(tile, c30, 96); v128.store(tile, c31, 112);
     f32_gemm_store_tile(tile, 8, 1, mr, nr, c, ldcBytes, beta);
+  }
+}
+
+/**
+ * 3x12 tiles, the relaxed-SIMD build's main kernel: B in a 12-wide strip (5 to
+ * 12 real columns), A through row pointers, row i at a + (i >> 2)·aStripStep +
+ * (i & 3)·aLaneStep, stepping aKStep bytes per k. That covers a row-major A
+ * (aStripStep = 4·lda, aLaneStep = lda), a transposed A in place (16 and 4) and
+ * packed 4-row strips (the strip's bytes and 4) alike. Rows past the edge
+ * repeat the last real row: read, computed, never stored.
+ */
+function f32_gemm_3x12_microkernel(
+  mc: i32, nr: i32, kc: i32, a: usize, aStripStep: usize, aLaneStep: usize, aKStep: usize, bStrip: usize,
+  c: usize, ldcBytes: usize, alpha: f32, beta: f32, tile: usize,
+): void {
+  for (let ir = 0; ir < mc; ir += 3) {
+    const mr = min(3, mc - ir);
+    let a0 = a + <usize>(ir >> 2) * aStripStep + <usize>(ir & 3) * aLaneStep;
+    let a1 = a0;
+    let a2 = a0;
+    if (mr > 1) a1 = a + <usize>((ir + 1) >> 2) * aStripStep + <usize>((ir + 1) & 3) * aLaneStep;
+    if (mr > 2) a2 = a + <usize>((ir + 2) >> 2) * aStripStep + <usize>((ir + 2) & 3) * aLaneStep;
+    else a2 = a1;
+    let b = bStrip;
+    let c00 = f32x4.splat(0), c01 = c00, c02 = c00;
+    let c10 = c00, c11 = c00, c12 = c00;
+    let c20 = c00, c21 = c00, c22 = c00;
+    const bEnd = b + <usize>kc * 48;
+    while (b < bEnd) {
+      const b0 = v128.load(b);
+      const b1 = v128.load(b, 16);
+      const b2 = v128.load(b, 32);
+      const va0 = v128.load32_splat(a0);
+      const va1 = v128.load32_splat(a1);
+      const va2 = v128.load32_splat(a2);
+      c00 = f32_gemm_madd(va0, b0, c00);
+      c01 = f32_gemm_madd(va0, b1, c01);
+      c02 = f32_gemm_madd(va0, b2, c02);
+      c10 = f32_gemm_madd(va1, b0, c10);
+      c11 = f32_gemm_madd(va1, b1, c11);
+      c12 = f32_gemm_madd(va1, b2, c12);
+      c20 = f32_gemm_madd(va2, b0, c20);
+      c21 = f32_gemm_madd(va2, b1, c21);
+      c22 = f32_gemm_madd(va2, b2, c22);
+      a0 += aKStep;
+      a1 += aKStep;
+      a2 += aKStep;
+      b += 48;
+    }
+    const va = f32x4.splat(alpha);
+    c00 = f32x4.mul(c00, va); c01 = f32x4.mul(c01, va); c02 = f32x4.mul(c02, va);
+    c10 = f32x4.mul(c10, va); c11 = f32x4.mul(c11, va); c12 = f32x4.mul(c12, va);
+    c20 = f32x4.mul(c20, va); c21 = f32x4.mul(c21, va); c22 = f32x4.mul(c22, va);
+    const r0 = c + <usize>ir * ldcBytes;
+    if (mr == 3 && nr == 12) {
+      const r1 = r0 + ldcBytes, r2 = r1 + ldcBytes;
+      if (beta != 0) {
+        const vb = f32x4.splat(beta);
+        c00 = f32x4.add(c00, f32x4.mul(vb, v128.load(r0)));
+        c01 = f32x4.add(c01, f32x4.mul(vb, v128.load(r0, 16)));
+        c02 = f32x4.add(c02, f32x4.mul(vb, v128.load(r0, 32)));
+        c10 = f32x4.add(c10, f32x4.mul(vb, v128.load(r1)));
+        c11 = f32x4.add(c11, f32x4.mul(vb, v128.load(r1, 16)));
+        c12 = f32x4.add(c12, f32x4.mul(vb, v128.load(r1, 32)));
+        c20 = f32x4.add(c20, f32x4.mul(vb, v128.load(r2)));
+        c21 = f32x4.add(c21, f32x4.mul(vb, v128.load(r2, 16)));
+        c22 = f32x4.add(c22, f32x4.mul(vb, v128.load(r2, 32)));
+      }
+      v128.store(r0, c00); v128.store(r0, c01, 16); v128.store(r0, c02, 32);
+      v128.store(r1, c10); v128.store(r1, c11, 16); v128.store(r1, c12, 32);
+      v128.store(r2, c20); v128.store(r2, c21, 16); v128.store(r2, c22, 32);
+    } else {
+      v128.store(tile, c00); v128.store(tile, c01, 16); v128.store(tile, c02, 32);
+      v128.store(tile, c10, 48); v128.store(tile, c11, 64); v128.store(tile, c12, 80);
+      v128.store(tile, c20, 96); v128.store(tile, c21, 112); v128.store(tile, c22, 128);
+      f32_gemm_store_tile(tile, 12, 1, mr, nr, r0, ldcBytes, beta);
+    }
   }
 }
 

@@ -1,16 +1,17 @@
 // GEMM throughput of the two builds of the Wasm module, baseline SIMD vs
 // relaxed SIMD (f32x4.relaxed_madd), single-threaded, in one process: samples
 // alternate between the builds (and round robin over the cases), so machine
-// noise hits both alike; each reports its median. Node 20 needs the flag:
+// noise hits both alike; each reports its median. (On Node 20 and 21 the
+// library turns on V8's relaxed-SIMD flag itself: see src/backend/wasm.ts.)
 //
-//   node --experimental-wasm-relaxed-simd --import tsx bench/gemm-relaxed.ts [--samples N]
+//   npx tsx bench/gemm-relaxed.ts [--samples N]
 
 import type { Backend } from "../src/backend/backend.ts";
 import { GemmLayout } from "../src/backend/kernels.ts";
 import { createWasmBackend, relaxedSimdSupported } from "../src/backend/wasm.ts";
 
 if (!relaxedSimdSupported()) {
-  console.error("bench/gemm-relaxed.ts: this engine does not validate the relaxed-SIMD build (Node 20: --experimental-wasm-relaxed-simd)");
+  console.error("bench/gemm-relaxed.ts: this engine does not validate the relaxed-SIMD build");
   process.exit(2);
 }
 const si = process.argv.indexOf("--samples");

@@ -125,6 +125,8 @@ function oddShapes(): [number, number, number][] {
   shapes.push([63, 257, 17], [257, 3, 63], [17, 63, 257], [5, 9, 300], [9, 13, 600]);
   // n % 8 from 1 to 4 with n on both sides of 8, 16 and 32, m not a multiple of 4 or 16
   shapes.push([37, 44, 29], [13, 35, 70], [70, 42, 9], [5, 10, 33], [19, 26, 40], [23, 34, 11], [21, 36, 12], [30, 12, 7]);
+  // n % 12 from 1 to 11 (the relaxed-SIMD build's 3x12 tiles), m % 3 = 1 or 2
+  shapes.push([31, 23, 19], [29, 25, 13], [50, 47, 21], [8, 49, 66], [100, 11, 31], [14, 30, 9], [22, 39, 5], [7, 52, 17]);
   return shapes;
 }
 

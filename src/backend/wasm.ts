@@ -10,8 +10,9 @@
 //
 // Each comes in two builds of the same sources: baseline SIMD, and relaxed
 // SIMD (GEMM's multiply-adds are f32x4.relaxed_madd: one FMA where the CPU has
-// it), chosen when a backend is created: relaxed where WebAssembly.validate
-// accepts it (Chrome 114+, Node 22+, Node 20 with --experimental-wasm-relaxed-simd),
+// it; and 3x12 tiles instead of 4x8), chosen when a backend is created: relaxed
+// where WebAssembly.validate accepts it (Chrome 114+, Node 22+, and Node 20/21,
+// where relaxedSimdSupported turns on --experimental-wasm-relaxed-simd),
 // unless WASMGRAD_SIMD=baseline (environment) or createWasmBackend's `simd`
 // option says otherwise. Worker threads instantiate the main thread's module,
 // so every thread of a backend runs the same build. Within a build, results
@@ -96,10 +97,37 @@ export function wasmSimdSupported(): boolean {
   return typeof WebAssembly === "object" && WebAssembly.validate(wasmBytes());
 }
 
-/** Does this engine run the relaxed-SIMD build? (Validates it.) */
+/**
+ * Does this engine run the relaxed-SIMD build? (Validates it.) Node 20 and 21
+ * ship relaxed SIMD complete but behind --experimental-wasm-relaxed-simd (on
+ * by default from Node 22, as in Chrome since 114): there, this turns the flag
+ * on for the process, once, before anything is compiled with it. The flag only
+ * lets modules use the relaxed-SIMD instructions; WASMGRAD_SIMD=baseline never
+ * gets here.
+ */
 export function relaxedSimdSupported(): boolean {
-  relaxedValid ??= typeof WebAssembly === "object" && WebAssembly.validate(wasmBytes(false, true));
+  if (relaxedValid !== undefined) return relaxedValid;
+  if (typeof WebAssembly !== "object") return (relaxedValid = false);
+  const bytes = wasmBytes(false, true);
+  relaxedValid = WebAssembly.validate(bytes);
+  if (!relaxedValid && enableNodeRelaxedSimdFlag()) relaxedValid = WebAssembly.validate(bytes);
   return relaxedValid;
+}
+
+/** Node 20/21: sets V8's --experimental-wasm-relaxed-simd; false where that isn't this runtime. */
+function enableNodeRelaxedSimdFlag(): boolean {
+  const p = (globalThis as {
+    process?: {
+      versions?: { node?: string };
+      getBuiltinModule?: (id: string) => { setFlagsFromString?: (flags: string) => void } | undefined;
+    };
+  }).process;
+  const major = Number(p?.versions?.node?.split(".")[0]);
+  if (major !== 20 && major !== 21) return false;
+  const v8 = p?.getBuiltinModule?.("node:v8");
+  if (typeof v8?.setFlagsFromString !== "function") return false;
+  v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+  return true;
 }
 
 /** WASMGRAD_SIMD from the environment (Node), if set. */
@@ -119,7 +147,7 @@ export function selectSimdBuild(choice?: SimdChoice): SimdBuild {
     if (!relaxedSimdSupported()) {
       throw new Error(
         "wasmgrad: the relaxed-SIMD build was asked for, but this engine does not validate it " +
-          "(Node 20 needs --experimental-wasm-relaxed-simd)",
+          "(Chrome 114+ and Node 20+ do)",
       );
     }
     return "relaxed";
