@@ -324,7 +324,7 @@ function startWorker(): void {
 }
 
 function showBackend(threads: number): void {
-  const backend = env?.backend.startsWith("wasm") ? "Wasm SIMD" : "JS";
+  const backend = !env?.backend.startsWith("wasm") ? "JS" : env.backend.endsWith("relaxed") ? "Wasm relaxed SIMD" : "Wasm SIMD";
   $("backend-name").textContent = `${backend}, ${threads} thread${threads === 1 ? "" : "s"}`;
 }
 

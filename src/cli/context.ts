@@ -1,6 +1,7 @@
 // Where a command's output goes: results on stdout (tables, or JSON lines with
 // --json), progress bars and notes on stderr (silent with --quiet).
 
+import { getBackend } from "../backend/index.ts";
 import type { CommonArgs } from "./args.ts";
 import { onForcedExit } from "./interrupt.ts";
 import { Progress } from "./progress.ts";
@@ -43,4 +44,12 @@ export function makeContext(args: CommonArgs): Context {
     },
     progress,
   };
+}
+
+/** The backend in a header line: which Wasm build runs ("wasm (relaxed SIMD)"), or "js". */
+export function backendLabel(): string {
+  const d = getBackend().description;
+  if (d === "wasm-simd128-relaxed") return "wasm (relaxed SIMD)";
+  if (d === "wasm-simd128") return "wasm (SIMD)";
+  return d;
 }

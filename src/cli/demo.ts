@@ -4,7 +4,7 @@
 import { dropoutFromScratchDemo } from "../experiments/dropout.ts";
 import { BOOK_VARIANTS, BOOK_WEIGHT_DECAY_SETTINGS } from "../experiments/weight-decay.ts";
 import type { DemoArgs } from "./args.ts";
-import type { Context } from "./context.ts";
+import { backendLabel, type Context } from "./context.ts";
 import { describeMlp, describeShort, mlpJson, printMlpFinal, resolveMlpOptions, runMlp, type MlpOutcome } from "./dropout.ts";
 import { interrupted } from "./interrupt.ts";
 import { printWeightDecayResults, runWeightDecaySet, weightDecayJson, type WeightDecayRun } from "./weight-decay.ts";
@@ -19,7 +19,7 @@ export async function demoCommand(args: DemoArgs, ctx: Context): Promise<{ stopp
   }));
 
   ctx.out(p.bold("# Weight decay") + " (d2l): linear regression, 200 inputs, 20 training / 100 test examples");
-  ctx.out(p.dim(`the chapter's six variants, ${wdEpochs} epochs, lr ${book.lr}, batch ${book.batchSize}, seed ${args.seed}, ${args.backend} backend`));
+  ctx.out(p.dim(`the chapter's six variants, ${wdEpochs} epochs, lr ${book.lr}, batch ${book.batchSize}, seed ${args.seed}, ${backendLabel()} backend`));
   ctx.out();
   const wd = await runWeightDecaySet(runs, ctx, { epochTable: false, labelTitle: "variant" });
   printWeightDecayResults(wd.outcomes, ctx, "variant");
@@ -38,7 +38,7 @@ export async function demoCommand(args: DemoArgs, ctx: Context): Promise<{ stopp
 
     ctx.out();
     ctx.out(p.bold("# Dropout MLP on Fashion-MNIST") + " (d2l)");
-    ctx.out(p.dim(describeMlp(o, args.backend)));
+    ctx.out(p.dim(describeMlp(o, backendLabel())));
     mlp = await runMlp(o, ctx);
     printMlpFinal(mlp, ctx);
   }

@@ -8,7 +8,7 @@ import { trainDropoutMlp, type EpochStats, type MlpOptions } from "../experiment
 import { FULL_FASHION_MNIST, mlpReference, type MlpReference, type Range } from "../experiments/reference.ts";
 import { getNumThreads, setNumThreads, type nn } from "../index.ts";
 import type { CommonArgs, DropoutArgs } from "./args.ts";
-import type { Context } from "./context.ts";
+import { backendLabel, type Context } from "./context.ts";
 import { interrupted } from "./interrupt.ts";
 import { yieldToEventLoop } from "./progress.ts";
 import { fixed, marked, num, rangeText, StreamTable, type Cell, type Column } from "./style.ts";
@@ -149,7 +149,7 @@ export async function dropoutCommand(args: DropoutArgs, ctx: Context): Promise<{
   const threads = useThreads(args, ctx);
   const o = resolveMlpOptions(args);
   ctx.out(ctx.p.bold("Dropout MLP on Fashion-MNIST") + " (d2l)");
-  ctx.out(ctx.p.dim(describeMlp(o, args.backend) + (threads > 1 ? `, ${threads} threads` : "")));
+  ctx.out(ctx.p.dim(describeMlp(o, backendLabel()) + (threads > 1 ? `, ${threads} threads` : "")));
   const r = await runMlp(o, ctx);
   if (r.stopped) ctx.out(ctx.p.warn("Interrupted: the results so far."));
   printMlpFinal(r, ctx);

@@ -5,7 +5,7 @@
 import { weightDecayEpochs, type WeightDecayOptions, type WeightDecayResult } from "../experiments/weight-decay.ts";
 import { weightDecayReference, type WeightDecayReference } from "../experiments/reference.ts";
 import type { WeightDecayArgs } from "./args.ts";
-import type { Context } from "./context.ts";
+import { backendLabel, type Context } from "./context.ts";
 import { interrupted } from "./interrupt.ts";
 import { yieldToEventLoop } from "./progress.ts";
 import { marked, num, printTable, rangeText, type Cell, type Column } from "./style.ts";
@@ -157,7 +157,7 @@ export async function weightDecayCommand(args: WeightDecayArgs, ctx: Context): P
     opts: { lambd, penalty: args.penalty, via: args.via, epochs: args.epochs, lr: args.lr, batchSize: args.batchSize, seed: args.seed },
   }));
   ctx.out(ctx.p.bold("Weight decay") + " (d2l): linear regression, 200 inputs, 20 training / 100 test examples");
-  ctx.out(ctx.p.dim(describeWeightDecay({ ...args }, args.backend)));
+  ctx.out(ctx.p.dim(describeWeightDecay({ ...args }, backendLabel())));
   ctx.out();
   const { outcomes, stopped } = await runWeightDecaySet(runs, ctx, { epochTable: true, labelTitle: "λ" });
   if (stopped) ctx.out(ctx.p.warn("Interrupted: the results so far.") + "\n");
