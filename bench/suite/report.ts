@@ -277,7 +277,11 @@ export function renderMarkdown(r: Results): string {
       return ns.length ? `${e} ${Math.min(...ns)}–${Math.max(...ns)}` : null;
     }).filter(Boolean);
     L.push("");
-    L.push(`Samples per cell: ${samples.join(", ")} (slow contenders get fewer, spread evenly over the rounds).`);
+    L.push(
+      `Samples per cell: ${samples.join(", ")} (slow contenders get fewer, spread evenly over the rounds). ` +
+        "A full run measures the cells in three passes over the whole table, a third of the samples each, so that a " +
+        "slow stretch of the machine is shared among the cells instead of falling on whichever ran then.",
+    );
   }
 
   const t = r.training;

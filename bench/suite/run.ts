@@ -261,59 +261,84 @@ const FULL_SHAPES: GemmShape[] = [
 const QUICK_SHAPES: GemmShape[] = [{ m: 256, k: 784, n: 256 }, { m: 256, k: 256, n: 10 }];
 const LAYOUTS: Layout[] = ["NN", "NT", "TN"];
 
+/**
+ * Every case (shape × layout) is measured in several passes over the whole list,
+ * a few samples per contender in each: this machine's speed drifts over tens of
+ * seconds, and a case measured in one stretch would take one stretch's speed
+ * (a layout could look 1.5× slower than another only because it ran later).
+ * Within a pass, the contenders take turns sample by sample, as everywhere.
+ */
 async function gemmPhase(live: Live[], opts: Options): Promise<GemmCell[]> {
   const shapes = opts.quick ? QUICK_SHAPES : FULL_SHAPES;
+  const passes = opts.quick ? 1 : 3;
   const minSampleS = opts.quick ? 0.01 : 0.03;
-  const maxSamples = opts.quick ? 5 : 11;
+  const maxSamples = opts.quick ? 5 : 12;
   const minSamples = opts.quick ? 1 : 3;
   const budgetS = opts.quick ? 0.25 : 1.5;
-  const warmupMs = opts.quick ? 50 : 200;
-  const cells: GemmCell[] = [];
-  for (const shape of shapes) {
-    for (const layout of LAYOUTS) {
-      const cell: GemmCell = { ...shape, layout, stats: {} };
-      const flops = 2 * shape.m * shape.n * shape.k;
-      interface Plan { entry: GemmEntry; who: Live; variant: "kernel" | "op"; reps: number; samples: number; times: number[] }
-      const plans: Plan[] = [];
+  const firstWarmupMs = opts.quick ? 50 : 200;
+  const laterWarmupMs = 30;
+  interface Plan { entry: GemmEntry; who: Live; variant: "kernel" | "op"; reps: number; samples: number; times: number[] }
+  const cases = shapes.flatMap((shape) => LAYOUTS.map((layout) => ({
+    shape, layout, cell: { ...shape, layout, stats: {} } as GemmCell, plans: null as Plan[] | null,
+  })));
+  const failed = (cell: GemmCell, entry: GemmEntry, e: unknown, reps = 0) => {
+    cell.stats[entry] = { gflops: NaN, low: NaN, high: NaN, samples: 0, repsPerSample: reps, error: (e as Error).message };
+  };
+  for (let pass = 0; pass < passes; pass++) {
+    for (const cs of cases) {
+      const { shape, layout, cell } = cs;
+      const ready = new Set<Live>();
       for (const c of live) {
+        if (cell.stats[c.name]?.error) continue;
         try {
+          const warmupMs = pass === 0 ? firstWarmupMs : laterWarmupMs;
           const { once } = await c.child.request<{ once: number }>({ cmd: "gemm_setup", ...shape, layout, warmupMs });
+          ready.add(c);
+          if (pass > 0) continue;
+          // Sized on the first pass: reps per sample and samples in all, shared out over the passes.
           const reps = Math.max(1, Math.ceil(minSampleS / once));
           const samples = clamp(Math.floor(budgetS / (once * reps)), minSamples, maxSamples);
-          plans.push({ entry: c.name, who: c, variant: "kernel", reps, samples, times: [] });
-          if (c.name === "wasmgrad-wasm") plans.push({ entry: "wasmgrad-wasm op", who: c, variant: "op", reps, samples, times: [] });
+          cs.plans ??= [];
+          cs.plans.push({ entry: c.name, who: c, variant: "kernel", reps, samples, times: [] });
+          if (c.name === "wasmgrad-wasm") cs.plans.push({ entry: "wasmgrad-wasm op", who: c, variant: "op", reps, samples, times: [] });
         } catch (e) {
-          cell.stats[c.name] = { gflops: NaN, low: NaN, high: NaN, samples: 0, repsPerSample: 0, error: (e as Error).message };
+          failed(cell, c.name, e);
         }
       }
-      const rounds = Math.max(0, ...plans.map((p) => p.samples));
+      const plans = (cs.plans ?? []).filter((p) => ready.has(p.who) && !cell.stats[p.entry]?.error);
+      // This pass's share of each plan's samples (the last pass takes what is left).
+      const share = (p: Plan) => (pass === passes - 1 ? p.samples - p.times.length : Math.round(p.samples / passes));
+      const quota = new Map(plans.map((p) => [p, Math.max(0, share(p))]));
+      const rounds = Math.max(0, ...quota.values());
       for (let r = 0; r < rounds; r++) {
-        for (const p of rotate(plans, r)) {
-          if (!due(p.samples, rounds, r)) continue;
+        for (const p of rotate(plans, r + pass)) {
+          if (!due(quota.get(p)!, rounds, r)) continue;
           try {
             const { seconds } = await p.who.child.request<{ seconds: number }>({ cmd: "gemm_sample", reps: p.reps, variant: p.variant });
             p.times.push(seconds);
           } catch (e) {
-            cell.stats[p.entry] = { gflops: NaN, low: NaN, high: NaN, samples: 0, repsPerSample: p.reps, error: (e as Error).message };
+            failed(cell, p.entry, e, p.reps);
           }
         }
       }
-      for (const p of plans) {
+      for (const c of live) await c.child.request({ cmd: "gemm_free" }).catch(() => undefined);
+      if (pass < passes - 1) continue;
+      const flops = 2 * shape.m * shape.n * shape.k;
+      for (const p of cs.plans ?? []) {
         if (cell.stats[p.entry]?.error || p.times.length === 0) continue;
         const g = (t: number) => flops / t / 1e9;
         const stat: GemmStat = { gflops: g(median(p.times)), low: g(Math.max(...p.times)), high: g(Math.min(...p.times)), samples: p.times.length, repsPerSample: p.reps };
         cell.stats[p.entry] = stat;
       }
-      for (const c of live) await c.child.request({ cmd: "gemm_free" }).catch(() => undefined);
-      cells.push(cell);
       const show = (e: GemmEntry) => {
-        const s = cell.stats[e];
-        return s ? `${e} ${s.error ? "error" : s.gflops.toFixed(s.gflops < 10 ? 2 : 1)}` : null;
+        const st = cell.stats[e];
+        return st ? `${e} ${st.error ? "error" : st.gflops.toFixed(st.gflops < 10 ? 2 : 1)}` : null;
       };
       log(`  gemm ${shape.m}×${shape.k}×${shape.n} ${layout}: ${(["wasmgrad-wasm", "wasmgrad-wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"] as GemmEntry[]).map(show).filter(Boolean).join(", ")} GFLOP/s`);
     }
+    if (pass < passes - 1) log(`  gemm: pass ${pass + 1}/${passes} done`);
   }
-  return cells;
+  return cases.map((cs) => cs.cell);
 }
 
 // ---- training ------------------------------------------------------------------
