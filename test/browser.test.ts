@@ -108,8 +108,9 @@ describe("the demo page in headless Chromium", () => {
     expect(await attr(page, "#env-isolated", "data-ok")).toBe("true");
     expect(await attr(page, "#env-sab", "data-ok")).toBe("true");
     // The relaxed-SIMD build where the engine validates it (Chrome 114+), else the baseline one.
-    expect(await attr(page, "#env-backend", "data-backend")).toMatch(/^wasm-simd128(-relaxed)?$/);
-    expect(await page.textContent("#backend-name")).toBe("Wasm SIMD, 1 thread");
+    const build = await attr(page, "#env-backend", "data-backend");
+    expect(build).toMatch(/^wasm-simd128(-relaxed)?$/);
+    expect(await page.textContent("#backend-name")).toBe(`Wasm ${build!.endsWith("relaxed") ? "relaxed " : ""}SIMD, 1 thread`);
     expect(await page.isEnabled("#threads")).toBe(true);
     expect(await page.isHidden("#isolation-note")).toBe(true);
 
@@ -151,7 +152,8 @@ describe("the demo page in headless Chromium", () => {
     expect(await attr(page, "#env-simd", "data-ok")).toBe("true");
     expect(await attr(page, "#env-isolated", "data-ok")).toBe("false");
     expect(await attr(page, "#env-sab", "data-ok")).toBe("false");
-    expect(await page.textContent("#backend-name")).toBe("Wasm SIMD, 1 thread");
+    const build = await attr(page, "#env-backend", "data-backend");
+    expect(await page.textContent("#backend-name")).toBe(`Wasm ${build!.endsWith("relaxed") ? "relaxed " : ""}SIMD, 1 thread`);
     expect(await page.isVisible("#isolation-note")).toBe(true);
     await checkTrainingResult(page, EPOCHS);
 
