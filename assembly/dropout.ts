@@ -75,3 +75,51 @@ export function f32_dropout_backward(dy: usize, mask: usize, dx: usize, n: i32, 
     store<f32>(dx + o, load<u8>(mask + <usize>i) != 0 ? load<f32>(dy + o) * scale : 0);
   }
 }
+
+// relu then dropout in one pass (nn.Sequential fuses ReLU, Dropout). The relu is
+// f32_unary's (max with +0: NaN passes through), the rest f32_dropout's, so the
+// output is bitwise the two ops' in turn.
+export function f32_relu_dropout(x: usize, y: usize, n: i32, p: f64, seedLo: u32, seedHi: u32, offset: f64): void {
+  const threshold = keepThreshold(p);
+  const scale = survivorScale(p);
+  const thresholdv = f32x4.splat(threshold);
+  const scalev = f32x4.splat(scale);
+  const zero = f32x4.splat(0);
+  for (let chunk = 0; chunk < n; chunk += CHUNK) {
+    const len = min(CHUNK, n - chunk);
+    const xc = x + (<usize>chunk << 2);
+    const yc = y + (<usize>chunk << 2);
+    random_uniform(yc, len, seedLo, seedHi, offset + <f64>(chunk >>> 2), 0.0, 1.0);
+    let i = 0;
+    for (; i + 4 <= len; i += 4) {
+      const o = <usize>i << 2;
+      const keep = f32x4.ge(v128.load(yc + o), thresholdv);
+      const r = f32x4.max(v128.load(xc + o), zero);
+      v128.store(yc + o, v128.and(f32x4.mul(r, scalev), keep));
+    }
+    for (; i < len; i++) {
+      const o = <usize>i << 2;
+      const r = f32x4.extract_lane(f32x4.max(f32x4.splat(load<f32>(xc + o)), zero), 0);
+      store<f32>(yc + o, load<f32>(yc + o) >= threshold ? r * scale : 0);
+    }
+  }
+}
+
+/**
+ * Dropout's backward then relu's, at once: both pass dy (scaled) exactly where
+ * relu_dropout's output is > 0 (kept, and relu's input > 0), else +0.
+ */
+export function f32_relu_dropout_backward(dy: usize, y: usize, dx: usize, n: i32, p: f64): void {
+  const scale = survivorScale(p);
+  const scalev = f32x4.splat(scale);
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dx + o, v128.and(f32x4.mul(v128.load(dy + o), scalev), f32x4.gt(v128.load(y + o), zero)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dx + o, load<f32>(y + o) > 0 ? load<f32>(dy + o) * scale : 0);
+  }
+}

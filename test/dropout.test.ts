@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../src/backend/backend.ts";
+import { UnaryOp } from "../src/backend/kernels.ts";
 import { getF32, getU8, makeBackends, ODD_SIZES, put, randomF32, scratch } from "./helpers/backends.ts";
 
 const backends = makeBackends();
@@ -198,5 +199,101 @@ describe.each(both.map((be) => [be.name, be] as const))("%s: f32_dropout_backwar
     expect(dx1.every((v) => Object.is(v, 0))).toBe(true);
     const dx0 = dropoutBackward(be, dy, new Uint8Array(33).fill(1), 0);
     expect([...dx0]).toEqual([...dy]);
+  });
+});
+
+// ReLU then Dropout, fused (nn.Sequential's fusion): bitwise the two kernels in turn.
+
+function unfused(be: Backend, x: Float32Array, p: number, seed: [number, number, number]) {
+  const n = x.length;
+  const xp = put(be, x);
+  const rp = scratch(be, n);
+  be.kernels.f32_unary(UnaryOp.Relu, xp, rp, n);
+  const relu = getF32(be, rp, n);
+  be.allocator.free(rp);
+  be.allocator.free(xp);
+  return { relu, ...dropout(be, relu, p, ...seed) };
+}
+
+function reluDropout(be: Backend, x: Float32Array, p: number, [seedLo, seedHi, offset]: [number, number, number]): Float32Array {
+  const n = x.length;
+  const xp = put(be, x);
+  const yp = scratch(be, n + 1);
+  be.kernels.f32_relu_dropout(xp, yp, n, p, seedLo, seedHi, offset);
+  const y = getF32(be, yp, n + 1);
+  expect(y[n], "the slot after y is untouched").toBeNaN();
+  be.allocator.free(xp);
+  be.allocator.free(yp);
+  return y.subarray(0, n);
+}
+
+function reluDropoutBackward(be: Backend, dy: Float32Array, y: Float32Array, p: number, inPlace = false): Float32Array {
+  const n = dy.length;
+  const dyp = put(be, dy);
+  const yp = put(be, y);
+  const dxp = inPlace ? dyp : scratch(be, n);
+  be.kernels.f32_relu_dropout_backward(dyp, yp, dxp, n, p);
+  const dx = getF32(be, dxp, n);
+  for (const ptr of new Set([dyp, yp, dxp])) be.allocator.free(ptr);
+  return dx;
+}
+
+/** Inputs with the edge cases: ±0, ±∞, NaN, denormals, and plain values of both signs. */
+function edgyInput(n: number, seed: number): Float32Array {
+  const x = randomF32(n, seed, -3, 3);
+  const edges = [0, -0, Infinity, -Infinity, NaN, 1e-45, -1e-45, 3e-39];
+  for (let i = 0; i < n; i += 7) x[i] = edges[(i / 7) % edges.length]!;
+  return x;
+}
+
+describe.each(both.map((be) => [be.name, be] as const))("%s: f32_relu_dropout (ReLU then Dropout in one pass)", (_name, be) => {
+  it("is bitwise f32_unary(Relu) then f32_dropout with the same stream, edge values included", () => {
+    for (const n of [...ODD_SIZES, 1023, 1025, 5000]) {
+      const x = edgyInput(n, n + 3);
+      for (const p of [0.2, 0.5, 0.9, 1]) {
+        const seed: [number, number, number] = [n, 7, 2 ** 33 + n];
+        const want = unfused(be, x, p, seed).y;
+        expect(bytesOf(reluDropout(be, x, p, seed)).equals(bytesOf(want)), `n=${n} p=${p}`).toBe(true);
+      }
+    }
+  });
+
+  it("backward: bitwise dropout's backward then relu's, read from the fused output alone", () => {
+    for (const n of [...ODD_SIZES, 1000]) {
+      const x = edgyInput(n, n + 11);
+      const dy = randomF32(n, n + 12, -2, 2);
+      dy[0] = Infinity;
+      for (const p of [0.2, 0.5, 1]) {
+        const seed: [number, number, number] = [n, 1, 5];
+        const { relu, mask } = unfused(be, x, p, seed);
+        // The unfused chain: dx = relu'(x) · (mask ? dy·scale : 0), with relu' read from x.
+        const g1 = dropoutBackward(be, dy, mask, p);
+        const gp = put(be, g1);
+        const xp = put(be, x);
+        const rp = put(be, relu);
+        const want = scratch(be, n);
+        be.kernels.f32_unary_backward(UnaryOp.Relu, xp, rp, gp, want, n);
+        const expected = getF32(be, want, n);
+        for (const ptr of [gp, xp, rp, want]) be.allocator.free(ptr);
+        const y = reluDropout(be, x, p, seed);
+        expect(bytesOf(reluDropoutBackward(be, dy, y, p)).equals(bytesOf(expected)), `n=${n} p=${p}`).toBe(true);
+        expect(bytesOf(reluDropoutBackward(be, dy, y, p, true)).equals(bytesOf(expected)), `in place, n=${n} p=${p}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe("f32_relu_dropout: both backends agree", () => {
+  it("bitwise over sizes around SIMD widths and the 1024-element chunks (a NaN as a NaN: the engines' NaN bits differ)", () => {
+    for (const n of [...ODD_SIZES, 1023, 1024, 1025, 65_537]) {
+      const x = edgyInput(n, n);
+      const seed: [number, number, number] = [0xffffffff, 3, 2 ** 40];
+      const w = reluDropout(backends.wasm, x, 0.3, seed);
+      const j = reluDropout(backends.js, x, 0.3, seed);
+      for (let i = 0; i < n; i++) {
+        if (Number.isNaN(w[i])) expect(j[i], `n=${n} [${i}]`).toBeNaN();
+        else expect(Object.is(w[i], j[i]), `n=${n} [${i}]: wasm ${w[i]} js ${j[i]}`).toBe(true);
+      }
+    }
   });
 });

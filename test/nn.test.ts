@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { manualSeed, nn, noGrad, optim, randn, tensor, zeros } from "../src/index.ts";
+import { detectAnomaly, manualSeed, nn, noGrad, optim, randn, tensor, zeros } from "../src/index.ts";
 
 const mlp = () =>
   new nn.Sequential(
@@ -143,5 +143,60 @@ describe("optim", () => {
     expect(() => w.sub_(1)).toThrow(/a leaf Variable that requires grad is being used in an in-place operation/);
     noGrad(() => w.sub_(1));
     expect(Array.from(w.data())).toEqual([-1, -1]);
+  });
+});
+
+describe("nn.Sequential fuses a ReLU followed by a Dropout (F.reluDropout)", () => {
+  const bits = (t: { data(): Float32Array | Int32Array }) => Buffer.from(Float32Array.from(t.data()).buffer);
+  const build = () => {
+    manualSeed(3);
+    return new nn.Sequential(
+      new nn.Linear(20, 16), new nn.ReLU(), new nn.Dropout(0.4),
+      new nn.Linear(16, 16), new nn.ReLU(), new nn.Dropout(0.5),
+      new nn.Linear(16, 5),
+    );
+  };
+
+  it("gives bitwise the output and gradients of its layers run one by one, drawing the same random numbers", () => {
+    const fused = build();
+    const plain = build();
+    manualSeed(11);
+    const x = randn([33, 20]);
+    const runs = [
+      (h: ReturnType<typeof randn>) => fused.forward(h),
+      (h: ReturnType<typeof randn>) => {
+        for (const m of plain) h = m.forward(h);
+        return h;
+      },
+    ];
+    const outs = runs.map((run) => {
+      manualSeed(5);
+      const y = run(x).keep();
+      y.square().sum().backward();
+      return { y, next: [...randn([8]).data()] };
+    });
+    expect(bits(outs[0]!.y).equals(bits(outs[1]!.y))).toBe(true);
+    expect(outs[0]!.next).toEqual(outs[1]!.next);
+    const pf = fused.parameters();
+    const pp = plain.parameters();
+    pf.forEach((p, i) => expect(bits(p.grad!).equals(bits(pp[i]!.grad!)), `grad of parameter ${i}`).toBe(true));
+  });
+
+  it("fuses only an active Dropout after a plain ReLU: not in eval mode, for p = 0, in anomaly mode or for a subclass's forward", () => {
+    const x = randn([4, 6], { requiresGrad: true });
+    const last = (net: nn.Sequential) => net.forward(x).gradFn?.name;
+    expect(last(new nn.Sequential(new nn.ReLU(), new nn.Dropout(0.3)))).toBe("ReluDropout");
+    const evalNet = new nn.Sequential(new nn.ReLU(), new nn.Dropout(0.3));
+    evalNet.eval();
+    expect(last(evalNet)).toBe("Relu");
+    expect(last(new nn.Sequential(new nn.ReLU(), new nn.Dropout(0)))).toBe("Relu");
+    expect(detectAnomaly(() => last(new nn.Sequential(new nn.ReLU(), new nn.Dropout(0.3))))).toBe("Dropout");
+    class Leakyish extends nn.ReLU {
+      override forward(t: ReturnType<typeof randn>) {
+        return t.mul(2).relu();
+      }
+    }
+    expect(last(new nn.Sequential(new Leakyish(), new nn.Dropout(0.3)))).toBe("Dropout");
+    expect(last(new nn.Sequential(new nn.Dropout(0.3), new nn.ReLU()))).toBe("Relu");
   });
 });

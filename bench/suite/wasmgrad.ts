@@ -34,7 +34,7 @@ const FAMILY: Record<string, string> = {
   u8_to_f32: "data (u8→f32)",
   f32_reduce: "reduce", f32_argmax: "reduce", f32_scatter_add_axis: "reduce",
   random_uniform: "random", random_normal: "random", random_blocks: "random",
-  f32_dropout: "dropout", f32_dropout_backward: "dropout",
+  f32_dropout: "dropout", f32_dropout_backward: "dropout", f32_relu_dropout: "dropout", f32_relu_dropout_backward: "dropout",
   f32_cross_entropy: "loss", f32_cross_entropy_backward: "loss", f32_mse: "loss", f32_mse_backward: "loss",
   f32_sgd_step: "optim", f32_adam_step: "optim",
 };

@@ -101,6 +101,14 @@ export interface DropoutKernels {
   f32_dropout(x: number, y: number, mask: number, n: number, p: number, seedLo: number, seedHi: number, offset: number): void;
   /** dx = dy · mask / (1 − p). In place ok. */
   f32_dropout_backward(dy: number, mask: number, dx: number, n: number, p: number): void;
+  /**
+   * y = dropout(relu(x)) in one pass, bitwise what f32_unary(Relu) then
+   * f32_dropout give (the same uniforms), with no mask: y > 0 exactly where both
+   * kept the element, which is all the backward needs.
+   */
+  f32_relu_dropout(x: number, y: number, n: number, p: number, seedLo: number, seedHi: number, offset: number): void;
+  /** dx = dy / (1 − p) where y > 0, else +0: both backwards at once, from relu_dropout's output. In place ok. */
+  f32_relu_dropout_backward(dy: number, y: number, dx: number, n: number, p: number): void;
 }
 
 export interface LossKernels {

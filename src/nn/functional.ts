@@ -189,6 +189,35 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   return out;
 }
 
+/**
+ * dropout(relu(x), p) in training, one pass forward and one backward, keeping
+ * the output instead of a mask (it is > 0 exactly where the gradient flows):
+ * bitwise the two ops in turn, the same random stream included. nn.Sequential
+ * uses it for a ReLU followed by a Dropout.
+ */
+export function reluDropout(x: Tensor, p = 0.5): Tensor {
+  if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
+    throw new RangeError(`dropout probability has to be between 0 and 1, but got ${p}`);
+  }
+  if (p === 0 || x.dtype !== "float32") return dropout(x.relu(), p);
+  const be = x.backend;
+  const n = x.numel();
+  const graph = needsGrad(x);
+  const out = result(x.shape, [x], graph);
+  const s = takeStream(be, n);
+  be.kernels.f32_relu_dropout(x.ptr, out.ptr, n, p, s.seedLo, s.seedHi, s.offset);
+  if (isAnomalyEnabled()) checkForward("ReluDropout", out, [x]);
+  if (graph) {
+    const so = new Saved(out, "ReluDropout");
+    record(out, "ReluDropout", [x], (g) => {
+      const dx = result(x.shape, [g], false);
+      be.kernels.f32_relu_dropout_backward(g.ptr, so.get().ptr, dx.ptr, n, p);
+      return [dx];
+    });
+  }
+  return out;
+}
+
 /** The book's L1 penalty Σ|w|. */
 export function l1Penalty(w: Tensor): Tensor {
   return w.abs().sum();

@@ -1,5 +1,6 @@
 // The layers of the d2l chapters: Linear, ReLU, Dropout, Flatten, and the losses.
 
+import { isAnomalyEnabled } from "../autograd.ts";
 import { empty } from "../tensor.ts";
 import type { Tensor } from "../tensor.ts";
 import * as F from "./functional.ts";
@@ -28,6 +29,12 @@ export class Linear extends Module {
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return x.relu();
+  }
+  /** ReLU then an active Dropout: one pass each way (F.reluDropout), unless a subclass changed either forward. */
+  override fusedWith(next: Module): ((x: Tensor) => Tensor) | null {
+    if (this.forward !== ReLU.prototype.forward || !(next instanceof Dropout) || next.forward !== Dropout.prototype.forward) return null;
+    if (!next.training || next.p === 0 || isAnomalyEnabled()) return null;
+    return (x) => F.reluDropout(x, next.p);
   }
 }
 

@@ -20,6 +20,16 @@ export abstract class Module {
 
   abstract forward(...inputs: Tensor[]): Tensor;
 
+  /**
+   * One function computing next.forward(this.forward(x)) in fewer passes, or
+   * null: nn.Sequential asks each layer about the one after it. (ReLU followed
+   * by Dropout in training becomes F.reluDropout.) The result must be bitwise
+   * that of the two forwards, gradients included.
+   */
+  fusedWith(_next: Module): ((x: Tensor) => Tensor) | null {
+    return null;
+  }
+
   /** Registers t as a parameter: it requires grad and is never reclaimed at a step boundary. */
   protected registerParameter(name: string, t: Tensor | null): Tensor | null {
     if (t) {
@@ -147,7 +157,14 @@ export class Sequential extends Module {
     layers.forEach((m, i) => this.registerModule(String(i), m));
   }
   forward(x: Tensor): Tensor {
-    for (const m of this.layers) x = m.forward(x);
+    const layers = this.layers;
+    for (let i = 0; i < layers.length; i++) {
+      const fused = i + 1 < layers.length ? layers[i]!.fusedWith(layers[i + 1]!) : null;
+      if (fused) {
+        x = fused(x);
+        i++;
+      } else x = layers[i]!.forward(x);
+    }
     return x;
   }
   get length(): number {

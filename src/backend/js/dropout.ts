@@ -43,6 +43,33 @@ export function jsDropoutKernels(heap: Heap): DropoutKernels {
       });
     },
 
+    f32_relu_dropout(x, y, n, p, seedLo, seedHi, offset) {
+      const f32 = heap.f32;
+      const threshold = keepThresholdTicks(p);
+      const scale = survivorScale(p);
+      const xb = x >>> 2;
+      const yb = y >>> 2;
+      forEachPhiloxBlock(n, seedLo, seedHi, offset, (b, words) => {
+        const end = Math.min(4, n - 4 * b);
+        for (let lane = 0; lane < end; lane++) {
+          const i = 4 * b + lane;
+          // f32_unary's relu, then f32_dropout's decision.
+          f32[yb + i] = words[lane] >>> 8 >= threshold ? Math.max(f32[xb + i], 0) * scale : 0;
+        }
+      });
+    },
+
+    f32_relu_dropout_backward(dy, y, dx, n, p) {
+      const f32 = heap.f32;
+      const scale = survivorScale(p);
+      const dyb = dy >>> 2;
+      const yb = y >>> 2;
+      const dxb = dx >>> 2;
+      for (let i = 0; i < n; i++) {
+        f32[dxb + i] = f32[yb + i] > 0 ? f32[dyb + i] * scale : 0;
+      }
+    },
+
     f32_dropout_backward(dy, mask, dx, n, p) {
       const f32 = heap.f32;
       const u8 = heap.u8;
