@@ -96,6 +96,17 @@ export function f32_sgd_step(
   const momv = f32x4.splat(mom);
   const keepv = f32x4.splat(keep);
   let i = 0;
+  if (!maximize && !hasWd && !hasL1 && !hasMomentum) {
+    // Plain SGD (the d2l chapters' optimizer): p = fma(−lr, g, p) alone, with
+    // no per-element branches for the options it does not use.
+    const negLr2 = f64x2.splat(<f64>negLr);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const lo = f64x2.add(f64x2.mul(negLr2, f64x2.promote_low_f32x4(v128.load64_zero(grad + o))), f64x2.promote_low_f32x4(v128.load64_zero(param + o)));
+      const hi = f64x2.add(f64x2.mul(negLr2, f64x2.promote_low_f32x4(v128.load64_zero(grad + o + 8))), f64x2.promote_low_f32x4(v128.load64_zero(param + o + 8)));
+      v128.store(param + o, v128.shuffle<u32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+    }
+  }
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
     const p = v128.load(param + o);

@@ -326,6 +326,9 @@ describe("both backends agree", () => {
       const p0 = randomF32(n, n * 3, -2, 2);
       const grads = randomGrads(12, n, n * 3);
       expect(sgdTrajectory(backends.wasm, p0, grads, sgd).params).toEqual(sgdTrajectory(backends.js, p0, grads, sgd).params);
+      // Plain SGD takes the Wasm kernel's branch-free path.
+      const plain: SgdConfig = { lr: 0.37 };
+      expect(sgdTrajectory(backends.wasm, p0, grads, plain).params).toEqual(sgdTrajectory(backends.js, p0, grads, plain).params);
       for (const decoupled of [false, true]) {
         const cfg = { ...adam, decoupled };
         expect(adamTrajectory(backends.wasm, p0, grads, cfg).params).toEqual(adamTrajectory(backends.js, p0, grads, cfg).params);
