@@ -69,6 +69,33 @@ function philoxWord(ctr: u64, k0: u32, k1: u32, lane: i32): u32 {
   return v128.shuffle<u32>(a, b, 1, 3, 5, 7);
 }
 
+/** Low words of the 64-bit counters base .. base + 3, one block per lane (they may carry into the high word between lanes). */
+@inline function philoxCounterLow(base: u64): v128 {
+  let c = i32x4.splat(<u32>base);
+  c = i32x4.replace_lane(c, 1, <u32>(base + 1));
+  c = i32x4.replace_lane(c, 2, <u32>(base + 2));
+  return i32x4.replace_lane(c, 3, <u32>(base + 3));
+}
+
+@inline function philoxCounterHigh(base: u64): v128 {
+  let c = i32x4.splat(<u32>(base >>> 32));
+  c = i32x4.replace_lane(c, 1, <u32>((base + 1) >>> 32));
+  c = i32x4.replace_lane(c, 2, <u32>((base + 2) >>> 32));
+  return i32x4.replace_lane(c, 3, <u32>((base + 3) >>> 32));
+}
+
+/** Four blocks (lane j of word vectors c0..c3 = block j) stored in stream order: a 4x4 transpose. */
+@inline function philoxStoreBlocks(p: usize, c0: v128, c1: v128, c2: v128, c3: v128): void {
+  const t0 = v128.shuffle<u32>(c0, c1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<u32>(c2, c3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<u32>(c0, c1, 2, 6, 3, 7);
+  const t3 = v128.shuffle<u32>(c2, c3, 2, 6, 3, 7);
+  v128.store(p, v128.shuffle<u32>(t0, t1, 0, 1, 4, 5));
+  v128.store(p, v128.shuffle<u32>(t0, t1, 2, 3, 6, 7), 16);
+  v128.store(p, v128.shuffle<u32>(t2, t3, 0, 1, 4, 5), 32);
+  v128.store(p, v128.shuffle<u32>(t2, t3, 2, 3, 6, 7), 48);
+}
+
 /**
  * Writes words 0..n of the Philox stream at counter `ctr` (value i = lane i % 4
  * of block ctr + i / 4) to `out` as u32. Four blocks run side by side in the
@@ -81,17 +108,48 @@ function philoxFill(out: usize, n: i32, k0: u32, k1: u32, ctr: u64): void {
   const w0 = i32x4.splat(PHILOX_W0);
   const w1 = i32x4.splat(PHILOX_W1);
   let i = 0;
+  // Eight blocks per pass, in two groups of four: a round is a long chain of
+  // multiply, shuffle and xor, and the second group's work fills its latency.
+  for (; i + 32 <= n; i += 32) {
+    const base = ctr + <u64>(i >>> 2);
+    let a0 = philoxCounterLow(base);
+    let a1 = philoxCounterHigh(base);
+    let b0 = philoxCounterLow(base + 4);
+    let b1 = philoxCounterHigh(base + 4);
+    let a2 = i32x4.splat(0);
+    let a3 = a2;
+    let b2 = a2;
+    let b3 = a2;
+    let key0 = i32x4.splat(k0);
+    let key1 = i32x4.splat(k1);
+    for (let r = 0; r < PHILOX_ROUNDS; r++) {
+      const pa0 = i64x2.extmul_low_i32x4_u(a0, m0);
+      const pa1 = i64x2.extmul_high_i32x4_u(a0, m0);
+      const pa2 = i64x2.extmul_low_i32x4_u(a2, m1);
+      const pa3 = i64x2.extmul_high_i32x4_u(a2, m1);
+      const pb0 = i64x2.extmul_low_i32x4_u(b0, m0);
+      const pb1 = i64x2.extmul_high_i32x4_u(b0, m0);
+      const pb2 = i64x2.extmul_low_i32x4_u(b2, m1);
+      const pb3 = i64x2.extmul_high_i32x4_u(b2, m1);
+      a0 = v128.xor(v128.xor(high32(pa2, pa3), a1), key0);
+      a2 = v128.xor(v128.xor(high32(pa0, pa1), a3), key1);
+      a1 = low32(pa2, pa3);
+      a3 = low32(pa0, pa1);
+      b0 = v128.xor(v128.xor(high32(pb2, pb3), b1), key0);
+      b2 = v128.xor(v128.xor(high32(pb0, pb1), b3), key1);
+      b1 = low32(pb2, pb3);
+      b3 = low32(pb0, pb1);
+      key0 = i32x4.add(key0, w0);
+      key1 = i32x4.add(key1, w1);
+    }
+    const p = out + (<usize>i << 2);
+    philoxStoreBlocks(p, a0, a1, a2, a3);
+    philoxStoreBlocks(p + 64, b0, b1, b2, b3);
+  }
   for (; i + 16 <= n; i += 16) {
     const base = ctr + <u64>(i >>> 2);
-    // The 64-bit counters base..base+3 may carry into the high word between lanes.
-    let c0 = i32x4.splat(<u32>base);
-    c0 = i32x4.replace_lane(c0, 1, <u32>(base + 1));
-    c0 = i32x4.replace_lane(c0, 2, <u32>(base + 2));
-    c0 = i32x4.replace_lane(c0, 3, <u32>(base + 3));
-    let c1 = i32x4.splat(<u32>(base >>> 32));
-    c1 = i32x4.replace_lane(c1, 1, <u32>((base + 1) >>> 32));
-    c1 = i32x4.replace_lane(c1, 2, <u32>((base + 2) >>> 32));
-    c1 = i32x4.replace_lane(c1, 3, <u32>((base + 3) >>> 32));
+    let c0 = philoxCounterLow(base);
+    let c1 = philoxCounterHigh(base);
     let c2 = i32x4.splat(0);
     let c3 = i32x4.splat(0);
     let key0 = i32x4.splat(k0);
@@ -110,15 +168,7 @@ function philoxFill(out: usize, n: i32, k0: u32, k1: u32, ctr: u64): void {
       key0 = i32x4.add(key0, w0);
       key1 = i32x4.add(key1, w1);
     }
-    const t0 = v128.shuffle<u32>(c0, c1, 0, 4, 1, 5);
-    const t1 = v128.shuffle<u32>(c2, c3, 0, 4, 1, 5);
-    const t2 = v128.shuffle<u32>(c0, c1, 2, 6, 3, 7);
-    const t3 = v128.shuffle<u32>(c2, c3, 2, 6, 3, 7);
-    const p = out + (<usize>i << 2);
-    v128.store(p, v128.shuffle<u32>(t0, t1, 0, 1, 4, 5));
-    v128.store(p, v128.shuffle<u32>(t0, t1, 2, 3, 6, 7), 16);
-    v128.store(p, v128.shuffle<u32>(t2, t3, 0, 1, 4, 5), 32);
-    v128.store(p, v128.shuffle<u32>(t2, t3, 2, 3, 6, 7), 48);
+    philoxStoreBlocks(out + (<usize>i << 2), c0, c1, c2, c3);
   }
   for (; i < n; i++) {
     store<u32>(out + (<usize>i << 2), philoxWord(ctr + <u64>(i >>> 2), k0, k1, i & 3));
