@@ -114,7 +114,11 @@ export function relaxedSimdSupported(): boolean {
   return relaxedValid;
 }
 
-/** Node 20/21: sets V8's --experimental-wasm-relaxed-simd; false where that isn't this runtime. */
+/**
+ * Node 20/21: sets V8's --experimental-wasm-relaxed-simd; false where that isn't
+ * this runtime, or where it has no process.getBuiltinModule (before 20.16: the
+ * baseline build runs there).
+ */
 function enableNodeRelaxedSimdFlag(): boolean {
   const p = (globalThis as {
     process?: {
