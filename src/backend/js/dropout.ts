@@ -22,40 +22,40 @@ function survivorScale(p: number): number {
   return Math.fround(1 / Math.fround(1 - p));
 }
 
+/** Calls decide(i, kept) for i in 0..n, kept deciding element i from the uniform stream (seed, offset). */
+function forEachDecision(
+  n: number, p: number, seedLo: number, seedHi: number, offset: number, decide: (i: number, kept: boolean) => void,
+): void {
+  const threshold = keepThresholdTicks(p);
+  forEachPhiloxBlock(n, seedLo, seedHi, offset, (b, words) => {
+    const end = Math.min(4, n - 4 * b);
+    for (let lane = 0; lane < end; lane++) decide(4 * b + lane, words[lane] >>> 8 >= threshold);
+  });
+}
+
 export function jsDropoutKernels(heap: Heap): DropoutKernels {
   return {
     f32_dropout(x, y, mask, n, p, seedLo, seedHi, offset) {
       const f32 = heap.f32;
       const u8 = heap.u8;
-      const threshold = keepThresholdTicks(p);
       const scale = survivorScale(p);
       const xb = x >>> 2;
       const yb = y >>> 2;
-      forEachPhiloxBlock(n, seedLo, seedHi, offset, (b, words) => {
-        const end = Math.min(4, n - 4 * b);
-        for (let lane = 0; lane < end; lane++) {
-          const i = 4 * b + lane;
-          // Dropped elements are set to +0, not x·0: x·∞ at p = 1 would be NaN.
-          const keep = words[lane] >>> 8 >= threshold;
-          f32[yb + i] = keep ? f32[xb + i] * scale : 0;
-          u8[mask + i] = keep ? 1 : 0;
-        }
+      forEachDecision(n, p, seedLo, seedHi, offset, (i, keep) => {
+        // Dropped elements are set to +0, not x·0: x·∞ at p = 1 would be NaN.
+        f32[yb + i] = keep ? f32[xb + i] * scale : 0;
+        u8[mask + i] = keep ? 1 : 0;
       });
     },
 
     f32_relu_dropout(x, y, n, p, seedLo, seedHi, offset) {
       const f32 = heap.f32;
-      const threshold = keepThresholdTicks(p);
       const scale = survivorScale(p);
       const xb = x >>> 2;
       const yb = y >>> 2;
-      forEachPhiloxBlock(n, seedLo, seedHi, offset, (b, words) => {
-        const end = Math.min(4, n - 4 * b);
-        for (let lane = 0; lane < end; lane++) {
-          const i = 4 * b + lane;
-          // f32_unary's relu, then f32_dropout's decision.
-          f32[yb + i] = words[lane] >>> 8 >= threshold ? Math.max(f32[xb + i], 0) * scale : 0;
-        }
+      // f32_unary's relu (Math.max: NaN passes), then f32_dropout's decision.
+      forEachDecision(n, p, seedLo, seedHi, offset, (i, keep) => {
+        f32[yb + i] = keep ? Math.max(f32[xb + i], 0) * scale : 0;
       });
     },
 
