@@ -27,8 +27,9 @@
 //   call per tile). Unrolling by hand backfires: V8 hoists all the loads of the
 //   unrolled body and spills.
 // - B is packed per k block into strips of NR columns (8, or 12 in the relaxed
-//   build; zero padded): a k step is two (three) vector loads. Packing is where the layouts differ (NT transposes 4x4
-//   blocks in registers), so NN, NT and TN share the kernels.
+//   build; zero padded): a k step is two (three) vector loads. Packing is where
+//   the layouts differ (NT transposes 4x4 blocks in registers), so NN, NT and
+//   TN share the kernels.
 // - The 4x8 kernel reads op(A) in strips of 4 rows, a k step being 4 adjacent
 //   floats (4 broadcasts at fixed offsets from one pointer) and the next k step
 //   a fixed stride further. A transposed A (TN) is already in that form, with
@@ -45,8 +46,9 @@
 //   would put them a multiple of 4 KiB apart, on the same L1 sets, and packing
 //   writes (and the 16x2 kernel reads) several strips at once.
 // - Blocking: a k block of up to 512 keeps a B strip (16 KiB, 24 in the relaxed
-//   build) and an A strip (8 KiB) in L1; the packed B panel (512 or 528 columns)
-//   and A block (256 rows) stay in L2. Deeper blocks than 256 mean fewer passes over C (+3% at 1024³).
+//   build) and an A strip (8 KiB) in L1; the packed B panel (512 or 528
+//   columns) and A block (256 rows) stay in L2. Deeper blocks than 256 mean
+//   fewer passes over C (+3% at 1024³).
 //
 // Reproducibility across output tilings (the contract): every C element is
 // Σ_p a[i,p]·b[p,j] accumulated one product at a time, in increasing p within
