@@ -6,10 +6,12 @@
 // later starts its pool at the count then in force.
 //
 // Work. A GEMM of at least MIN_THREADED_WORK multiply-adds (m·n·k) is cut into
-// one tile of C per thread: by columns in multiples of 8 (the microkernel's
-// NR) or by rows in multiples of 4 (its MR), whichever gives the smaller
-// largest tile (columns on a tie: each tile then packs only its own columns of
-// B). Each tile is one f32_gemm call with offset pointers and the caller's
+// one tile of C per thread: by columns in multiples of 8 (the baseline
+// microkernel's NR) or by rows in multiples of 4 (its MR), whichever gives the
+// smaller largest tile (columns on a tie: each tile then packs only its own
+// columns of B). The relaxed-SIMD build's 3x12 tiles then meet an edge inside a
+// thread's tile now and then: a few percent of that tile, never a change in
+// the result. Each tile is one f32_gemm call with offset pointers and the caller's
 // lda/ldb/ldc, and the kernel's contract (assembly/gemm.ts) makes every C
 // element independent of the tiling, so results are bitwise the same for any
 // thread count, including 1. The calling thread computes tile 0 itself.
