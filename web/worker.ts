@@ -3,7 +3,7 @@
 // page's requests (protocol.ts) with progress messages.
 
 import { data, getBackend, getNumThreads, manualSeed, nn, noGrad, ready, setBackend, setNumThreadsAsync } from "wasmgrad";
-import { buildMlp, evaluateAccuracy, makeOptimizer } from "../src/experiments/dropout.ts";
+import { buildMlp, evaluateAccuracy, makeOptimizer, trainEpoch } from "../src/experiments/dropout.ts";
 import { runWeightDecay } from "../src/experiments/weight-decay.ts";
 import type { FromWorker, ToWorker, TrainSettings } from "./protocol.ts";
 
@@ -79,37 +79,17 @@ async function train(s: TrainSettings): Promise<void> {
 
   for (let epoch = 1; epoch <= s.epochs; epoch++) {
     const t0 = performance.now();
-    net.train();
-    let lossSum = 0;
-    let correct = 0;
-    let seen = 0;
-    let batch = 0;
-    for (const [X, y] of trainLoader) {
-      const logits = net.forward(X);
-      const loss = lossFn.forward(logits, y);
-      opt.zeroGrad();
-      loss.backward();
-      opt.step();
-      const n = y.shape[0]!;
-      lossSum += loss.item() * n;
-      correct += noGrad(() => logits.argmax(1).eq(y).sum().item());
-      seen += n;
-      batch++;
-      post({
-        type: "batch", epoch, batch, total: trainLoader.length,
-        trainLoss: lossSum / seen, trainAcc: correct / seen,
-        imagesPerSecond: seen / ((performance.now() - t0) / 1000),
-      });
-    }
-    const trainSeconds = (performance.now() - t0) / 1000;
+    const e = await trainEpoch(net, trainLoader, opt, lossFn, {
+      onBatch: (p) => post({ type: "batch", epoch, ...p }),
+    });
     const testAcc = evaluateAccuracy(net, testLoader);
     const predictions = noGrad(() => {
       const [X] = testSet.getBatch(sampleIndices);
       return Array.from(net.forward(X).argmax(1).data());
     });
     post({
-      type: "epoch", epoch, trainLoss: lossSum / seen, trainAcc: correct / seen, testAcc,
-      seconds: (performance.now() - t0) / 1000, imagesPerSecond: seen / trainSeconds, predictions,
+      type: "epoch", epoch, trainLoss: e.trainLoss, trainAcc: e.trainAcc, testAcc,
+      seconds: (performance.now() - t0) / 1000, imagesPerSecond: e.images / e.seconds, predictions,
     });
   }
   post({ type: "done", seconds: (performance.now() - start) / 1000 });

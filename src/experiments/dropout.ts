@@ -107,6 +107,70 @@ export function makeOptimizer(net: nn.Module, opts: Pick<MlpOptions, "optimizer"
   return new Opt([{ params: weights, weightDecay }, { params: biases, weightDecay: 0 }], { lr });
 }
 
+/** Where an epoch stands after a batch: running means over the batches so far. */
+export interface BatchProgress {
+  batch: number;
+  total: number;
+  trainLoss: number;
+  trainAcc: number;
+  imagesPerSecond: number;
+}
+
+export interface EpochResult {
+  /** Per-sample mean cross-entropy and accuracy of the train-mode logits, before each step. */
+  trainLoss: number;
+  trainAcc: number;
+  images: number;
+  batches: number;
+  seconds: number;
+  /** True when onBatch returned false. */
+  stopped: boolean;
+}
+
+/**
+ * One epoch of the book's training loop (d2l's train_epoch_ch3): forward,
+ * loss, zeroGrad, backward, step on each batch, with the loss and the
+ * batch accuracy read after the step. Stops after maxBatches, or after a batch
+ * for which onBatch returns false (or a promise of false).
+ */
+export async function trainEpoch(
+  net: nn.Module, loader: Iterable<readonly [Tensor, Tensor]> & { length: number }, opt: { zeroGrad(): void; step(): void },
+  lossFn: nn.CrossEntropyLoss,
+  opts: { maxBatches?: number; onBatch?: (p: BatchProgress) => boolean | void | Promise<boolean | void> } = {},
+): Promise<EpochResult> {
+  const t0 = performance.now();
+  const total = Math.min(loader.length, opts.maxBatches ?? Infinity);
+  net.train();
+  let lossSum = 0;
+  let correct = 0;
+  let seen = 0;
+  let batch = 0;
+  let stopped = false;
+  for (const [X, y] of loader) {
+    const logits = net.forward(X);
+    const loss = lossFn.forward(logits, y);
+    opt.zeroGrad();
+    loss.backward();
+    opt.step();
+    const n = y.shape[0]!;
+    lossSum += loss.item() * n;
+    correct += noGrad(() => logits.argmax(1).eq(y).sum().item());
+    seen += n;
+    batch++;
+    if (opts.onBatch) {
+      const seconds = (performance.now() - t0) / 1000;
+      let go = opts.onBatch({ batch, total, trainLoss: lossSum / seen, trainAcc: correct / seen, imagesPerSecond: seen / seconds });
+      if (go instanceof Promise) go = await go;
+      if (go === false) {
+        stopped = true;
+        break;
+      }
+    }
+    if (batch >= total) break;
+  }
+  return { trainLoss: lossSum / seen, trainAcc: correct / seen, images: seen, batches: batch, seconds: (performance.now() - t0) / 1000, stopped };
+}
+
 export async function trainDropoutMlp(opts: MlpOptions = {}): Promise<{ net: nn.Sequential; history: EpochStats[]; trainSize: number; testSize: number; stopped: boolean }> {
   const { dropout = [0.2, 0.5], hidden = [256, 256], batchSize = 256, epochs = 5, seed = 0, maxBatchesPerEpoch = Infinity } = opts;
   manualSeed(seed);
@@ -120,39 +184,20 @@ export async function trainDropoutMlp(opts: MlpOptions = {}): Promise<{ net: nn.
   const history: EpochStats[] = [];
   const total = Math.min(trainLoader.length, maxBatchesPerEpoch);
   opts.onStart?.({ trainSize: train.length, testSize: test.length, batchesPerEpoch: total });
+  const onBatch = opts.onBatch;
   let stopped = false;
   for (let epoch = 1; epoch <= epochs && !stopped; epoch++) {
     const t0 = performance.now();
-    net.train();
-    let lossSum = 0;
-    let correct = 0;
-    let seen = 0;
-    let batch = 0;
-    for (const [X, y] of trainLoader) {
-      const logits = net.forward(X);
-      const loss = lossFn.forward(logits, y);
-      opt.zeroGrad();
-      loss.backward();
-      opt.step();
-      const n = y.shape[0];
-      lossSum += loss.item() * n;
-      correct += noGrad(() => logits.argmax(1).eq(y).sum().item());
-      seen += n;
-      batch++;
-      let go = opts.onBatch?.(batch, total, lossSum / seen);
-      if (go instanceof Promise) go = await go;
-      if (go === false) {
-        stopped = true;
-        break;
-      }
-      if (batch >= maxBatchesPerEpoch) break;
-    }
-    const trainSeconds = (performance.now() - t0) / 1000;
+    const e = await trainEpoch(net, trainLoader, opt, lossFn, {
+      maxBatches: maxBatchesPerEpoch,
+      onBatch: onBatch && ((p) => onBatch(p.batch, p.total, p.trainLoss)),
+    });
+    stopped = e.stopped;
     const testAcc = evaluateAccuracy(net, testLoader);
     const stats: EpochStats = {
-      epoch, trainLoss: lossSum / seen, trainAcc: correct / seen, testAcc,
-      seconds: (performance.now() - t0) / 1000, imagesPerSecond: seen / trainSeconds,
-      batches: batch, batchesPerEpoch: total,
+      epoch, trainLoss: e.trainLoss, trainAcc: e.trainAcc, testAcc,
+      seconds: (performance.now() - t0) / 1000, imagesPerSecond: e.images / e.seconds,
+      batches: e.batches, batchesPerEpoch: total,
     };
     history.push(stats);
     opts.onEpoch?.(stats);
