@@ -23,7 +23,7 @@ import type { Backend } from "../src/backend/backend.ts";
 import { createJsBackend } from "../src/backend/js.ts";
 import { GemmLayout } from "../src/backend/kernels.ts";
 import { getNumThreads, setNumThreads, workerTilesPosted } from "../src/backend/threads.ts";
-import { createWasmBackend } from "../src/backend/wasm.ts";
+import { createWasmBackend, selectSimdBuild } from "../src/backend/wasm.ts";
 
 const quick = process.argv.includes("--quick");
 
@@ -127,7 +127,7 @@ function prepare(shape: Shape, layout: GemmLayout): Case {
 function scaling(counts: number[]): void {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   const base = counts.includes(1) ? counts : [1, ...counts];
-  console.log(`# f32_gemm on 1 to ${Math.max(...base)} threads (setNumThreads), wasm-simd128`);
+  console.log(`# f32_gemm on 1 to ${Math.max(...base)} threads (setNumThreads), ${wasmBuild()}`);
   console.log("");
   console.log(`CPU: ${cpu} (${cpus().length} logical CPUs), node ${process.version}, ${quick ? "--quick" : "full"} run`);
   const shapes: [number, number, number][] = [[1024, 1024, 1024], [256, 784, 256]];
@@ -182,9 +182,14 @@ function scaling(counts: number[]): void {
   if (short.length) console.log(`\nNote: ${short.map((t) => `${t} threads asked, ${got.get(t)} ran`).join("; ")}.`);
 }
 
+/** The build createWasmBackend() runs here (WASMGRAD_SIMD picks one: baseline or relaxed). */
+function wasmBuild(): string {
+  return selectSimdBuild() === "relaxed" ? "wasm-simd128-relaxed" : "wasm-simd128";
+}
+
 function main(): void {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
-  console.log(`# f32_gemm: wasm-simd128 vs js, single thread`);
+  console.log(`# f32_gemm: ${wasmBuild()} vs js, single thread`);
   console.log("");
   console.log(`CPU: ${cpu} (${cpus().length} logical CPUs), node ${process.version}, ${quick ? "--quick" : "full"} run`);
   const cases = SHAPES.flatMap((shape) => shape.layouts.map((layout) => prepare(shape, layout)));
