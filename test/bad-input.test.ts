@@ -238,6 +238,11 @@ describe("nn modules and functions", () => {
     expectError(() => F.dropout(zeros([2]), 1.5), RangeError, "dropout probability has to be between 0 and 1, but got 1.5");
   });
 
+  it("F.reluDropout refuses a bad probability and a non-tensor input", () => {
+    expectError(() => F.reluDropout(zeros([2]), 1.5), RangeError, "dropout probability has to be between 0 and 1, but got 1.5");
+    expectError(() => F.reluDropout(3 as never, 0.5), TypeError, "expected a Tensor as argument 0, got number 3");
+  });
+
   it("refuses an nn.Dropout with a negative probability", () => {
     expectError(() => new nn.Dropout(-0.1), RangeError, "dropout probability has to be between 0 and 1, but got -0.1");
   });

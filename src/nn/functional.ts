@@ -196,11 +196,11 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
  * uses it for a ReLU followed by a Dropout.
  */
 export function reluDropout(x: Tensor, p = 0.5): Tensor {
+  const be = backendOf(x);
   if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
     throw new RangeError(`dropout probability has to be between 0 and 1, but got ${p}`);
   }
   if (p === 0 || x.dtype !== "float32") return dropout(x.relu(), p);
-  const be = x.backend;
   const n = x.numel();
   const graph = needsGrad(x);
   const out = result(x.shape, [x], graph);
