@@ -134,9 +134,11 @@ export class FashionMnistDataset implements Dataset<[Tensor, Tensor]> {
       const bytes = be.heap.u8;
       const ints = be.heap.i32;
       let row = 0;
+      const labelBase = labels.ptr >>> 2;
       for (const [start, end] of runs) {
         bytes.set(this.images.subarray(start * PIXELS, end * PIXELS), staging + row * PIXELS);
-        ints.set(this.labels.subarray(start, end), (labels.ptr >>> 2) + row);
+        // A shuffled batch is 256 runs of one row: a view per label would cost more than the copy.
+        for (let r = start; r < end; r++) ints[labelBase + row + r - start] = this.labels[r]!;
         row += end - start;
       }
       be.kernels.u8_to_f32(staging, images.ptr, count * PIXELS, 1 / 255);
