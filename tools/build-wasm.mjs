@@ -88,7 +88,7 @@ if (relaxedValidates) {
 }
 
 /** to = from[0, start) + insert + from[end, from.length): the common prefix and suffix stay. */
-function spliceOf(from, to, fromOffset = 0, toOffset = 0) {
+function spliceOf(from, to, fromOffset = 0) {
   let start = 0;
   while (start < from.length && start < to.length && from[start] === to[start]) start++;
   let suffix = 0;
@@ -103,9 +103,14 @@ function spliceOf(from, to, fromOffset = 0, toOffset = 0) {
   };
 }
 
-/** [start, end) of each part of a module: the 8-byte preamble, then each section; the code section is cut after its function count. */
+/**
+ * [start, end) of each part of a module, with what it is (`ids`): the 8-byte
+ * preamble, then each section by id; the code section is cut after its
+ * function count ("10" then "10 bodies").
+ */
 function partsOf(bytes) {
   const parts = [[0, 8]];
+  const ids = ["preamble"];
   let p = 8;
   const leb = () => {
     let value = 0;
@@ -123,12 +128,14 @@ function partsOf(bytes) {
     if (id === 10) {
       leb(); // the function count: the bodies that follow are compared apart from it
       parts.push([start, p], [p, end]);
+      ids.push("10", "10 bodies");
     } else {
       parts.push([start, end]);
+      ids.push(String(id));
     }
     p = end;
   }
-  return { ids: parts.map(([a]) => (a === 0 ? -1 : bytes[a])), parts };
+  return { ids, parts };
 }
 
 /**
@@ -140,13 +147,13 @@ function partsOf(bytes) {
 function splicesOf(from, to) {
   const a = partsOf(from);
   const b = partsOf(to);
-  if (a.ids.join() !== b.ids.join() || a.parts.length !== b.parts.length) return [spliceOf(from, to)];
+  if (a.ids.join() !== b.ids.join()) return [spliceOf(from, to)];
   const splices = [];
   a.parts.forEach(([fs, fe], i) => {
     const [ts, te] = b.parts[i];
     const x = from.subarray(fs, fe);
     const y = to.subarray(ts, te);
-    if (!x.equals(y)) splices.push(spliceOf(x, y, fs, ts));
+    if (!x.equals(y)) splices.push(spliceOf(x, y, fs));
   });
   return splices;
 }
