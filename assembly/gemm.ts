@@ -45,6 +45,9 @@
 // - Consecutive packed strips are padded by a cache line: a power-of-two kc
 //   would put them a multiple of 4 KiB apart, on the same L1 sets, and packing
 //   writes (and the 16x2 kernel reads) several strips at once.
+// - The ReLU epilogue (GemmEpilogue.Relu, Linear followed by ReLU) runs on each
+//   strip of C right after the last k block's kernel stored it, while its
+//   ≤ 256×12 floats are still in L1: no second pass over C from L2 or memory.
 // - Blocking: a k block of up to 512 keeps a B strip (16 KiB, 24 in the relaxed
 //   build) and an A strip (8 KiB) in L1; the packed B panel (512 or 528
 //   columns) and A block (256 rows) stay in L2. Deeper blocks than 256 mean
@@ -66,7 +69,7 @@
 // No static data and no globals: the constants below are inlined, and scratch
 // comes from `work`, so one module can run in several workers over one memory.
 
-import { GemmLayout } from "./ops";
+import { GemmEpilogue, GemmLayout } from "./ops";
 
 /** Deepest k block: k is cut into ceil(k / KC_MAX) blocks of (nearly) equal depth. */
 const KC_MAX: i32 = 512;
@@ -95,15 +98,21 @@ export function f32_gemm_workspace_size(): i32 {
   return <i32>(B_PANEL_BYTES + A_BLOCK_BYTES + TILE_BYTES);
 }
 
+export function f32_gemm_strip_width(): i32 {
+  return NR;
+}
+
 export function f32_gemm(
   layout: i32, m: i32, n: i32, k: i32, alpha: f32,
   a: usize, lda: i32, b: usize, ldb: i32, beta: f32,
-  c: usize, ldc: i32, work: usize,
+  c: usize, ldc: i32, work: usize, epilogue: i32,
 ): void {
   if (m <= 0 || n <= 0) return;
   const ldcBytes = <usize>ldc << 2;
+  const relu = epilogue == GemmEpilogue.Relu;
   if (k <= 0) {
     f32_gemm_scale_c(m, n, beta, c, ldcBytes);
+    if (relu) f32_gemm_relu(m, n, c, ldcBytes);
     return;
   }
   // op(A)[i, p] is at a + i·aRowStep + p·aKStep; op(B)[p, j] at b + p·bKStep + j·bColStep.
@@ -133,6 +142,8 @@ export function f32_gemm(
     const aStripBytes = ((<usize>kc * 4) << 2) + STRIP_PAD;
     // Later k blocks add onto the partial sums already in C.
     const blockBeta: f32 = pc == 0 ? beta : 1;
+    // The epilogue runs on each strip of C as the last k block leaves it, still in L1.
+    const reluNow = relu && pc + kc >= k;
     for (let jc = 0; jc < n; jc += NC) {
       const nc = min(NC, n - jc);
       f32_gemm_pack_b(b + <usize>pc * bKStep + <usize>jc * bColStep, bKStep, bColStep, kc, nc, bPanel, bStripBytes);
@@ -168,6 +179,7 @@ export function f32_gemm(
             } else {
               f32_gemm_3x12_microkernel(mc, nr, kc, aBlock, aRowStep << 2, aRowStep, aKStep, bStrip, cStrip, ldcBytes, alpha, blockBeta, tile);
             }
+            if (reluNow) f32_gemm_relu(mc, nr, cStrip, ldcBytes);
             bStrip += bStripBytes;
             continue;
           }
@@ -191,6 +203,7 @@ export function f32_gemm(
               f32_gemm_6x4_rows_microkernel(mc - rowsDone, nr, kc, aRest, aRowStep, aKStep, bStrip, cRest, ldcBytes, alpha, blockBeta, tile);
             }
           }
+          if (reluNow) f32_gemm_relu(mc, nr, cStrip, ldcBytes);
           bStrip += bStripBytes;
         }
       }
@@ -206,6 +219,22 @@ function f32_gemm_scale_c(m: i32, n: i32, beta: f32, c: usize, ldcBytes: usize):
       const p = row + (<usize>j << 2);
       store<f32>(p, beta == 0 ? 0 : beta * load<f32>(p));
     }
+  }
+}
+
+/**
+ * C = max(C, +0) over an [m, n] block, lane for lane f32_unary's ReLU (NaN
+ * passes through, −0 becomes +0), so Linear + ReLU fused is bitwise the pair.
+ */
+function f32_gemm_relu(m: i32, n: i32, c: usize, ldcBytes: usize): void {
+  const zero = f32x4.splat(0);
+  const vectorBytes = <usize>(n & ~3) << 2;
+  const rowBytes = <usize>n << 2;
+  for (let i = 0; i < m; i++) {
+    const row = c + <usize>i * ldcBytes;
+    let o: usize = 0;
+    for (; o < vectorBytes; o += 16) v128.store(row + o, f32x4.max(v128.load(row + o), zero));
+    for (; o < rowBytes; o += 4) store<f32>(row + o, f32x4.extract_lane(f32x4.max(f32x4.splat(load<f32>(row + o)), zero), 0));
   }
 }
 

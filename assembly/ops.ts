@@ -55,3 +55,10 @@ export enum GemmLayout {
   /** A[K,M]ᵀ · B[K,N]: a Linear layer's weight gradient (dyᵀ · x). */
   TN = 2,
 }
+
+/** What f32_gemm does to C after the last multiply-add, while each strip of C is still in L1. */
+export enum GemmEpilogue {
+  None = 0,
+  /** C = max(C, +0) as f32_unary's ReLU (NaN passes through): Linear then ReLU in one pass. */
+  Relu = 1,
+}

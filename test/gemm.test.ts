@@ -11,7 +11,7 @@
 
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../src/backend/backend.ts";
-import { GemmLayout } from "../src/backend/kernels.ts";
+import { GemmEpilogue, GemmLayout, UnaryOp } from "../src/backend/kernels.ts";
 import { getF32, makeBackends, ODD_SIZES, put, randomF32 } from "./helpers/backends.ts";
 
 const backends = makeBackends();
@@ -29,6 +29,7 @@ interface Problem {
   /** Extra columns past the logical width of A, B and C (their leading dimensions grow by it). */
   pad?: number;
   seed?: number;
+  epilogue?: GemmEpilogue;
 }
 
 /** The stored operands: A is [m, k] ([k, m] for TN), B is [k, n] ([n, k] for NT), row-major with padding. */
@@ -56,6 +57,7 @@ function gemm(be: Backend, p: Problem, ops = operands(p)): Float32Array {
   const pc = put(be, ops.c);
   be.kernels.f32_gemm(
     p.layout, p.m, p.n, p.k, p.alpha ?? 1, pa, ops.lda, pb, ops.ldb, p.beta ?? 0, pc, ops.ldc, be.gemmWorkspace,
+    p.epilogue ?? GemmEpilogue.None,
   );
   expectBitwiseEqual(getF32(be, pa, ops.a.length), ops.a, "A, which gemm must not write");
   expectBitwiseEqual(getF32(be, pb, ops.b.length), ops.b, "B, which gemm must not write");
@@ -253,6 +255,65 @@ describe("f32_gemm", () => {
           be.allocator.free(pa);
           be.allocator.free(pb);
         }
+      }
+    });
+  }
+
+  for (const be of both) {
+    /** The plain product with f32_unary's ReLU run over each row of C's logical columns afterwards. */
+    const reluAfter = (p: Problem, ops: ReturnType<typeof operands>): Float32Array => {
+      const plain = gemm(be, { ...p, epilogue: GemmEpilogue.None }, ops);
+      const pc = put(be, plain);
+      for (let i = 0; i < p.m; i++) be.kernels.f32_unary(UnaryOp.Relu, pc + 4 * i * ops.ldc, pc + 4 * i * ops.ldc, p.n);
+      const out = getF32(be, pc, plain.length);
+      be.allocator.free(pc);
+      return out;
+    };
+
+    it(`${be.name}: the ReLU epilogue gives bitwise the plain product then f32_unary's ReLU, and leaves padding alone`, () => {
+      for (const layout of LAYOUTS) {
+        const shapes: [number, number, number][] = [
+          ...oddShapes().filter(([m, n, k]) => m * n * k <= 300_000),
+          [9, 21, 1030], // three k blocks: the ReLU runs after the last one only
+        ];
+        // The MLP's forward (bias seeded in C, beta = 1), and the test set's last batch.
+        const mlp: [number, number, number][] = [[256, 256, 784], [256, 10, 256], [16, 256, 784]];
+        const cases = [
+          ...shapes.flatMap(([m, n, k]) => [[1, 0], [1, 1], [0.75, -0.5]].map(([alpha, beta]) => [m, n, k, alpha, beta])),
+          ...mlp.map(([m, n, k]) => [m, n, k, 1, 1]),
+        ];
+        for (const [m, n, k, alpha, beta] of cases) {
+          const p: Problem = { layout, m, n, k, alpha, beta, pad: 3, seed: m + 3 * n + 5 * k, epilogue: GemmEpilogue.Relu };
+          const ops = operands(p);
+          const got = gemm(be, p, ops);
+          expectBitwiseEqual(got, reluAfter(p, ops), describeProblem(p) + " with ReLU");
+          for (let i = 0; i < p.m; i++) {
+            for (let j = 0; j < p.n; j++) {
+              const v = got[i * ops.ldc + j]!;
+              if (!(v >= 0) || Object.is(v, -0)) expect.fail(`${describeProblem(p)}: C[${i}, ${j}] = ${v} after ReLU`);
+            }
+          }
+        }
+      }
+    });
+
+    it(`${be.name}: the ReLU epilogue passes NaN through, turns −0 into +0, and applies to beta·C when k = 0`, () => {
+      const special = [NaN, -0, 0, -1, 2, -Infinity, Infinity, 1e-40, -1e-40];
+      for (const layout of LAYOUTS) {
+        // k = 0: C = beta·C, then ReLU.
+        const p0: Problem = { layout, m: 3, n: 5, k: 0, beta: 1, pad: 1, epilogue: GemmEpilogue.Relu };
+        const ops0 = operands(p0);
+        ops0.c.forEach((_, i) => (ops0.c[i] = special[i % special.length]!));
+        expectBitwiseEqual(gemm(be, p0, ops0), reluAfter(p0, ops0), describeProblem(p0) + " with ReLU");
+        // NaN in A reaches C's row; ±0 and negative products are clamped to +0.
+        const p: Problem = { layout, m: 7, n: 14, k: 6, beta: 1, seed: 4, epilogue: GemmEpilogue.Relu };
+        const ops = operands(p);
+        ops.a[3] = NaN;
+        ops.c.forEach((_, i) => (ops.c[i] = special[i % special.length]!));
+        const got = gemm(be, p, ops);
+        expectBitwiseEqual(got, reluAfter(p, ops), describeProblem(p) + " with NaN in A and C");
+        expect(got.some(Number.isNaN)).toBe(true);
+        expect(got.some((v) => Object.is(v, -0))).toBe(false);
       }
     });
   }

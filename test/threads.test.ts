@@ -18,7 +18,7 @@ import { promisify } from "node:util";
 import * as esbuild from "esbuild";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import type { Backend } from "../src/backend/backend.ts";
-import { GemmLayout } from "../src/backend/kernels.ts";
+import { GemmEpilogue, GemmLayout, UnaryOp } from "../src/backend/kernels.ts";
 import { MAX_THREADS, MIN_THREADED_WORK, workerTilesPosted } from "../src/backend/threads.ts";
 import { createWasmBackend } from "../src/backend/wasm.ts";
 import {
@@ -46,7 +46,7 @@ function expectBitwiseEqual(got: Float32Array, want: Float32Array, what: string)
   }
 }
 
-interface Problem { layout: GemmLayout; m: number; n: number; k: number; alpha: number; beta: number; pad: number }
+interface Problem { layout: GemmLayout; m: number; n: number; k: number; alpha: number; beta: number; pad: number; epilogue?: GemmEpilogue }
 
 /** One gemm on `be` with seeded operands (padded leading dimensions); returns all of C, padding included. */
 function gemm(be: Backend, p: Problem): Float32Array {
@@ -59,7 +59,7 @@ function gemm(be: Backend, p: Problem): Float32Array {
   const pb = put(be, randomF32(bRows * ldb, 12));
   const c0 = p.beta ? randomF32(p.m * ldc, 13) : new Float32Array(p.m * ldc).fill(NaN);
   const pc = put(be, c0);
-  be.kernels.f32_gemm(p.layout, p.m, p.n, p.k, p.alpha, pa, lda, pb, ldb, p.beta, pc, ldc, be.gemmWorkspace);
+  be.kernels.f32_gemm(p.layout, p.m, p.n, p.k, p.alpha, pa, lda, pb, ldb, p.beta, pc, ldc, be.gemmWorkspace, p.epilogue);
   const out = getF32(be, pc, c0.length);
   for (const ptr of [pa, pb, pc]) be.allocator.free(ptr);
   return out;
@@ -119,6 +119,30 @@ describe("threaded GEMM", () => {
         const got = gemm(be, p);
         expect(workerTilesPosted(), `${what}: workers computed tiles`).toBeGreaterThan(tiles);
         expectBitwiseEqual(got, want[i]!, `${what} vs 1`);
+      });
+    }
+  });
+
+  it("applies the ReLU epilogue in every thread's tile: bitwise the one-thread plain product with ReLU after", () => {
+    const problems: Problem[] = LAYOUTS.flatMap((layout) => ([[256, 256, 784], [129, 515, 67], [600, 10, 257]] as const)
+      .map(([m, n, k]) => ({ layout, m, n, k, alpha: 1, beta: 1, pad: 3, epilogue: GemmEpilogue.Relu })));
+    setNumThreads(1);
+    const want = problems.map((p) => {
+      const plain = gemm(be, { ...p, epilogue: GemmEpilogue.None });
+      const pc = put(be, plain);
+      const ldc = p.n + p.pad;
+      for (let i = 0; i < p.m; i++) be.kernels.f32_unary(UnaryOp.Relu, pc + 4 * i * ldc, pc + 4 * i * ldc, p.n);
+      const out = getF32(be, pc, plain.length);
+      be.allocator.free(pc);
+      return out;
+    });
+    for (const t of [1, 3, 4]) {
+      setNumThreads(t);
+      problems.forEach((p, i) => {
+        const tiles = workerTilesPosted();
+        const what = `${NAME[p.layout]} ${p.m}×${p.n}×${p.k} with ReLU on ${t} threads`;
+        expectBitwiseEqual(gemm(be, p), want[i]!, what);
+        if (t > 1) expect(workerTilesPosted(), `${what}: workers computed tiles`).toBeGreaterThan(tiles);
       });
     }
   });

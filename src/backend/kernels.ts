@@ -13,7 +13,7 @@
 // signature here.
 
 // assembly/ops.ts is the source of truth; the build copies it here so dist/ mirrors src/.
-export { UnaryOp, BinaryOp, ReduceOp, GemmLayout } from "./ops.generated.ts";
+export { UnaryOp, BinaryOp, ReduceOp, GemmLayout, GemmEpilogue } from "./ops.generated.ts";
 
 export interface GemmKernels {
   /**
@@ -23,14 +23,18 @@ export interface GemmKernels {
    * `work` points at f32_gemm_workspace_size() bytes of scratch for packing.
    * The result of each C element does not depend on how the caller tiles C:
    * splitting C by rows or columns (with offset pointers) is bitwise identical.
+   * `epilogue` (GemmEpilogue, None when omitted) is applied to C last:
+   * Relu gives bitwise f32_unary(Relu) of the plain result, in the same pass.
    */
   f32_gemm(
     layout: number, m: number, n: number, k: number, alpha: number,
     a: number, lda: number, b: number, ldb: number, beta: number,
-    c: number, ldc: number, work: number,
+    c: number, ldc: number, work: number, epilogue?: number,
   ): void;
   /** Bytes of packing scratch f32_gemm needs (constant for a build). */
   f32_gemm_workspace_size(): number;
+  /** Columns of the main tile (8, or 12 in the relaxed build): where threads split C's columns. */
+  f32_gemm_strip_width(): number;
 }
 
 export interface ElementwiseKernels {

@@ -24,7 +24,7 @@
 //             starting, 0 once ready, −1 if it could not start
 //   2 CMD     0 = gemm, 1 = exit
 //   3 STATUS  0 = ok, 1 = the kernel threw
-//   4..16     f32_gemm's 13 arguments (alpha and beta as f32 bits)
+//   4..17     f32_gemm's 14 arguments (alpha and beta as f32 bits)
 // Workers sleep in Atomics.wait on SEQ; the caller sleeps in Atomics.wait on
 // each DONE. Nothing goes through postMessage once a worker runs, so a Node
 // caller can start workers and run GEMMs synchronously.
@@ -95,7 +95,7 @@ function serve(d, ready) {
     var status = 0;
     try {
       gemm(i32[${ARGS}], i32[${ARGS + 1}], i32[${ARGS + 2}], i32[${ARGS + 3}], f32[${ARGS + 4}], i32[${ARGS + 5}], i32[${ARGS + 6}],
-        i32[${ARGS + 7}], i32[${ARGS + 8}], f32[${ARGS + 9}], i32[${ARGS + 10}], i32[${ARGS + 11}], i32[${ARGS + 12}]);
+        i32[${ARGS + 7}], i32[${ARGS + 8}], f32[${ARGS + 9}], i32[${ARGS + 10}], i32[${ARGS + 11}], i32[${ARGS + 12}], i32[${ARGS + 13}]);
     } catch (e) {
       status = 1;
     }
@@ -248,6 +248,8 @@ export class ThreadPool {
     private readonly allocator: CachingAllocator,
     private readonly raw: RawGemm,
     workspaceBytes: number,
+    /** Columns of the kernel's B strips (f32_gemm_strip_width): column splits fall on strip edges. */
+    private readonly stripWidth = 8,
   ) {
     this.slotBytes = SLOT_BYTES + workspaceBytes;
     const sab = typeof SharedArrayBuffer === "function" && memory.buffer instanceof SharedArrayBuffer;
@@ -416,12 +418,12 @@ export class ThreadPool {
   gemm(
     layout: number, m: number, n: number, k: number, alpha: number,
     a: number, lda: number, b: number, ldb: number, beta: number,
-    c: number, ldc: number, work: number,
+    c: number, ldc: number, work: number, epilogue = 0,
   ): void {
     if (this.settled !== requested) this.sync();
     const work3 = m * n * k;
     if (this.threads.length === 0 || !(work3 >= MIN_THREADED_WORK) || m <= 0 || n <= 0) {
-      this.raw(layout, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
+      this.raw(layout, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work, epilogue);
       return;
     }
     const ready: Thread[] = [];
@@ -430,21 +432,23 @@ export class ThreadPool {
       if (t.ready) ready.push(t);
     }
     const want = Math.min(ready.length + 1, Math.max(1, Math.floor(work3 / MIN_WORK_PER_THREAD)));
-    // Columns in multiples of 8, or rows in multiples of 4: the smaller largest tile wins.
-    const colUnits = Math.ceil(n / 8);
+    // Columns in whole B strips (so no thread computes a partial strip it could
+    // have shared), or rows in multiples of 4: the smaller largest tile wins.
+    const colUnit = this.stripWidth;
+    const colUnits = Math.ceil(n / colUnit);
     const rowUnits = Math.ceil(m / 4);
     const colParts = Math.min(want, colUnits);
     const rowParts = Math.min(want, rowUnits);
-    const colTile = m * Math.min(n, 8 * Math.ceil(colUnits / colParts));
+    const colTile = m * Math.min(n, colUnit * Math.ceil(colUnits / colParts));
     const rowTile = n * Math.min(m, 4 * Math.ceil(rowUnits / rowParts));
     const byCols = colTile <= rowTile;
     const parts = byCols ? colParts : rowParts;
     if (parts <= 1) {
-      this.raw(layout, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
+      this.raw(layout, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work, epilogue);
       return;
     }
     const units = byCols ? colUnits : rowUnits;
-    const unit = byCols ? 8 : 4;
+    const unit = byCols ? colUnit : 4;
     const extent = byCols ? n : m;
     // Tile p covers units [floor(p·units/parts), floor((p+1)·units/parts)).
     const lo = (p: number) => Math.min(extent, unit * Math.floor((p * units) / parts));
@@ -469,7 +473,7 @@ export class ThreadPool {
       const q = base + ARGS;
       i32[q] = layout; i32[q + 1] = tm; i32[q + 2] = tn; i32[q + 3] = k;
       f32[q + 4] = alpha; i32[q + 5] = ta; i32[q + 6] = lda; i32[q + 7] = tb; i32[q + 8] = ldb;
-      f32[q + 9] = beta; i32[q + 10] = tc; i32[q + 11] = ldc; i32[q + 12] = t.slot + SLOT_BYTES;
+      f32[q + 9] = beta; i32[q + 10] = tc; i32[q + 11] = ldc; i32[q + 12] = t.slot + SLOT_BYTES; i32[q + 13] = epilogue;
       i32[base + CMD] = CMD_GEMM;
       i32[base + STATUS] = 0;
       const seq = ++t.seq;
@@ -482,7 +486,7 @@ export class ThreadPool {
     const t0 = Date.now();
     try {
       const [tm, tn, ta, tb, tc] = tile(0);
-      this.raw(layout, tm, tn, k, alpha, ta, lda, tb, ldb, beta, tc, ldc, work);
+      this.raw(layout, tm, tn, k, alpha, ta, lda, tb, ldb, beta, tc, ldc, work, epilogue);
     } catch (e) {
       failure = e;
     }

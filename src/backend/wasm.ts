@@ -238,11 +238,11 @@ export function createWasmBackend(memory?: WebAssembly.Memory, options: WasmBack
   const allocator = new CachingAllocator(heap);
   const exports = instance.exports as unknown as Kernels;
   const workspaceBytes = exports.f32_gemm_workspace_size();
-  const pool = new ThreadPool(module, mem, heap, allocator, exports.f32_gemm, workspaceBytes);
+  const pool = new ThreadPool(module, mem, heap, allocator, exports.f32_gemm, workspaceBytes, exports.f32_gemm_strip_width());
   const kernels: Kernels = {
     ...exports,
-    f32_gemm: (layout, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work) =>
-      pool.gemm(layout, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work),
+    f32_gemm: (layout, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work, epilogue = 0) =>
+      pool.gemm(layout, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work, epilogue),
   };
   const backend: Backend = {
     name: "wasm",

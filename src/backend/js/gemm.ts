@@ -10,7 +10,7 @@
 // time so that four independent sums overlap.
 
 import type { Heap } from "../heap.ts";
-import { GemmLayout, type GemmKernels } from "../kernels.ts";
+import { GemmEpilogue, GemmLayout, type GemmKernels } from "../kernels.ts";
 
 export function jsGemmKernels(heap: Heap): GemmKernels {
   // One row of C's sums, reused across calls (grown on demand).
@@ -49,9 +49,10 @@ export function jsGemmKernels(heap: Heap): GemmKernels {
   }
 
   return {
-    f32_gemm(layout, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work) {
+    f32_gemm(layout, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work, epilogue = GemmEpilogue.None) {
       void work;
       if (m <= 0 || n <= 0) return;
+      const relu = epilogue === GemmEpilogue.Relu;
       const f = heap.f32;
       const a0 = a >>> 2;
       const b0 = b >>> 2;
@@ -76,13 +77,20 @@ export function jsGemmKernels(heap: Heap): GemmKernels {
         const ci = c0 + i * ldc;
         for (let j = 0; j < n; j++) {
           const scaled = Math.fround(alpha * sums[j]);
-          f[ci + j] = beta === 0 ? scaled : scaled + Math.fround(beta * f[ci + j]);
+          const v = beta === 0 ? scaled : Math.fround(scaled + Math.fround(beta * f[ci + j]));
+          // Math.max passes NaN through and turns −0 into +0, as f32_unary's ReLU does.
+          f[ci + j] = relu ? Math.max(v, 0) : v;
         }
       }
     },
 
     f32_gemm_workspace_size() {
       return 0;
+    },
+
+    // NT computes four columns at a time.
+    f32_gemm_strip_width() {
+      return 4;
     },
   };
 }
