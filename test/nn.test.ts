@@ -200,3 +200,89 @@ describe("nn.Sequential fuses a ReLU followed by a Dropout (F.reluDropout)", () 
     expect(last(new nn.Sequential(new nn.Dropout(0.3), new nn.ReLU()))).toBe("Relu");
   });
 });
+
+describe("nn.Sequential fuses a Linear followed by a ReLU (F.linearRelu: the GEMM applies the ReLU)", () => {
+  const bits = (t: { data(): Float32Array | Int32Array }) => Buffer.from(Float32Array.from(t.data()).buffer);
+  const layerByLayer = (net: nn.Sequential, h: ReturnType<typeof randn>) => {
+    for (const m of net) h = m.forward(h);
+    return h;
+  };
+
+  it("gives bitwise the output and gradients of its layers run one by one (with and without bias, batched input)", () => {
+    const build = () => {
+      manualSeed(7);
+      return new nn.Sequential(
+        new nn.Linear(30, 24), new nn.ReLU(),
+        new nn.Linear(24, 13, { bias: false }), new nn.ReLU(),
+        new nn.Linear(13, 4),
+      );
+    };
+    const fused = build();
+    const plain = build();
+    manualSeed(2);
+    const x = randn([3, 17, 30], { requiresGrad: true });
+    const run = (f: () => ReturnType<typeof randn>) => {
+      x.grad = null;
+      const y = f().keep();
+      y.square().sum().backward();
+      return { y, gx: x.grad!.keep() };
+    };
+    const a = run(() => fused.forward(x));
+    const b = run(() => layerByLayer(plain, x));
+    expect(a.y.gradFn?.name).toBe("Linear");
+    expect(bits(a.y).equals(bits(b.y))).toBe(true);
+    expect(bits(a.gx).equals(bits(b.gx))).toBe(true);
+    const pf = fused.parameters();
+    const pp = plain.parameters();
+    pf.forEach((p, i) => expect(bits(p.grad!).equals(bits(pp[i]!.grad!)), `grad of parameter ${i}`).toBe(true));
+  });
+
+  it("evaluates the d2l MLP (eval mode, no grad) bitwise as its layers one by one", () => {
+    manualSeed(1);
+    const net = mlp();
+    net.eval();
+    const x = randn([37, 1, 28, 28]);
+    const fused = noGrad(() => net.forward(x));
+    const plain = noGrad(() => layerByLayer(net, x));
+    expect(bits(fused).equals(bits(plain))).toBe(true);
+  });
+
+  it("prefers ReLU + Dropout in training, fuses Linear + ReLU in eval mode, and not for a subclass's forward or in anomaly mode", () => {
+    const x = randn([4, 6], { requiresGrad: true });
+    const linear = new nn.Linear(6, 5);
+    const names = (y: ReturnType<typeof randn>) => {
+      const out: string[] = [];
+      for (let n = y.gradFn; n; n = n.inputs.find((t) => t.gradFn)?.gradFn ?? null) out.push(n.name);
+      return out;
+    };
+    expect(names(new nn.Sequential(linear, new nn.ReLU()).forward(x))).toEqual(["LinearRelu"]);
+    const withDropout = new nn.Sequential(linear, new nn.ReLU(), new nn.Dropout(0.3));
+    expect(names(withDropout.forward(x))).toEqual(["ReluDropout", "Linear"]);
+    withDropout.eval();
+    expect(names(withDropout.forward(x))).toEqual(["LinearRelu"]);
+    expect(names(new nn.Sequential(linear, new nn.ReLU(), new nn.Dropout(0)).forward(x))).toEqual(["LinearRelu"]);
+    expect(detectAnomaly(() => names(new nn.Sequential(linear, new nn.ReLU()).forward(x)))).toEqual(["Relu", "Linear"]);
+    class Scaled extends nn.Linear {
+      override forward(t: ReturnType<typeof randn>) {
+        return super.forward(t).mul(2);
+      }
+    }
+    expect(names(new nn.Sequential(new Scaled(6, 5), new nn.ReLU()).forward(x))).toEqual(["Relu", "Mul", "Linear"]);
+    expect(names(new nn.Sequential(new nn.ReLU(), linear).forward(x))).toEqual(["Linear", "Relu"]);
+  });
+
+  it("keeps only the output for backward, and a changed output is caught as PyTorch would", () => {
+    const linear = new nn.Linear(6, 5);
+    const y = nn.functional.linearRelu(randn([4, 6]), linear.weight, linear.bias);
+    expect(y.gradFn?.name).toBe("LinearRelu");
+    noGrad(() => y.mul_(2));
+    expect(() => y.sum().backward()).toThrow(/modified by an inplace operation.*LinearRelu/);
+  });
+
+  it("rejects mismatched shapes with linear's message", () => {
+    const linear = new nn.Linear(6, 5);
+    expect(() => nn.functional.linearRelu(randn([4, 7]), linear.weight, linear.bias)).toThrow(
+      "mat1 and mat2 shapes cannot be multiplied (4x7 and 6x5)",
+    );
+  });
+});

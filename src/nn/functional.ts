@@ -2,7 +2,7 @@
 // dropout are single fused ops (one kernel forward, one backward); the rest
 // are built from tensor ops.
 
-import { GemmLayout, ReduceOp } from "../backend/kernels.ts";
+import { GemmEpilogue, GemmLayout, ReduceOp, UnaryOp } from "../backend/kernels.ts";
 import { checkForward, isAnomalyEnabled, Saved } from "../autograd.ts";
 import { backendOf, needsGrad, record, result } from "../ops.ts";
 import { takeStream } from "../random.ts";
@@ -25,6 +25,20 @@ export function relu(x: Tensor): Tensor {
 
 /** y = x·Wᵀ + b over the last dim of x; W is [out, in] as in PyTorch. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  return linearWith(x, weight, bias, false);
+}
+
+/**
+ * relu(linear(x, weight, bias)) with the ReLU done by the GEMM on each strip of
+ * the output while it is in L1, and only the output kept for backward (it is
+ * > 0 exactly where relu passes the gradient): bitwise the two ops in turn,
+ * gradients included. nn.Sequential uses it for a Linear followed by a ReLU.
+ */
+export function linearRelu(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  return linearWith(x, weight, bias, true);
+}
+
+function linearWith(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, relu: boolean): Tensor {
   backendOf(x, weight, ...(bias ? [bias] : []));
   if (weight.ndim !== 2) throw new RangeError(`linear(): weight must be 2-D [out, in], got ${fmt(weight.shape)}`);
   const [outF, inF] = weight.shape;
@@ -41,19 +55,28 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   if (weight.dtype !== "float32") throw new TypeError(`linear(): weight must be float32, got ${weight.dtype}`);
   if (bias && bias.dtype !== "float32") throw new TypeError(`linear(): bias must be float32, got ${bias.dtype}`);
   const inputs = bias ? [x, weight, bias] : [x, weight];
+  const name = relu ? "LinearRelu" : "Linear";
   const graph = needsGrad(...inputs);
   const out = result([...x.shape.slice(0, -1), outF], inputs, graph);
   const be = x.backend;
   const kr = be.kernels;
+  const epilogue = relu ? GemmEpilogue.Relu : GemmEpilogue.None;
   if (rows > 0) {
     if (bias) kr.f32_broadcast_rows(bias.ptr, out.ptr, rows, outF);
-    kr.f32_gemm(GemmLayout.NT, rows, outF, inF, 1, x.ptr, inF, weight.ptr, inF, bias ? 1 : 0, out.ptr, outF, be.gemmWorkspace);
+    kr.f32_gemm(GemmLayout.NT, rows, outF, inF, 1, x.ptr, inF, weight.ptr, inF, bias ? 1 : 0, out.ptr, outF, be.gemmWorkspace, epilogue);
   }
-  if (isAnomalyEnabled()) checkForward("Linear", out, inputs);
+  if (isAnomalyEnabled()) checkForward(name, out, inputs);
   if (graph) {
-    const sx = new Saved(x, "Linear");
-    const sw = new Saved(weight, "Linear");
-    record(out, "Linear", inputs, (g) => {
+    const sx = new Saved(x, name);
+    const sw = new Saved(weight, name);
+    const so = relu ? new Saved(out, name) : null;
+    record(out, name, inputs, (dy) => {
+      // relu's backward first: dy where the output is > 0, else +0.
+      let g = dy;
+      if (so) {
+        g = result(out.shape, [dy], false);
+        kr.f32_unary_backward(UnaryOp.Relu, so.get().ptr, so.get().ptr, dy.ptr, g.ptr, rows * outF);
+      }
       let gx: Tensor | null = null;
       let gw: Tensor | null = null;
       let gb: Tensor | null = null;
@@ -69,6 +92,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
         gb = result(bias.shape, [g], false);
         kr.f32_reduce(ReduceOp.Sum, g.ptr, gb.ptr, 1, rows, outF);
       }
+      if (g !== dy) g.dispose();
       return [gx, gw, gb];
     });
   }

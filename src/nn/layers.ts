@@ -24,6 +24,12 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor {
     return F.linear(x, this.weight, this.bias);
   }
+  /** Linear then ReLU: the GEMM applies the ReLU (F.linearRelu), unless a subclass changed either forward. */
+  override fusedWith(next: Module): ((x: Tensor) => Tensor) | null {
+    if (this.forward !== Linear.prototype.forward || !(next instanceof ReLU) || next.forward !== ReLU.prototype.forward) return null;
+    if (isAnomalyEnabled()) return null;
+    return (x) => F.linearRelu(x, this.weight, this.bias);
+  }
 }
 
 export class ReLU extends Module {

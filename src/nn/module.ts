@@ -22,9 +22,10 @@ export abstract class Module {
 
   /**
    * One function computing next.forward(this.forward(x)) in fewer passes, or
-   * null: nn.Sequential asks each layer about the one after it. (ReLU followed
-   * by Dropout in training becomes F.reluDropout.) The result must be bitwise
-   * that of the two forwards, gradients included.
+   * null: nn.Sequential asks each layer about the one after it. (Linear
+   * followed by ReLU becomes F.linearRelu; ReLU followed by Dropout in training,
+   * F.reluDropout.) The result must be bitwise that of the two forwards,
+   * gradients included.
    */
   fusedWith(_next: Module): ((x: Tensor) => Tensor) | null {
     return null;
@@ -159,7 +160,11 @@ export class Sequential extends Module {
   forward(x: Tensor): Tensor {
     const layers = this.layers;
     for (let i = 0; i < layers.length; i++) {
-      const fused = i + 1 < layers.length ? layers[i]!.fusedWith(layers[i + 1]!) : null;
+      let fused = i + 1 < layers.length ? layers[i]!.fusedWith(layers[i + 1]!) : null;
+      // Of two overlapping pairs the later one fuses: in Linear → ReLU → Dropout
+      // (training), ReLU + Dropout saves a mask and a backward pass, Linear + ReLU
+      // only a pass over an output that is still in cache.
+      if (fused && i + 2 < layers.length && layers[i + 1]!.fusedWith(layers[i + 2]!)) fused = null;
       if (fused) {
         x = fused(x);
         i++;
