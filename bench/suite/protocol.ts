@@ -8,9 +8,14 @@ export type Layout = "NN" | "NT" | "TN";
 
 export type Request =
   | { id: number; cmd: "info" }
-  /** Allocates and fills the operands, warms up; replies { once } (seconds per call). */
+  /** Allocates and fills the operands, warms up; replies { once } (seconds per call), and wasmgrad-wasm its { probe } (ProbeInfo). */
   | { id: number; cmd: "gemm_setup"; m: number; k: number; n: number; layout: Layout; warmupMs: number }
-  /** Calls the product `reps` times back to back; replies { seconds } per call. */
+  /**
+   * Calls the product `reps` times back to back; replies { seconds } per call.
+   * wasmgrad-wasm then runs its Wasm SIMD peak probe (bench/suite/peak.ts) in
+   * the same process and adds { probeGflops }: what the machine could do right
+   * after this sample.
+   */
   | { id: number; cmd: "gemm_sample"; reps: number; variant?: "kernel" | "op" }
   | { id: number; cmd: "gemm_free" }
   /** Loads Fashion-MNIST from `dir`, builds the MLP; replies { trainSize, testSize, batchesPerEpoch, loadSeconds }. */
@@ -31,6 +36,16 @@ export interface InfoReply {
   versions: Record<string, string>;
   notes: string[];
   threads: number;
+}
+
+/** wasmgrad-wasm's Wasm SIMD peak probe (bench/suite/peak.ts), in the gemm_setup reply. */
+export interface ProbeInfo {
+  /** "relaxed": f32x4.relaxed_madd chains (FMA); "baseline": f32x4.mul and f32x4.add chains. */
+  build: "relaxed" | "baseline";
+  what: string;
+  /** The wasmgrad build it stands for: getBackend().description. */
+  backend: string;
+  note?: string;
 }
 
 export interface EpochReply {

@@ -18,6 +18,35 @@ export interface GemmStat {
   samples: number;
   repsPerSample: number;
   error?: string;
+  /** wasmgrad-wasm (kernel and op): the samples against the Wasm SIMD peak probe run right after each, in the same process. */
+  peak?: GemmPeakStat;
+}
+
+/** A GEMM cell against the Wasm SIMD peak probe (bench/suite/peak.ts). */
+export interface GemmPeakStat {
+  /** Median over the cell's samples of (sample GFLOP/s ÷ the probe's GFLOP/s right after it). */
+  share: number;
+  /** Median of the probe samples taken after the cell's samples, GFLOP/s. */
+  probeGflops: number;
+  /** Each sample in order: [GEMM GFLOP/s, probe GFLOP/s right after it]. */
+  pairs: [number, number][];
+}
+
+/** wasmgrad-wasm's Wasm SIMD peak probe over the run's GEMM samples (bench/suite/peak.ts). */
+export interface ProbeSummary {
+  /** "relaxed": f32x4.relaxed_madd chains (FMA); "baseline": f32x4.mul and f32x4.add chains. */
+  build: "relaxed" | "baseline";
+  what: string;
+  /** The wasmgrad build it was paired with (getBackend().description). */
+  backend: string;
+  /** GFLOP/s: median, slowest and fastest probe sample, over all of wasmgrad-wasm's GEMM samples. */
+  median: number;
+  low: number;
+  high: number;
+  samples: number;
+  /** About what the probe gives on this CPU when the machine is quiet; null where not known for this CPU. */
+  quietGflops: number | null;
+  note?: string;
 }
 
 export interface GemmCell {
@@ -98,6 +127,8 @@ export interface Results {
   data: { dir: string; full: boolean; note?: string };
   notes: string[];
   gemm: GemmCell[] | null;
+  /** The Wasm SIMD peak probe paired with wasmgrad-wasm's GEMM samples (null: GEMM not run, or no probe). */
+  probe?: ProbeSummary | null;
   training: TrainingResult | null;
   targets: Target[];
   seconds: number;
@@ -133,6 +164,16 @@ function atMost(what: string, measured: number | undefined, max: number, unit: s
 
 const shapeLabel = (c: { m: number; k: number; n: number }) => `${c.m}×${c.k}×${c.n}`;
 
+/** "71% of the Wasm peak measured alongside (48.3 GFLOP/s)", for a GEMM target's note. */
+function peakNote(st: GemmStat | undefined): string | undefined {
+  const p = st?.peak;
+  if (!p) return undefined;
+  return `${fmt(100 * p.share, 0)}% of the Wasm peak measured alongside (${fmt(p.probeGflops)} GFLOP/s)`;
+}
+
+/** The probe's build, in words. */
+const probeKind = (p: ProbeSummary) => (p.build === "relaxed" ? "FMA via `f32x4.relaxed_madd`" : "`f32x4.mul` + `f32x4.add`");
+
 export function checkTargets(r: Results): Target[] {
   const out: Target[] = [];
   const wasmThreads = r.contenders["wasmgrad-wasm"]?.threads ?? r.threads;
@@ -141,7 +182,7 @@ export function checkTargets(r: Results): Target[] {
   for (const [m, k, n, min] of gemmShapes) {
     for (const layout of ["NN", "NT", "TN"] as const) {
       const cell = r.gemm?.find((c) => c.m === m && c.k === k && c.n === n && c.layout === layout);
-      const note = cell ? undefined : r.mode === "quick" ? "not in --quick" : undefined;
+      const note = cell ? peakNote(cell.stats["wasmgrad-wasm"]) : r.mode === "quick" ? "not in --quick" : undefined;
       out.push(atLeast(`GEMM ${m}×${k}×${n} ${layout}, wasmgrad-wasm, ${wasmThreads} thread${wasmThreads === 1 ? "" : "s"}`, cell?.stats["wasmgrad-wasm"]?.gflops, min, " GFLOP/s", 1, note));
     }
   }
@@ -259,14 +300,26 @@ export function renderMarkdown(r: Results): string {
   L.push(`${pass} met, ${fail} missed${none ? `, ${none} not measured` : ""}.`);
   const we = r.training?.epoch["wasmgrad-wasm"];
   const te = r.training?.epoch.torch;
+  // This VM's speed drifts by a third or more from one stretch to the next: PyTorch, timed in the same rounds,
+  // and the Wasm peak probe, run right after each wasmgrad-wasm GEMM sample, say how fast this run's stretches were.
+  const speed: string[] = [];
   if (we && te && r.training?.trainSize === 60000) {
-    // This VM's speed drifts by a third from one stretch to the next: PyTorch, timed in the same rounds, says how fast this run's stretch was.
-    L.push("");
-    L.push(
-      `How fast the machine was: PyTorch took ${fmt(te.epochSeconds, 2)} s per epoch in this run (the issue measured ` +
+    speed.push(
+      `PyTorch took ${fmt(te.epochSeconds, 2)} s per epoch in this run (the issue measured ` +
         `1.1–1.6 s on this kind of machine when quiet), and wasmgrad-wasm ${fmt(pairedEpochRatio(we, te) ?? NaN, 2)}× ` +
         `PyTorch's time (the median of the rounds' ratios). The ≤ 2 s target is 1.25–1.8× PyTorch's quiet-machine time.`,
     );
+  }
+  if (r.probe) {
+    const p = r.probe;
+    speed.push(
+      `The Wasm SIMD peak probe (${probeKind(p)}) ran at a median ${fmt(p.median)} GFLOP/s during the GEMM samples` +
+        (p.quietGflops ? ` (about ${p.quietGflops} on this CPU when the machine is quiet: ~${fmt((100 * p.median) / p.quietGflops, 0)}% of that).` : "."),
+    );
+  }
+  if (speed.length) {
+    L.push("");
+    L.push(`How fast the machine was: ${speed.join(" ")}`);
   }
 
   if (r.gemm) {
@@ -278,17 +331,31 @@ export function renderMarkdown(r: Results): string {
         "wasmgrad-wasm/-js: the backend's `f32_gemm` kernel into a preallocated C (the calls Linear makes; the issue's GFLOP/s targets); " +
         "*wasmgrad-wasm op*: the same through wasmgrad's op that allocates the output tensor (what `matmul` runs); " +
         "tfjs: `tf.matMul(a, b, transposeA, transposeB)` (output allocated and disposed per call); torch: `a @ b`, `a @ b.T`, `a.T @ b` on contiguous tensors. " +
-        "The range is wasmgrad-wasm's slowest–fastest sample.",
+        "The range is wasmgrad-wasm's slowest–fastest sample. " +
+        "*% of peak*: the median over the cell's samples of wasmgrad-wasm's GFLOP/s ÷ the Wasm SIMD peak probe's, run right after that sample in the same process " +
+        "(what the machine's SIMD units could do at that moment: this column moves with the kernel, much less with the machine's speed than the GFLOP/s do; " +
+        "the probe touches no memory, so other work's contention for caches and memory bandwidth still lowers it).",
     );
     L.push("");
-    const head = ["M×K×N", "layout", "wasmgrad-wasm", "(range)", "wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"];
+    const head = ["M×K×N", "layout", "wasmgrad-wasm", "(range)", "% of peak", "wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"];
     const rows = r.gemm.map((c) => {
       const s = c.stats;
       const g = (e: GemmEntry) => (s[e]?.error ? "error" : s[e] ? fmt(s[e]!.gflops, s[e]!.gflops < 10 ? 2 : 1) : "–");
       const w = s["wasmgrad-wasm"];
-      return [shapeLabel(c), c.layout, g("wasmgrad-wasm"), w ? `${fmt(w.low)}–${fmt(w.high)}` : "–", g("wasmgrad-wasm op"), g("wasmgrad-js"), g("tfjs-wasm"), g("tfjs-cpu"), g("torch")];
+      const peak = w?.peak ? `${fmt(100 * w.peak.share, 0)}%` : "–";
+      return [shapeLabel(c), c.layout, g("wasmgrad-wasm"), w ? `${fmt(w.low)}–${fmt(w.high)}` : "–", peak, g("wasmgrad-wasm op"), g("wasmgrad-js"), g("tfjs-wasm"), g("tfjs-cpu"), g("torch")];
     });
     L.push(table(head, rows));
+    if (r.probe) {
+      const p = r.probe;
+      L.push("");
+      L.push(
+        `Wasm SIMD peak probe (\`bench/suite/peak.ts\`), for wasmgrad's ${p.backend} build: ${p.what}, in registers, no memory traffic. ` +
+          `This run: median ${fmt(p.median)} GFLOP/s, ${fmt(p.low)}–${fmt(p.high)} over ${p.samples} samples` +
+          (p.quietGflops ? ` (about ${p.quietGflops} GFLOP/s on this CPU when the machine is quiet: ${p.build === "relaxed" ? "16" : "~12"} flop/cycle at ~3.25 GHz).` : ".") +
+          (p.note ? ` Note: ${p.note}.` : ""),
+      );
+    }
     L.push("");
     L.push("wasmgrad-wasm's speed-up (its GFLOP/s ÷ the other's):");
     L.push("");

@@ -22,10 +22,11 @@ import { cpus, loadavg, release, totalmem, type } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ChildContender } from "./child.ts";
-import type { EpochReply, EvalReply, InfoReply, Layout, ProfileReply, StatsReply } from "./protocol.ts";
+import { PROBE_QUIET_GFLOPS } from "./peak.ts";
+import type { EpochReply, EvalReply, InfoReply, Layout, ProbeInfo, ProfileReply, StatsReply } from "./protocol.ts";
 import {
   CONTENDERS, checkTargets, median, renderMarkdown,
-  type ContenderName, type EpochSummary, type EvalSummary, type GemmCell, type GemmEntry, type GemmStat, type Results, type TrainingResult,
+  type ContenderName, type EpochSummary, type EvalSummary, type GemmCell, type GemmEntry, type GemmStat, type ProbeSummary, type Results, type TrainingResult,
 } from "./report.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -268,7 +269,7 @@ const LAYOUTS: Layout[] = ["NN", "NT", "TN"];
  * (a layout could look 1.5× slower than another only because it ran later).
  * Within a pass, the contenders take turns sample by sample, as everywhere.
  */
-async function gemmPhase(live: Live[], opts: Options): Promise<GemmCell[]> {
+async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promise<{ cells: GemmCell[]; probe: ProbeSummary | null }> {
   const shapes = opts.quick ? QUICK_SHAPES : FULL_SHAPES;
   const passes = opts.quick ? 1 : 3;
   const minSampleS = opts.quick ? 0.01 : 0.03;
@@ -277,7 +278,10 @@ async function gemmPhase(live: Live[], opts: Options): Promise<GemmCell[]> {
   const budgetS = opts.quick ? 0.25 : 1.5;
   const firstWarmupMs = opts.quick ? 50 : 200;
   const laterWarmupMs = 30;
-  interface Plan { entry: GemmEntry; who: Live; variant: "kernel" | "op"; reps: number; samples: number; times: number[] }
+  /** times: seconds per call of each sample; probes: the peak probe's GFLOP/s right after each (wasmgrad-wasm). */
+  interface Plan { entry: GemmEntry; who: Live; variant: "kernel" | "op"; reps: number; samples: number; times: number[]; probes: (number | undefined)[] }
+  let probeInfo: ProbeInfo | undefined;
+  const allProbes: number[] = [];
   const cases = shapes.flatMap((shape) => LAYOUTS.map((layout) => ({
     shape, layout, cell: { ...shape, layout, stats: {} } as GemmCell, plans: null as Plan[] | null,
   })));
@@ -292,15 +296,16 @@ async function gemmPhase(live: Live[], opts: Options): Promise<GemmCell[]> {
         if (cell.stats[c.name]?.error) continue;
         try {
           const warmupMs = pass === 0 ? firstWarmupMs : laterWarmupMs;
-          const { once } = await c.child.request<{ once: number }>({ cmd: "gemm_setup", ...shape, layout, warmupMs });
+          const { once, probe } = await c.child.request<{ once: number; probe?: ProbeInfo }>({ cmd: "gemm_setup", ...shape, layout, warmupMs });
+          if (probe && c.name === "wasmgrad-wasm") probeInfo ??= probe;
           ready.add(c);
           if (pass > 0) continue;
           // Sized on the first pass: reps per sample and samples in all, shared out over the passes.
           const reps = Math.max(1, Math.ceil(minSampleS / once));
           const samples = clamp(Math.floor(budgetS / (once * reps)), minSamples, maxSamples);
           cs.plans ??= [];
-          cs.plans.push({ entry: c.name, who: c, variant: "kernel", reps, samples, times: [] });
-          if (c.name === "wasmgrad-wasm") cs.plans.push({ entry: "wasmgrad-wasm op", who: c, variant: "op", reps, samples, times: [] });
+          cs.plans.push({ entry: c.name, who: c, variant: "kernel", reps, samples, times: [], probes: [] });
+          if (c.name === "wasmgrad-wasm") cs.plans.push({ entry: "wasmgrad-wasm op", who: c, variant: "op", reps, samples, times: [], probes: [] });
         } catch (e) {
           failed(cell, c.name, e);
         }
@@ -314,8 +319,10 @@ async function gemmPhase(live: Live[], opts: Options): Promise<GemmCell[]> {
         for (const p of rotate(plans, r + pass)) {
           if (!due(quota.get(p)!, rounds, r)) continue;
           try {
-            const { seconds } = await p.who.child.request<{ seconds: number }>({ cmd: "gemm_sample", reps: p.reps, variant: p.variant });
+            const { seconds, probeGflops } = await p.who.child.request<{ seconds: number; probeGflops?: number }>({ cmd: "gemm_sample", reps: p.reps, variant: p.variant });
             p.times.push(seconds);
+            p.probes.push(probeGflops);
+            if (probeGflops !== undefined) allProbes.push(probeGflops);
           } catch (e) {
             failed(cell, p.entry, e, p.reps);
           }
@@ -328,17 +335,37 @@ async function gemmPhase(live: Live[], opts: Options): Promise<GemmCell[]> {
         if (cell.stats[p.entry]?.error || p.times.length === 0) continue;
         const g = (t: number) => flops / t / 1e9;
         const stat: GemmStat = { gflops: g(median(p.times)), low: g(Math.max(...p.times)), high: g(Math.min(...p.times)), samples: p.times.length, repsPerSample: p.reps };
+        // Each sample against the peak probe taken right after it in the same process.
+        const pairs = p.times.flatMap((t, i): [number, number][] => {
+          const probe = p.probes[i];
+          return probe !== undefined && probe > 0 ? [[g(t), probe]] : [];
+        });
+        if (pairs.length) {
+          stat.peak = { share: median(pairs.map(([x, y]) => x / y)), probeGflops: median(pairs.map(([, y]) => y)), pairs };
+        }
         cell.stats[p.entry] = stat;
       }
       const show = (e: GemmEntry) => {
         const st = cell.stats[e];
-        return st ? `${e} ${st.error ? "error" : st.gflops.toFixed(st.gflops < 10 ? 2 : 1)}` : null;
+        if (!st) return null;
+        if (st.error) return `${e} error`;
+        const peak = st.peak && e === "wasmgrad-wasm" ? ` (${(100 * st.peak.share).toFixed(0)}% of the peak probe's ${st.peak.probeGflops.toFixed(1)})` : "";
+        return `${e} ${st.gflops.toFixed(st.gflops < 10 ? 2 : 1)}${peak}`;
       };
       log(`  gemm ${shape.m}×${shape.k}×${shape.n} ${layout}: ${(["wasmgrad-wasm", "wasmgrad-wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"] as GemmEntry[]).map(show).filter(Boolean).join(", ")} GFLOP/s`);
     }
     if (pass < passes - 1) log(`  gemm: pass ${pass + 1}/${passes} done`);
   }
-  return cases.map((cs) => cs.cell);
+  const probe: ProbeSummary | null = probeInfo && allProbes.length
+    ? {
+      build: probeInfo.build, what: probeInfo.what, backend: probeInfo.backend,
+      median: median(allProbes), low: Math.min(...allProbes), high: Math.max(...allProbes), samples: allProbes.length,
+      quietGflops: quietCpu ? PROBE_QUIET_GFLOPS[probeInfo.build] : null,
+      ...(probeInfo.note ? { note: probeInfo.note } : {}),
+    }
+    : null;
+  if (probe) log(`  peak probe (${probe.build}): median ${probe.median.toFixed(1)} GFLOP/s, ${probe.low.toFixed(1)}–${probe.high.toFixed(1)} over ${probe.samples} samples`);
+  return { cells: cases.map((cs) => cs.cell), probe };
 }
 
 // ---- training ------------------------------------------------------------------
@@ -535,6 +562,7 @@ async function main(): Promise<void> {
     data: { ...data, dir: data.full ? data.dir : relative(ROOT, data.dir) },
     notes,
     gemm: null,
+    probe: null,
     training: null,
     targets: [],
     seconds: 0,
@@ -564,7 +592,11 @@ async function main(): Promise<void> {
     record(live);
     const g0 = performance.now();
     try {
-      results.gemm = await gemmPhase(live, opts);
+      // The probe's quiet-machine figure is known for the CPU these benchmarks were written on.
+      const g = await gemmPhase(live, opts, /family 6 model 207\b/.test(cpu.detail));
+      results.gemm = g.cells;
+      results.probe = g.probe;
+      if (g.probe?.note) notes.push(`wasmgrad-wasm: ${g.probe.note}`);
     } finally {
       await stopAll(live);
     }

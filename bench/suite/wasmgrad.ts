@@ -4,6 +4,8 @@
 // issue's GFLOP/s targets measure; Linear's forward and backward make exactly
 // these calls), "op" goes through the TypeScript op that allocates its output
 // tensor (ops.gemm, what matmul uses), like tf.matMul and torch's `@`.
+// On the Wasm backend each GEMM sample is followed, in this process, by a
+// sample of the Wasm SIMD peak probe (peak.ts) for the build wasmgrad runs.
 
 import * as wasmgrad from "../../src/index.ts";
 import { data, manualSeed, memoryStats, nn, noGrad, optim, randn, empty, ready, setBackend, getBackend, type Tensor } from "../../src/index.ts";
@@ -11,7 +13,8 @@ import { GemmLayout } from "../../src/backend/kernels.ts";
 import type { Kernels } from "../../src/backend/kernels.ts";
 import { gemm } from "../../src/ops.ts";
 import { fillRandom, maxRssBytes, rssBytes, operandShapes, timeCalls, warmUp, type Contender } from "./contender.ts";
-import type { EpochReply, EvalReply, InfoReply, Layout, ProfileReply, StatsReply } from "./protocol.ts";
+import { probeForBackend, type PeakProbe } from "./peak.ts";
+import type { EpochReply, EvalReply, InfoReply, Layout, ProbeInfo, ProfileReply, StatsReply } from "./protocol.ts";
 
 type Lib = Record<string, unknown>;
 
@@ -42,6 +45,8 @@ const FAMILY: Record<string, string> = {
 export class WasmgradContender implements Contender {
   private readonly notes: string[] = [];
   private threads = 1;
+  /** The Wasm SIMD peak probe (wasm backend only), made by the first gemmSetup. */
+  private probe: { probe: PeakProbe; info: ProbeInfo } | null = null;
   private gemmState: { a: Tensor; b: Tensor; c: Tensor; layout: GemmLayout; m: number; k: number; n: number } | null = null;
   private train: {
     net: nn.Sequential;
@@ -93,6 +98,14 @@ export class WasmgradContender implements Contender {
     fillRandom(be.heap.f32.subarray(b.ptr >>> 2, (b.ptr >>> 2) + k * n), 2);
     const c = empty([m, n]);
     this.gemmState = { a, b, c, layout: GemmLayout[layout], m, k, n };
+    // Made here (not at start-up) so the training processes never compile it.
+    if (this.backend === "wasm" && !this.probe) {
+      const { probe, note } = probeForBackend(be.description);
+      this.probe = {
+        probe,
+        info: { build: probe.build, what: probe.what, backend: be.description, ...(note ? { note } : {}) },
+      };
+    }
     const once = warmUp(this.kernelCall(), warmupMs);
     // The suite samples the allocating op only on the Wasm backend (run.ts).
     if (this.backend === "wasm") warmUp(this.opCall(), Math.min(warmupMs, 100));
@@ -119,6 +132,15 @@ export class WasmgradContender implements Contender {
 
   gemmSample(reps: number, variant: "kernel" | "op"): number {
     return timeCalls(variant === "op" ? this.opCall() : this.kernelCall(), reps);
+  }
+
+  probeInfo(): ProbeInfo | undefined {
+    return this.probe?.info;
+  }
+
+  /** One sample of the peak probe, GFLOP/s (~3 ms: 3 calls, the median one). */
+  probeSample(): number | undefined {
+    return this.probe?.probe.sample().gflops;
   }
 
   gemmFree(): void {

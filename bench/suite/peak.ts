@@ -1,0 +1,233 @@
+// The Wasm SIMD peak probe: how many GFLOP/s this machine's Wasm engine can do
+// *right now*, measured in the same process right after each wasmgrad-wasm
+// GEMM sample, so that the report can give the GEMM as a share of what the
+// machine could do at that moment (this VM's speed drifts by 2× over minutes).
+//
+// The probe is a tiny hand-encoded WebAssembly module (nothing to compile, no
+// memory, no imports): one exported function `peak(n: i32, x: f32, y: f32) -> f32`
+// that runs n iterations of a loop over 12 independent v128 accumulators kept in
+// registers (12 accumulators + splat(x) + splat(y) = 14 live v128 values: V8
+// on x64 has 15 usable xmm registers, so nothing spills), the loop body
+// updating each accumulator twice, then returns lane 0 of their sum (so nothing
+// is dead code).
+//
+//   relaxed  (what the relaxed-SIMD build's GEMM runs):
+//            acc_i = f32x4.relaxed_madd(x, y, acc_i)           one FMA each
+//            12 chains × 2 × 4 lanes × 2 flop = 192 flop per iteration
+//   baseline (what the baseline build's GEMM runs: f32x4.mul then f32x4.add):
+//            acc_i = f32x4.mul(acc_i, x)  for odd i,
+//            acc_i = f32x4.add(acc_i, y)  for even i           1:1 muls and adds
+//            12 chains × 2 × 4 lanes × 1 flop = 96 flop per iteration
+//
+// Why these: with 12 chains an FMA (latency 4) or a mul (4) / add (2) chain
+// never waits on its own latency at 2 FMA or 3 mul/add per cycle. For the
+// baseline, independent mul chains and add chains measured highest of the forms
+// tried (acc = acc·x + y, and acc_i += acc_{i+1}·y, were 3–10% lower), and
+// `acc += x·y` with loop-invariant x, y cannot be used: the engine may compute
+// the invariant product once. On the Xeon (family 6 model 207) these machines
+// run, TurboFan compiles the relaxed loop to vfmadd231ps only and the baseline
+// one to vmulps / vaddps only; they measured 2.0 FMA and ~2.9 mul+add per cycle
+// (16 and ~12 flop/cycle; with the machine quiet at ~3.25 GHz about 52 and 39
+// GFLOP/s). x = 1 and y = 2^-20 keep every value normal (no denormal slow path)
+// and exactly predictable: after n iterations the result is 12 + 24·n·y
+// (relaxed) or 12 + 12·n·y (baseline), which the tests check.
+//
+// V8 runs a Wasm function first as Liftoff code and tiers it up to TurboFan
+// between calls (no on-stack replacement), so the probe is warmed up with many
+// short calls before anything is timed; a sample is the median of 3 calls of
+// ~1 ms each (one preemption of the process does not make the sample).
+
+export type ProbeBuild = "relaxed" | "baseline";
+
+const CHAINS = 12;
+const UNROLL = 2;
+const LANES = 4;
+
+/** Flop per loop iteration: an FMA lane is 2 flop, a mul or add lane 1. */
+export const PROBE_FLOPS_PER_ITERATION: Record<ProbeBuild, number> = {
+  relaxed: CHAINS * UNROLL * LANES * 2,
+  baseline: CHAINS * UNROLL * LANES * 1,
+};
+
+/** The probe's arguments: the loop multiplies by X and adds Y (or X·Y). */
+const X = 1;
+const Y = 2 ** -20;
+
+/** What `peak(n, 1, 2^-20)` returns (exact in f32 for n up to ~2^15). */
+export function probeExpected(build: ProbeBuild, iterations: number): number {
+  return build === "relaxed" ? CHAINS + 2 * CHAINS * iterations * X * Y : CHAINS + CHAINS * iterations * Y;
+}
+
+/** A short description of the probe, for the report. */
+export const PROBE_WHAT: Record<ProbeBuild, string> = {
+  relaxed: "12 independent chains of `f32x4.relaxed_madd` (one FMA each, as the relaxed-SIMD build's GEMM multiply-adds)",
+  baseline: "12 independent chains, half `f32x4.mul`, half `f32x4.add` (1:1, as the baseline-SIMD build's GEMM multiply-adds)",
+};
+
+/**
+ * About what the probe measures on the Xeon (family 6 model 207, ~3.25 GHz)
+ * these benchmarks run on when the machine is quiet: 16 flop/cycle with FMA,
+ * ~12 with mul + add (2 FMA units; mul on 2 ports, add on 2, 3 in all).
+ */
+export const PROBE_QUIET_GFLOPS: Record<ProbeBuild, number> = { relaxed: 52, baseline: 39 };
+
+// ---- a minimal WebAssembly encoder ---------------------------------------------
+
+/** Unsigned LEB128. */
+function leb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+}
+
+/** A vector: its length, then its items. */
+const vec = (items: number[][]): number[] => [...leb(items.length), ...items.flat()];
+/** A section: id, byte size, contents. */
+const section = (id: number, bytes: number[]): number[] => [id, ...leb(bytes.length), ...bytes];
+
+const I32 = 0x7f;
+const F32 = 0x7d;
+const V128 = 0x7b;
+const localGet = (i: number) => [0x20, ...leb(i)];
+const localSet = (i: number) => [0x21, ...leb(i)];
+const localTee = (i: number) => [0x22, ...leb(i)];
+/** A SIMD instruction: prefix 0xfd, then its opcode as LEB128. */
+const simd = (op: number) => [0xfd, ...leb(op)];
+const F32X4_SPLAT = simd(0x13);
+const F32X4_EXTRACT_LANE_0 = [...simd(0x1f), 0];
+const F32X4_ADD = simd(0xe4);
+const F32X4_MUL = simd(0xe6);
+/** Relaxed SIMD: f32x4.relaxed_madd(a, b, c) = a·b + c, fused or not (0xfd 0x105). */
+const F32X4_RELAXED_MADD = simd(0x105);
+
+/** The probe module's bytes (see the top of this file). */
+export function peakProbeBytes(build: ProbeBuild): Uint8Array<ArrayBuffer> {
+  // Locals: params 0 n (i32), 1 x (f32), 2 y (f32); then v128 accumulators 3..14, splat(x) 15, splat(y) 16.
+  const acc = (i: number) => 3 + i;
+  const vx = 3 + CHAINS;
+  const vy = 4 + CHAINS;
+  const chain = (i: number): number[] => {
+    if (build === "relaxed") return [...localGet(vx), ...localGet(vy), ...localGet(acc(i)), ...F32X4_RELAXED_MADD, ...localSet(acc(i))];
+    return i % 2
+      ? [...localGet(acc(i)), ...localGet(vx), ...F32X4_MUL, ...localSet(acc(i))]
+      : [...localGet(acc(i)), ...localGet(vy), ...F32X4_ADD, ...localSet(acc(i))];
+  };
+  const code: number[] = [
+    ...vec([[...leb(CHAINS + 2), V128]]), // local declarations: 14 v128
+    ...localGet(1), ...F32X4_SPLAT, ...localSet(vx),
+    ...localGet(2), ...F32X4_SPLAT, ...localSet(vy),
+  ];
+  for (let i = 0; i < CHAINS; i++) code.push(...localGet(1), ...F32X4_SPLAT, ...localSet(acc(i))); // acc_i = splat(x)
+  code.push(0x03, 0x40); // loop (no result)
+  for (let u = 0; u < UNROLL; u++) for (let i = 0; i < CHAINS; i++) code.push(...chain(i));
+  // n -= 1; br_if 0 (n != 0)   (the caller passes n >= 1)
+  code.push(...localGet(0), 0x41, 1, 0x6b, ...localTee(0), 0x0d, 0, 0x0b); // i32.const 1, i32.sub, br_if, end loop
+  code.push(...localGet(acc(0)));
+  for (let i = 1; i < CHAINS; i++) code.push(...localGet(acc(i)), ...F32X4_ADD);
+  code.push(...F32X4_EXTRACT_LANE_0, 0x0b); // end function
+  const name = [..."peak"].map((c) => c.charCodeAt(0));
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
+    ...section(1, vec([[0x60, ...vec([[I32], [F32], [F32]]), ...vec([[F32]])]])), // type 0: (i32, f32, f32) -> f32
+    ...section(3, vec([[0]])), // function 0 has type 0
+    ...section(7, vec([[...vec(name.map((c) => [c])), 0x00, 0]])), // export "peak" = function 0
+    ...section(10, vec([[...leb(code.length), ...code]])), // its body
+  ]);
+}
+
+// ---- the probe -----------------------------------------------------------------
+
+export interface ProbeSample {
+  /** The median call's GFLOP/s. */
+  gflops: number;
+  /** Flop and seconds over all the sample's calls. */
+  flops: number;
+  seconds: number;
+  calls: number;
+}
+
+export class PeakProbe {
+  readonly flopsPerIteration: number;
+  readonly what: string;
+  /** Iterations per timed call (sized at warm-up for ~callMs). */
+  iterationsPerCall = 1000;
+  private readonly fn: (n: number, x: number, y: number) => number;
+
+  /** Throws where the engine does not validate the module (relaxed SIMD off). */
+  constructor(readonly build: ProbeBuild) {
+    const bytes = peakProbeBytes(build);
+    if (!WebAssembly.validate(bytes)) throw new Error(`the ${build} peak probe does not validate on this engine`);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes));
+    this.fn = instance.exports.peak as (n: number, x: number, y: number) => number;
+    this.flopsPerIteration = PROBE_FLOPS_PER_ITERATION[build];
+    this.what = PROBE_WHAT[build];
+  }
+
+  /** Runs the loop `iterations` (≥ 1) times; returns its result (see probeExpected). */
+  run(iterations: number): number {
+    return this.fn(Math.max(1, Math.floor(iterations)), X, Y);
+  }
+
+  /**
+   * Many short calls (V8 tiers the function up to TurboFan between calls),
+   * then sizes a call to last about callMs.
+   */
+  warmUp(callMs = 1, minMs = 15): this {
+    const t0 = performance.now();
+    let calls = 0;
+    while (calls < 20 || performance.now() - t0 < minMs) {
+      this.run(2000);
+      calls++;
+      if (performance.now() - t0 > 500) break;
+    }
+    const rates: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const n = 20000;
+      const t = performance.now();
+      this.run(n);
+      rates.push(n / Math.max(performance.now() - t, 1e-3));
+    }
+    rates.sort((a, b) => a - b);
+    this.iterationsPerCall = Math.max(1000, Math.round(rates[2]! * callMs));
+    return this;
+  }
+
+  /** `calls` timed calls of iterationsPerCall each; GFLOP/s of the median one. */
+  sample(calls = 3): ProbeSample {
+    const n = this.iterationsPerCall;
+    const rates: number[] = [];
+    let seconds = 0;
+    for (let i = 0; i < calls; i++) {
+      const t = performance.now();
+      this.run(n);
+      const dt = (performance.now() - t) / 1000;
+      seconds += dt;
+      rates.push((n * this.flopsPerIteration) / Math.max(dt, 1e-9) / 1e9);
+    }
+    rates.sort((a, b) => a - b);
+    return { gflops: rates[(calls - 1) >> 1]!, flops: calls * n * this.flopsPerIteration, seconds, calls };
+  }
+}
+
+/**
+ * The probe for a wasmgrad backend: the relaxed one for the relaxed-SIMD build
+ * (`getBackend().description` "wasm-simd128-relaxed"; wasmgrad has by then
+ * turned on Node 20/21's --experimental-wasm-relaxed-simd), else the baseline
+ * one. A relaxed build whose probe does not validate gets the baseline probe
+ * and a note.
+ */
+export function probeForBackend(description: string): { probe: PeakProbe; note?: string } {
+  if (description === "wasm-simd128-relaxed") {
+    if (WebAssembly.validate(peakProbeBytes("relaxed"))) return { probe: new PeakProbe("relaxed").warmUp() };
+    return {
+      probe: new PeakProbe("baseline").warmUp(),
+      note: "the relaxed-SIMD peak probe did not validate, so GEMM is compared with the mul+add (baseline) probe",
+    };
+  }
+  return { probe: new PeakProbe("baseline").warmUp() };
+}
