@@ -577,6 +577,25 @@ function f32_gemm_3x12_microkernel(
       v128.store(r0, c00); v128.store(r0, c01, 16); v128.store(r0, c02, 32);
       v128.store(r1, c10); v128.store(r1, c11, 16); v128.store(r1, c12, 32);
       v128.store(r2, c20); v128.store(r2, c21, 16); v128.store(r2, c22, 32);
+    } else if (mr == 3 && nr > 8) {
+      // A strip of 9 to 11 columns (the 10-class output layer): whole vectors
+      // for the first 8, staged lanes for the rest (an all-scalar store of the
+      // tile cost ~13% of the strip).
+      const r1 = r0 + ldcBytes, r2 = r1 + ldcBytes;
+      if (beta != 0) {
+        const vb = f32x4.splat(beta);
+        c00 = f32x4.add(c00, f32x4.mul(vb, v128.load(r0)));
+        c01 = f32x4.add(c01, f32x4.mul(vb, v128.load(r0, 16)));
+        c10 = f32x4.add(c10, f32x4.mul(vb, v128.load(r1)));
+        c11 = f32x4.add(c11, f32x4.mul(vb, v128.load(r1, 16)));
+        c20 = f32x4.add(c20, f32x4.mul(vb, v128.load(r2)));
+        c21 = f32x4.add(c21, f32x4.mul(vb, v128.load(r2, 16)));
+      }
+      v128.store(r0, c00); v128.store(r0, c01, 16);
+      v128.store(r1, c10); v128.store(r1, c11, 16);
+      v128.store(r2, c20); v128.store(r2, c21, 16);
+      v128.store(tile, c02); v128.store(tile, c12, 16); v128.store(tile, c22, 32);
+      f32_gemm_store_tile(tile, 4, 1, 3, nr - 8, r0 + 32, ldcBytes, beta);
     } else {
       v128.store(tile, c00); v128.store(tile, c01, 16); v128.store(tile, c02, 32);
       v128.store(tile, c10, 48); v128.store(tile, c11, 64); v128.store(tile, c12, 80);
