@@ -1,6 +1,7 @@
 // nn.functional: the layers' arithmetic as functions. linear, crossEntropy and
-// dropout are single fused ops (one kernel forward, one backward); the rest
-// are built from tensor ops.
+// dropout are single fused ops (one kernel forward, one backward), as are the
+// pairs nn.Sequential fuses, linearRelu and reluDropout; the rest are built
+// from tensor ops.
 
 import { GemmEpilogue, GemmLayout, ReduceOp, UnaryOp } from "../backend/kernels.ts";
 import { checkForward, isAnomalyEnabled, Saved } from "../autograd.ts";
