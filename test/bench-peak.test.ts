@@ -1,7 +1,9 @@
 // The benchmark suite's Wasm SIMD peak probe (bench/suite/peak.ts): its
 // hand-encoded modules validate, compute what they claim (so the loop runs the
 // chains it counts as flop), and the probe reports a positive GFLOP/s with the
-// flop it did. Behaviour only: nothing here depends on how fast the machine is.
+// flop it did. Its busy twin runs the same chains plus integer work that cannot
+// be dropped, and returns the same result. Behaviour only: nothing here depends
+// on how fast the machine is.
 
 import { describe, expect, it } from "vitest";
 import {
@@ -65,10 +67,52 @@ describe("the relaxed probe", () => {
   });
 });
 
+describe("the busy probe", () => {
+  /** How many times `op` (one byte) follows a local.get in the module: the loop's integer adds. */
+  const countAfterLocalGet = (bytes: Uint8Array, op: number) => {
+    let n = 0;
+    for (let i = 2; i < bytes.length; i++) if (bytes[i] === op && bytes[i - 2] === 0x20) n++;
+    return n;
+  };
+
+  it("adds an i32.add per FMA (relaxed) or per two vector ops (baseline): 24 and 12 per iteration", () => {
+    // local.get a; local.get n; i32.add (0x6a): the byte before 0x6a is local.get's index, two before is 0x20.
+    expect(countAfterLocalGet(peakProbeBytes("relaxed", true), 0x6a)).toBe(24);
+    expect(countAfterLocalGet(peakProbeBytes("baseline", true), 0x6a)).toBe(12);
+    expect(countAfterLocalGet(peakProbeBytes("relaxed"), 0x6a)).toBe(0);
+  });
+
+  it("validates wherever its plain twin does", () => {
+    expect(WebAssembly.validate(peakProbeBytes("baseline", true))).toBe(true);
+    expect(WebAssembly.validate(peakProbeBytes("relaxed", true))).toBe(relaxedSimdSupported());
+  });
+
+  it("returns exactly the plain probe's result, for short and long loops (the select never takes the integers)", () => {
+    const builds = relaxedSimdSupported() ? (["baseline", "relaxed"] as const) : (["baseline"] as const);
+    for (const build of builds) {
+      const busy = new PeakProbe(build, true);
+      for (const n of [1, 2, 3, 1000, 4096, 65537, 300001]) expect(busy.run(n)).toBe(new PeakProbe(build).run(n));
+      for (const n of [1, 1000, 4096]) expect(busy.run(n)).toBe(probeExpected(build, n));
+    }
+  });
+
+  it("counts the same flop as the plain probe and samples a positive GFLOP/s", () => {
+    const p = new PeakProbe("baseline", true).warmUp(0.2, 2);
+    expect(p.busy).toBe(true);
+    expect(p.what).toMatch(/busy: .*i32\.add/);
+    const s = p.sample();
+    expect(s.flops).toBe(3 * p.iterationsPerCall * 96);
+    expect(s.gflops).toBeGreaterThan(0);
+  });
+});
+
 describe("probeForBackend", () => {
-  it("picks the probe of the build wasmgrad runs", () => {
-    expect(probeForBackend("wasm-simd128").probe.build).toBe("baseline");
+  it("picks the probe of the build wasmgrad runs, with a busy twin of the same build", () => {
+    const base = probeForBackend("wasm-simd128");
+    expect(base.probe.build).toBe("baseline");
+    expect([base.busy.build, base.busy.busy, base.probe.busy]).toEqual(["baseline", true, false]);
     const relaxed = probeForBackend("wasm-simd128-relaxed");
+    expect(relaxed.busy.build).toBe(relaxed.probe.build);
     if (relaxedSimdSupported()) {
       expect(relaxed.probe.build).toBe("relaxed");
       expect(relaxed.note).toBeUndefined();

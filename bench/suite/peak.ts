@@ -37,6 +37,23 @@
 // short calls before anything is timed; a sample is the median of 3 calls of
 // ~1 ms each (one preemption of the process does not make the sample).
 
+// The busy variant (`peakProbeBytes(build, true)`) runs the same FMA chains
+// plus one i32.add per FMA, on six integer locals: about 2 micro-ops per FMA,
+// near the density of the GEMM's k loop (~2.5: loads, broadcasts, pointer
+// steps, V8's loop checks) where the plain probe has ~1. (The baseline's mul /
+// add chains get one i32.add per two vector ops, see intWork.) On a core of its
+// own both run at the same speed (measured 42.4 and 42.5 GFLOP/s). When the core's other hyperthread is busy (another tenant of the
+// host: this VM's second vCPU sits idle), the two threads share the core's
+// front end, and code dense in micro-ops slows down while the plain FMA chains
+// barely do: measured on these machines, plain 38, busy 25, and the GEMM 25
+// instead of 37, with an L1-resident GEMM falling alike (so not a cache
+// effect) and the clock unchanged (so not frequency). busy ÷ plain is then
+// the share of the core's issue width this process had: the report prints it
+// next to each GEMM cell. The integer sums feed the result through a select
+// whose condition never holds (i0 xor i5 = −1 would need an odd i0; every i
+// gains an even amount over the loop from an even start), so the compiler cannot drop
+// them and the result stays exactly the plain probe's.
+
 export type ProbeBuild = "relaxed" | "baseline";
 
 const CHAINS = 12;
@@ -57,6 +74,12 @@ const Y = 2 ** -20;
 export function probeExpected(build: ProbeBuild, iterations: number): number {
   return build === "relaxed" ? CHAINS + 2 * CHAINS * iterations * X * Y : CHAINS + CHAINS * iterations * Y;
 }
+
+/** The busy probe, in words (see the top of this file). */
+export const PROBE_BUSY_WHAT: Record<ProbeBuild, string> = {
+  relaxed: "the same chains plus an independent i32.add per FMA (~2 micro-ops per FMA, near the GEMM k loop's ~2.5)",
+  baseline: "the same chains plus an independent i32.add per two vector ops",
+};
 
 /** A short description of the probe, for the report. */
 export const PROBE_WHAT: Record<ProbeBuild, string> = {
@@ -91,11 +114,29 @@ const vec = (items: number[][]): number[] => [...leb(items.length), ...items.fla
 const section = (id: number, bytes: number[]): number[] => [id, ...leb(bytes.length), ...bytes];
 
 const I32 = 0x7f;
+/** Integer locals the busy probe adds into. */
+const INTS = 6;
 const F32 = 0x7d;
 const V128 = 0x7b;
 const localGet = (i: number) => [0x20, ...leb(i)];
 const localSet = (i: number) => [0x21, ...leb(i)];
 const localTee = (i: number) => [0x22, ...leb(i)];
+/** Signed LEB128 (i32.const's immediate). */
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b];
+    out.push(b | 0x80);
+  }
+}
+const i32Const = (v: number) => [0x41, ...sleb(v)];
+const I32_ADD = 0x6a;
+const I32_XOR = 0x73;
+const I32_EQ = 0x46;
+const F32_CONVERT_I32_S = 0xb2;
+const SELECT = 0x1b;
 /** A SIMD instruction: prefix 0xfd, then its opcode as LEB128. */
 const simd = (op: number) => [0xfd, ...leb(op)];
 const F32X4_SPLAT = simd(0x13);
@@ -105,31 +146,51 @@ const F32X4_MUL = simd(0xe6);
 /** Relaxed SIMD: f32x4.relaxed_madd(a, b, c) = a·b + c, fused or not (0xfd 0x105). */
 const F32X4_RELAXED_MADD = simd(0x105);
 
-/** The probe module's bytes (see the top of this file). */
-export function peakProbeBytes(build: ProbeBuild): Uint8Array<ArrayBuffer> {
-  // Locals: params 0 n (i32), 1 x (f32), 2 y (f32); then v128 accumulators 3..14, splat(x) 15, splat(y) 16.
+/** The probe module's bytes (see the top of this file); `busy` adds the integer work. */
+export function peakProbeBytes(build: ProbeBuild, busy = false): Uint8Array<ArrayBuffer> {
+  // Locals: params 0 n (i32), 1 x (f32), 2 y (f32); then v128 accumulators 3..14, splat(x) 15,
+  // splat(y) 16; the busy probe's i32 sums 17..22.
   const acc = (i: number) => 3 + i;
   const vx = 3 + CHAINS;
   const vy = 4 + CHAINS;
+  const int = (j: number) => 5 + CHAINS + j;
   const chain = (i: number): number[] => {
     if (build === "relaxed") return [...localGet(vx), ...localGet(vy), ...localGet(acc(i)), ...F32X4_RELAXED_MADD, ...localSet(acc(i))];
     return i % 2
       ? [...localGet(acc(i)), ...localGet(vx), ...F32X4_MUL, ...localSet(acc(i))]
       : [...localGet(acc(i)), ...localGet(vy), ...F32X4_ADD, ...localSet(acc(i))];
   };
+  // int_j += n (the loop counter): no two sums alike, so none can be merged. The
+  // baseline's mul / add chains already take three of the core's ALU ports, so
+  // it gets one i32.add per two vector ops: one each would make the probe bound
+  // by the integer ports left, not by issue width.
+  const every = build === "relaxed" ? 1 : 2;
+  const intWork = (i: number): number[] =>
+    busy && i % every === every - 1 ? [...localGet(int(i % INTS)), ...localGet(0), I32_ADD, ...localSet(int(i % INTS))] : [];
   const code: number[] = [
-    ...vec([[...leb(CHAINS + 2), V128]]), // local declarations: 14 v128
+    ...vec(busy ? [[...leb(CHAINS + 2), V128], [...leb(INTS), I32]] : [[...leb(CHAINS + 2), V128]]),
     ...localGet(1), ...F32X4_SPLAT, ...localSet(vx),
     ...localGet(2), ...F32X4_SPLAT, ...localSet(vy),
   ];
   for (let i = 0; i < CHAINS; i++) code.push(...localGet(1), ...F32X4_SPLAT, ...localSet(acc(i))); // acc_i = splat(x)
+  if (busy) for (let j = 1; j < INTS; j++) code.push(...i32Const(j), ...localSet(int(j))); // int_j = j (int_0 starts at 0)
   code.push(0x03, 0x40); // loop (no result)
-  for (let u = 0; u < UNROLL; u++) for (let i = 0; i < CHAINS; i++) code.push(...chain(i));
+  for (let u = 0; u < UNROLL; u++) for (let i = 0; i < CHAINS; i++) code.push(...chain(i), ...intWork(i));
   // n -= 1; br_if 0 (n != 0)   (the caller passes n >= 1)
   code.push(...localGet(0), 0x41, 1, 0x6b, ...localTee(0), 0x0d, 0, 0x0b); // i32.const 1, i32.sub, br_if, end loop
   code.push(...localGet(acc(0)));
   for (let i = 1; i < CHAINS; i++) code.push(...localGet(acc(i)), ...F32X4_ADD);
-  code.push(...F32X4_EXTRACT_LANE_0, 0x0b); // end function
+  code.push(...F32X4_EXTRACT_LANE_0);
+  if (busy) {
+    // select(f32(xor of the sums), the FMA result, int_0 xor int_5 == -1): never the first (see the top).
+    code.push(...localGet(int(0)));
+    for (let j = 1; j < INTS; j++) code.push(...localGet(int(j)), I32_XOR);
+    code.push(F32_CONVERT_I32_S);
+    // stack: lane0, f32(xor); select wants (then, else, cond): reorder through the locals.
+    code.push(...localSet(1), ...localSet(2), ...localGet(1), ...localGet(2));
+    code.push(...localGet(int(0)), ...localGet(int(INTS - 1)), I32_XOR, ...i32Const(-1), I32_EQ, SELECT);
+  }
+  code.push(0x0b); // end function
   const name = [..."peak"].map((c) => c.charCodeAt(0));
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
@@ -159,13 +220,13 @@ export class PeakProbe {
   private readonly fn: (n: number, x: number, y: number) => number;
 
   /** Throws where the engine does not validate the module (relaxed SIMD off). */
-  constructor(readonly build: ProbeBuild) {
-    const bytes = peakProbeBytes(build);
+  constructor(readonly build: ProbeBuild, readonly busy = false) {
+    const bytes = peakProbeBytes(build, busy);
     if (!WebAssembly.validate(bytes)) throw new Error(`the ${build} peak probe does not validate on this engine`);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes));
     this.fn = instance.exports.peak as (n: number, x: number, y: number) => number;
     this.flopsPerIteration = PROBE_FLOPS_PER_ITERATION[build];
-    this.what = PROBE_WHAT[build];
+    this.what = busy ? `${PROBE_WHAT[build]}; busy: ${PROBE_BUSY_WHAT[build]}` : PROBE_WHAT[build];
   }
 
   /** Runs the loop `iterations` (≥ 1) times; returns its result (see probeExpected). */
@@ -218,16 +279,17 @@ export class PeakProbe {
  * The probe for a wasmgrad backend: the relaxed one for the relaxed-SIMD build
  * (`getBackend().description` "wasm-simd128-relaxed"; wasmgrad has by then
  * turned on Node 20/21's --experimental-wasm-relaxed-simd), else the baseline
- * one. A relaxed build whose probe does not validate gets the baseline probe
- * and a note.
+ * one, each with its busy twin. A relaxed build whose probe does not validate
+ * gets the baseline probes and a note.
  */
-export function probeForBackend(description: string): { probe: PeakProbe; note?: string } {
+export function probeForBackend(description: string): { probe: PeakProbe; busy: PeakProbe; note?: string } {
+  const pair = (build: ProbeBuild) => ({ probe: new PeakProbe(build).warmUp(), busy: new PeakProbe(build, true).warmUp() });
   if (description === "wasm-simd128-relaxed") {
-    if (WebAssembly.validate(peakProbeBytes("relaxed"))) return { probe: new PeakProbe("relaxed").warmUp() };
+    if (WebAssembly.validate(peakProbeBytes("relaxed"))) return pair("relaxed");
     return {
-      probe: new PeakProbe("baseline").warmUp(),
+      ...pair("baseline"),
       note: "the relaxed-SIMD peak probe did not validate, so GEMM is compared with the mul+add (baseline) probe",
     };
   }
-  return { probe: new PeakProbe("baseline").warmUp() };
+  return pair("baseline");
 }

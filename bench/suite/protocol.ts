@@ -14,7 +14,9 @@ export type Request =
    * Calls the product `reps` times back to back; replies { seconds } per call.
    * wasmgrad-wasm then runs its Wasm SIMD peak probe (bench/suite/peak.ts) in
    * the same process and adds { probeGflops }: what the machine could do right
-   * after this sample.
+   * after this sample; and { busyProbeGflops }, its busy twin (the same FMA
+   * chains with integer work, as dense in micro-ops as the GEMM): below the
+   * plain probe when the core's other hyperthread is busy.
    */
   | { id: number; cmd: "gemm_sample"; reps: number; variant?: "kernel" | "op" }
   | { id: number; cmd: "gemm_free" }

@@ -30,7 +30,15 @@ export interface GemmPeakStat {
   probeGflops: number;
   /** Each sample in order: [GEMM GFLOP/s, probe GFLOP/s right after it]. */
   pairs: [number, number][];
+  /**
+   * Median over the cell's samples of the busy probe's GFLOP/s ÷ the plain one's, both right after the sample:
+   * ~1 on a core of its own, ~0.6 while the core's other hyperthread is busy (see peak.ts).
+   */
+  coreShare?: number;
 }
+
+/** A sample whose busy probe ran below this share of the plain one counts as taken on a shared core. */
+export const CORE_SHARED_BELOW = 0.85;
 
 /** wasmgrad-wasm's Wasm SIMD peak probe over the run's GEMM samples (bench/suite/peak.ts). */
 export interface ProbeSummary {
@@ -46,6 +54,12 @@ export interface ProbeSummary {
   samples: number;
   /** About what the probe gives on this CPU when the machine is quiet; null where not known for this CPU. */
   quietGflops: number | null;
+  /** The busy twin (integer work between the FMAs, see peak.ts): GFLOP/s over the same samples. */
+  busy?: { median: number; low: number; high: number };
+  /** Median of busy ÷ plain over the samples, and how many of them fell below CORE_SHARED_BELOW. */
+  coreShare?: number;
+  sharedSamples?: number;
+  pairedSamples?: number;
   note?: string;
 }
 
@@ -168,7 +182,10 @@ const shapeLabel = (c: { m: number; k: number; n: number }) => `${c.m}×${c.k}×
 function peakNote(st: GemmStat | undefined): string | undefined {
   const p = st?.peak;
   if (!p) return undefined;
-  return `${fmt(100 * p.share, 0)}% of the Wasm peak measured alongside (${fmt(p.probeGflops)} GFLOP/s)`;
+  const shared = p.coreShare !== undefined && p.coreShare < CORE_SHARED_BELOW
+    ? `; the core was shared: the busy probe ran at ${fmt(100 * p.coreShare, 0)}% of the plain one (a busy sibling hyperthread; see the GEMM section)`
+    : "";
+  return `${fmt(100 * p.share, 0)}% of the Wasm peak measured alongside (${fmt(p.probeGflops)} GFLOP/s)${shared}`;
 }
 
 /** The probe's build, in words. */
@@ -314,7 +331,11 @@ export function renderMarkdown(r: Results): string {
     const p = r.probe;
     speed.push(
       `The Wasm SIMD peak probe (${probeKind(p)}) ran at a median ${fmt(p.median)} GFLOP/s during the GEMM samples` +
-        (p.quietGflops ? ` (about ${p.quietGflops} on this CPU when the machine is quiet: ~${fmt((100 * p.median) / p.quietGflops, 0)}% of that).` : "."),
+        (p.quietGflops ? ` (about ${p.quietGflops} on this CPU when the machine is quiet: ~${fmt((100 * p.median) / p.quietGflops, 0)}% of that).` : ".") +
+        (p.coreShare !== undefined && p.pairedSamples
+          ? ` Its busy twin says the core was shared with a busy hyperthread in ${p.sharedSamples} of ${p.pairedSamples} GEMM samples ` +
+            `(busy ÷ plain probe: median ${fmt(100 * p.coreShare, 0)}%); such samples run the GEMM about a third slower.`
+          : ""),
     );
   }
   if (speed.length) {
@@ -334,16 +355,20 @@ export function renderMarkdown(r: Results): string {
         "The range is wasmgrad-wasm's slowest–fastest sample. " +
         "*% of peak*: the median over the cell's samples of wasmgrad-wasm's GFLOP/s ÷ the Wasm SIMD peak probe's, run right after that sample in the same process " +
         "(what the machine's SIMD units could do at that moment: this column moves with the kernel, much less with the machine's speed than the GFLOP/s do; " +
-        "the probe touches no memory, so other work's contention for caches and memory bandwidth still lowers it).",
+        "the probe touches no memory, so other work's contention for caches and memory bandwidth still lowers it). " +
+        "*core*: the median over the same samples of the busy probe's GFLOP/s ÷ the plain probe's (the same FMA chains with an integer add per FMA, about as dense in micro-ops as the GEMM's k loop): " +
+        `~100% when this process had the core to itself; below ${100 * CORE_SHARED_BELOW}% the core's other hyperthread was busy (another tenant of the host), ` +
+        "which halves the micro-ops issued per cycle for each thread: the plain probe barely notices, the GEMM (~2.5 micro-ops per FMA) and the busy probe lose about a third.",
     );
     L.push("");
-    const head = ["M×K×N", "layout", "wasmgrad-wasm", "(range)", "% of peak", "wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"];
+    const head = ["M×K×N", "layout", "wasmgrad-wasm", "(range)", "% of peak", "core", "wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"];
     const rows = r.gemm.map((c) => {
       const s = c.stats;
       const g = (e: GemmEntry) => (s[e]?.error ? "error" : s[e] ? fmt(s[e]!.gflops, s[e]!.gflops < 10 ? 2 : 1) : "–");
       const w = s["wasmgrad-wasm"];
       const peak = w?.peak ? `${fmt(100 * w.peak.share, 0)}%` : "–";
-      return [shapeLabel(c), c.layout, g("wasmgrad-wasm"), w ? `${fmt(w.low)}–${fmt(w.high)}` : "–", peak, g("wasmgrad-wasm op"), g("wasmgrad-js"), g("tfjs-wasm"), g("tfjs-cpu"), g("torch")];
+      const core = w?.peak?.coreShare !== undefined ? `${fmt(100 * w.peak.coreShare, 0)}%` : "–";
+      return [shapeLabel(c), c.layout, g("wasmgrad-wasm"), w ? `${fmt(w.low)}–${fmt(w.high)}` : "–", peak, core, g("wasmgrad-wasm op"), g("wasmgrad-js"), g("tfjs-wasm"), g("tfjs-cpu"), g("torch")];
     });
     L.push(table(head, rows));
     if (r.probe) {
@@ -353,6 +378,10 @@ export function renderMarkdown(r: Results): string {
         `Wasm SIMD peak probe (\`bench/suite/peak.ts\`), for wasmgrad's ${p.backend} build: ${p.what}, in registers, no memory traffic. ` +
           `This run: median ${fmt(p.median)} GFLOP/s, ${fmt(p.low)}–${fmt(p.high)} over ${p.samples} samples` +
           (p.quietGflops ? ` (about ${p.quietGflops} GFLOP/s on this CPU when the machine is quiet: ${p.build === "relaxed" ? "16" : "~12"} flop/cycle at ~3.25 GHz).` : ".") +
+          (p.busy && p.coreShare !== undefined
+            ? ` Its busy twin: median ${fmt(p.busy.median)} GFLOP/s, ${fmt(p.busy.low)}–${fmt(p.busy.high)}, ${fmt(100 * p.coreShare, 0)}% of the plain probe; ` +
+              `${p.sharedSamples} of ${p.pairedSamples} samples ran on a shared core (busy < ${100 * CORE_SHARED_BELOW}% of plain).`
+            : "") +
           (p.note ? ` Note: ${p.note}.` : ""),
       );
     }

@@ -25,7 +25,7 @@ import { ChildContender } from "./child.ts";
 import { PROBE_QUIET_GFLOPS } from "./peak.ts";
 import type { EpochReply, EvalReply, InfoReply, Layout, ProbeInfo, ProfileReply, StatsReply } from "./protocol.ts";
 import {
-  CONTENDERS, checkTargets, median, renderMarkdown,
+  CONTENDERS, CORE_SHARED_BELOW, checkTargets, median, renderMarkdown,
   type ContenderName, type EpochSummary, type EvalSummary, type GemmCell, type GemmEntry, type GemmStat, type ProbeSummary, type Results, type TrainingResult,
 } from "./report.ts";
 
@@ -278,10 +278,15 @@ async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promis
   const budgetS = opts.quick ? 0.25 : 1.5;
   const firstWarmupMs = opts.quick ? 50 : 200;
   const laterWarmupMs = 30;
-  /** times: seconds per call of each sample; probes: the peak probe's GFLOP/s right after each (wasmgrad-wasm). */
-  interface Plan { entry: GemmEntry; who: Live; variant: "kernel" | "op"; reps: number; samples: number; times: number[]; probes: (number | undefined)[] }
+  /** times: seconds per call of each sample; probes / busy: the peak probe's and its busy twin's GFLOP/s right after each (wasmgrad-wasm). */
+  interface Plan {
+    entry: GemmEntry; who: Live; variant: "kernel" | "op"; reps: number; samples: number;
+    times: number[]; probes: (number | undefined)[]; busy: (number | undefined)[];
+  }
   let probeInfo: ProbeInfo | undefined;
   const allProbes: number[] = [];
+  const allBusy: number[] = [];
+  const coreShares: number[] = [];
   const cases = shapes.flatMap((shape) => LAYOUTS.map((layout) => ({
     shape, layout, cell: { ...shape, layout, stats: {} } as GemmCell, plans: null as Plan[] | null,
   })));
@@ -304,8 +309,8 @@ async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promis
           const reps = Math.max(1, Math.ceil(minSampleS / once));
           const samples = clamp(Math.floor(budgetS / (once * reps)), minSamples, maxSamples);
           cs.plans ??= [];
-          cs.plans.push({ entry: c.name, who: c, variant: "kernel", reps, samples, times: [], probes: [] });
-          if (c.name === "wasmgrad-wasm") cs.plans.push({ entry: "wasmgrad-wasm op", who: c, variant: "op", reps, samples, times: [], probes: [] });
+          cs.plans.push({ entry: c.name, who: c, variant: "kernel", reps, samples, times: [], probes: [], busy: [] });
+          if (c.name === "wasmgrad-wasm") cs.plans.push({ entry: "wasmgrad-wasm op", who: c, variant: "op", reps, samples, times: [], probes: [], busy: [] });
         } catch (e) {
           failed(cell, c.name, e);
         }
@@ -319,10 +324,15 @@ async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promis
         for (const p of rotate(plans, r + pass)) {
           if (!due(quota.get(p)!, rounds, r)) continue;
           try {
-            const { seconds, probeGflops } = await p.who.child.request<{ seconds: number; probeGflops?: number }>({ cmd: "gemm_sample", reps: p.reps, variant: p.variant });
+            const { seconds, probeGflops, busyProbeGflops } = await p.who.child.request<{ seconds: number; probeGflops?: number; busyProbeGflops?: number }>(
+              { cmd: "gemm_sample", reps: p.reps, variant: p.variant },
+            );
             p.times.push(seconds);
             p.probes.push(probeGflops);
+            p.busy.push(busyProbeGflops);
             if (probeGflops !== undefined) allProbes.push(probeGflops);
+            if (busyProbeGflops !== undefined) allBusy.push(busyProbeGflops);
+            if (probeGflops && busyProbeGflops !== undefined) coreShares.push(busyProbeGflops / probeGflops);
           } catch (e) {
             failed(cell, p.entry, e, p.reps);
           }
@@ -342,6 +352,8 @@ async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promis
         });
         if (pairs.length) {
           stat.peak = { share: median(pairs.map(([x, y]) => x / y)), probeGflops: median(pairs.map(([, y]) => y)), pairs };
+          const shares = p.busy.flatMap((b, i) => (b !== undefined && p.probes[i] ? [b / p.probes[i]!] : []));
+          if (shares.length) stat.peak.coreShare = median(shares);
         }
         cell.stats[p.entry] = stat;
       }
@@ -349,7 +361,8 @@ async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promis
         const st = cell.stats[e];
         if (!st) return null;
         if (st.error) return `${e} error`;
-        const peak = st.peak && e === "wasmgrad-wasm" ? ` (${(100 * st.peak.share).toFixed(0)}% of the peak probe's ${st.peak.probeGflops.toFixed(1)})` : "";
+        const core = st.peak?.coreShare !== undefined ? `, busy probe at ${(100 * st.peak.coreShare).toFixed(0)}% of it` : "";
+        const peak = st.peak && e === "wasmgrad-wasm" ? ` (${(100 * st.peak.share).toFixed(0)}% of the peak probe's ${st.peak.probeGflops.toFixed(1)}${core})` : "";
         return `${e} ${st.gflops.toFixed(st.gflops < 10 ? 2 : 1)}${peak}`;
       };
       log(`  gemm ${shape.m}×${shape.k}×${shape.n} ${layout}: ${(["wasmgrad-wasm", "wasmgrad-wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"] as GemmEntry[]).map(show).filter(Boolean).join(", ")} GFLOP/s`);
@@ -361,10 +374,15 @@ async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promis
       build: probeInfo.build, what: probeInfo.what, backend: probeInfo.backend,
       median: median(allProbes), low: Math.min(...allProbes), high: Math.max(...allProbes), samples: allProbes.length,
       quietGflops: quietCpu ? PROBE_QUIET_GFLOPS[probeInfo.build] : null,
+      ...(allBusy.length ? { busy: { median: median(allBusy), low: Math.min(...allBusy), high: Math.max(...allBusy) } } : {}),
+      ...(coreShares.length ? { coreShare: median(coreShares), sharedSamples: coreShares.filter((x) => x < CORE_SHARED_BELOW).length, pairedSamples: coreShares.length } : {}),
       ...(probeInfo.note ? { note: probeInfo.note } : {}),
     }
     : null;
-  if (probe) log(`  peak probe (${probe.build}): median ${probe.median.toFixed(1)} GFLOP/s, ${probe.low.toFixed(1)}–${probe.high.toFixed(1)} over ${probe.samples} samples`);
+  if (probe) {
+    const busy = probe.busy ? `; busy twin median ${probe.busy.median.toFixed(1)} (${(100 * probe.coreShare!).toFixed(0)}% of the plain one, below ${100 * CORE_SHARED_BELOW}% in ${probe.sharedSamples} of ${probe.pairedSamples} samples)` : "";
+    log(`  peak probe (${probe.build}): median ${probe.median.toFixed(1)} GFLOP/s, ${probe.low.toFixed(1)}–${probe.high.toFixed(1)} over ${probe.samples} samples${busy}`);
+  }
   return { cells: cases.map((cs) => cs.cell), probe };
 }
 

@@ -46,7 +46,7 @@ export class WasmgradContender implements Contender {
   private readonly notes: string[] = [];
   private threads = 1;
   /** The Wasm SIMD peak probe (wasm backend only), made by the first gemmSetup. */
-  private probe: { probe: PeakProbe; info: ProbeInfo } | null = null;
+  private probe: { probe: PeakProbe; busy: PeakProbe; info: ProbeInfo } | null = null;
   private gemmState: { a: Tensor; b: Tensor; c: Tensor; layout: GemmLayout; m: number; k: number; n: number } | null = null;
   private train: {
     net: nn.Sequential;
@@ -100,9 +100,10 @@ export class WasmgradContender implements Contender {
     this.gemmState = { a, b, c, layout: GemmLayout[layout], m, k, n };
     // Made here (not at start-up) so the training processes never compile it.
     if (this.backend === "wasm" && !this.probe) {
-      const { probe, note } = probeForBackend(be.description);
+      const { probe, busy, note } = probeForBackend(be.description);
       this.probe = {
         probe,
+        busy,
         info: { build: probe.build, what: probe.what, backend: be.description, ...(note ? { note } : {}) },
       };
     }
@@ -138,9 +139,10 @@ export class WasmgradContender implements Contender {
     return this.probe?.info;
   }
 
-  /** One sample of the peak probe, GFLOP/s (~3 ms: 3 calls, the median one). */
-  probeSample(): number | undefined {
-    return this.probe?.probe.sample().gflops;
+  /** One sample of the peak probe and one of its busy twin, GFLOP/s (~3 ms each: 3 calls, the median one). */
+  probeSample(): { gflops: number; busyGflops: number } | undefined {
+    if (!this.probe) return undefined;
+    return { gflops: this.probe.probe.sample().gflops, busyGflops: this.probe.busy.sample().gflops };
   }
 
   gemmFree(): void {

@@ -42,8 +42,8 @@ async function handle(c: Contender, req: Request): Promise<object> {
     case "gemm_sample": {
       const seconds = c.gemmSample(req.reps, req.variant ?? "kernel");
       // Right after the sample, in this process: what the machine could do at that moment.
-      const probeGflops = c.probeSample?.();
-      return probeGflops === undefined ? { seconds } : { seconds, probeGflops };
+      const probe = c.probeSample?.();
+      return probe === undefined ? { seconds } : { seconds, probeGflops: probe.gflops, busyProbeGflops: probe.busyGflops };
     }
     case "gemm_free": c.gemmFree(); return {};
     case "train_setup": {
