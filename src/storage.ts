@@ -60,7 +60,7 @@ export class Storage {
   private scopeGeneration = 0;
 
   constructor(readonly backend: Backend, readonly bytes: number, stepScoped: boolean) {
-    const ptr = backend.allocator.alloc(bytes);
+    const ptr = backend.allocator.alloc(bytes, !stepScoped);
     this.ticket = { backend, ptr, freed: false };
     liveStorages++;
     finalizer?.register(this, this.ticket, this);

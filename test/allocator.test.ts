@@ -51,6 +51,22 @@ describe("caching allocator", () => {
     expect(alloc.stats().highWater).toBe(hw);
   });
 
+  it("puts a block that outlives the step at the lowest free address that fits", () => {
+    const { alloc } = freshAllocator();
+    const low = alloc.alloc(4096);
+    alloc.alloc(64);
+    const high = alloc.alloc(4096);
+    alloc.alloc(64);
+    alloc.free(high);
+    alloc.free(low);
+    // A temporary takes the block its size class lists first; a long-lived one packs low.
+    const temporary = alloc.alloc(1000);
+    expect(temporary).toBe(high);
+    alloc.free(temporary);
+    expect(alloc.alloc(1000, true)).toBe(low);
+    expect(alloc.alloc(3000, true)).toBe(low + classSize(1000));
+  });
+
   it("keeps the high-water mark flat over 100k alloc/free cycles of mixed sizes", () => {
     const { alloc } = freshAllocator();
     const r = rng(7);

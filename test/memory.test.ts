@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { data, manualSeed, memoryStats, nn, noGrad, optim, randn, ReclaimedTensorError, tensor, type Tensor } from "../src/index.ts";
 
 function setup() {
@@ -33,6 +33,63 @@ describe("memory without ceremony", () => {
       expect(m.highWater).toBe(marks[1].highWater);
       expect(m.liveTensors).toBe(marks[1].liveTensors);
       expect(m.liveBytes).toBe(marks[1].liveBytes);
+    }
+  });
+
+  it("keeps highWater flat when an evaluation pass runs between training rounds", async () => {
+    // A fresh copy of the library, so the heap starts empty whatever ran before
+    // in this file: the layout, and so the figure, is this loop's own.
+    vi.resetModules();
+    const { data, manualSeed, memoryStats, nn, noGrad, optim, randn, tensor } = await import("../src/index.ts");
+    // d2l's dropout MLP on Fashion-MNIST-shaped data, evaluated between rounds of training.
+    manualSeed(1);
+    const images = (n: number) =>
+      new data.TensorDataset(randn([n, 1, 28, 28]), tensor(Int32Array.from({ length: n }, (_, i) => (i * 7) % 10), { dtype: "int32" }));
+    const trainLoader = new data.DataLoader(images(1024), { batchSize: 256, shuffle: true });
+    const testLoader = new data.DataLoader(images(1024), { batchSize: 256 });
+    const net = new nn.Sequential(
+      new nn.Flatten(),
+      new nn.Linear(784, 256), new nn.ReLU(), new nn.Dropout(0.2),
+      new nn.Linear(256, 256), new nn.ReLU(), new nn.Dropout(0.5),
+      new nn.Linear(256, 10),
+    );
+    const opt = new optim.SGD(net.parameters(), { lr: 0.5 });
+    const lossFn = new nn.CrossEntropyLoss();
+    const train = (steps: number) => {
+      net.train();
+      let step = 0;
+      for (const [X, y] of trainLoader) {
+        const logits = net.forward(X);
+        const loss = lossFn.forward(logits, y);
+        opt.zeroGrad();
+        loss.backward();
+        opt.step();
+        loss.item();
+        noGrad(() => logits.argmax(1).eq(y).sum().item());
+        if (++step === steps) break;
+      }
+    };
+    const evaluate = (batches: number) => {
+      net.eval();
+      let batch = 0;
+      noGrad(() => {
+        for (const [X, y] of testLoader) {
+          net.forward(X).argmax(1).eq(y).sum().item();
+          if (++batch === batches) break;
+        }
+      });
+    };
+    // The last eval batches are still alive during the next training step, so the
+    // first step after an evaluation has the largest live set: from then on the
+    // allocator must find room for everything in what it already holds.
+    train(2);
+    evaluate(1);
+    train(2);
+    const highWater = memoryStats().highWater;
+    for (let round = 0; round < 4; round++) {
+      evaluate(1);
+      train(2);
+      expect({ round, highWater: memoryStats().highWater }).toEqual({ round, highWater });
     }
   });
 

@@ -8,6 +8,16 @@
 // A training loop asks for the same sizes every step, so after the first step
 // every request is served from the lists and the heap stops growing.
 //
+// A block that will outlive the step (a parameter's first .grad, optimizer
+// state) takes the lowest free address that fits instead. Such blocks are made
+// during the first steps, among the step's temporaries: scattered wherever
+// their class lists point, each splits for good a hole the temporaries reuse;
+// gathered in the lowest holes, they split fewer. It shows when an evaluation
+// pass runs between epochs: its last batches are still alive, elsewhere,
+// during the next training step, which then needs large holes. d2l's MLP with
+// 8 eval batches every 20 steps: highWater 8.49 MiB before, 7.99 MiB (the peak
+// of live bytes) with this.
+//
 // The bookkeeping lives in JS maps, not in the heap: a kernel that writes out
 // of bounds can corrupt data, but never the allocator.
 
@@ -60,8 +70,11 @@ export class CachingAllocator {
 
   constructor(private readonly heap: Heap) {}
 
-  /** Returns a 64-byte aligned pointer to at least `bytes` bytes (contents undefined). */
-  alloc(bytes: number): number {
+  /**
+   * Returns a 64-byte aligned pointer to at least `bytes` bytes (contents undefined).
+   * `longLived`: the block will outlive the current step (see the placement rule above).
+   */
+  alloc(bytes: number, longLived = false): number {
     if (!Number.isFinite(bytes) || bytes < 0) {
       throw new RangeError(`wasmgrad: cannot allocate ${bytes} bytes: the size must be a finite number ≥ 0`);
     }
@@ -71,7 +84,7 @@ export class CachingAllocator {
       );
     }
     const size = classSize(bytes);
-    const ptr = this.takeFree(size) ?? this.extend(size);
+    const ptr = (longLived ? this.takeLowest(size) : this.takeFree(size)) ?? this.extend(size);
     this.liveSizeAt.set(ptr, size);
     this.liveBytes += size;
     return ptr;
@@ -130,6 +143,17 @@ export class CachingAllocator {
       }
     }
     return undefined;
+  }
+
+  /** Scans every free block: a training loop makes its long-lived blocks in its first steps, off the hot path. */
+  private takeLowest(size: number): number | undefined {
+    let ptr: number | undefined;
+    for (const [p, have] of this.freeSizeAt) if (have >= size && (ptr === undefined || p < ptr)) ptr = p;
+    if (ptr === undefined) return undefined;
+    const have = this.freeSizeAt.get(ptr)!;
+    this.unlinkFree(ptr);
+    if (have > size) this.linkFree(ptr + size, have - size);
+    return ptr;
   }
 
   private extend(size: number): number {
