@@ -156,23 +156,44 @@ export interface Results {
 const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "–");
 const MiB = 1024 * 1024;
 
+/**
+ * Digits enough (from `d`, at most 3 more) that a measurement on the wrong side
+ * of its target does not print as the target itself ("0.150 s, over by 0.000 s").
+ */
+function digitsApart(measured: number, bound: number, d: number): number {
+  let digits = d;
+  while (digits < d + 3 && measured !== bound && Number(fmt(measured, digits)) === Number(fmt(bound, digits))) digits++;
+  return digits;
+}
+
+/** A miss as a percentage of the target: whole percents, or one decimal below 1%. */
+const missPercent = (miss: number, bound: number) => {
+  const pct = (100 * miss) / bound;
+  return pct < 1 ? fmt(pct, 1) : fmt(pct, 0);
+};
+
+/** A factor > 1 with two decimals, or three where two would print 1.00. */
+const factor = (x: number) => (fmt(x, 2) === "1.00" ? fmt(x, 3) : fmt(x, 2));
+
 /** At least `min`: ✓, or ✗ with how far short. */
-function atLeast(what: string, measured: number | undefined, min: number, unit: string, d = 1, note?: string): Target {
+export function atLeast(what: string, measured: number | undefined, min: number, unit: string, d = 1, note?: string): Target {
   if (measured === undefined || !Number.isFinite(measured)) return { what, target: `≥ ${min}${unit}`, measured: "not measured", ok: null, note };
   const ok = measured >= min;
+  const dd = ok ? d : digitsApart(measured, min, d);
   return {
-    what, target: `≥ ${min}${unit}`, measured: `${fmt(measured, d)}${unit}`, ok, note,
-    miss: ok ? undefined : `short by ${fmt(min - measured, d)}${unit} (${fmt((100 * (min - measured)) / min, 0)}%; needs ${fmt(min / measured, 2)}×)`,
+    what, target: `≥ ${min}${unit}`, measured: `${fmt(measured, dd)}${unit}`, ok, note,
+    miss: ok ? undefined : `short by ${fmt(min - measured, dd)}${unit} (${missPercent(min - measured, min)}%; needs ${factor(min / measured)}×)`,
   };
 }
 
 /** At most `max`: ✓, or ✗ with how far over. */
-function atMost(what: string, measured: number | undefined, max: number, unit: string, d = 2, note?: string): Target {
+export function atMost(what: string, measured: number | undefined, max: number, unit: string, d = 2, note?: string): Target {
   if (measured === undefined || !Number.isFinite(measured)) return { what, target: `≤ ${max}${unit}`, measured: "not measured", ok: null, note };
   const ok = measured <= max;
+  const dd = ok ? d : digitsApart(measured, max, d);
   return {
-    what, target: `≤ ${max}${unit}`, measured: `${fmt(measured, d)}${unit}`, ok, note,
-    miss: ok ? undefined : `over by ${fmt(measured - max, d)}${unit} (${fmt((100 * (measured - max)) / max, 0)}%; needs ${fmt(measured / max, 2)}× less)`,
+    what, target: `≤ ${max}${unit}`, measured: `${fmt(measured, dd)}${unit}`, ok, note,
+    miss: ok ? undefined : `over by ${fmt(measured - max, dd)}${unit} (${missPercent(measured - max, max)}%; needs ${factor(measured / max)}× less)`,
   };
 }
 
