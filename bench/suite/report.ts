@@ -35,6 +35,11 @@ export interface GemmPeakStat {
    * ~1 on a core of its own, ~0.6 while the core's other hyperthread is busy (see peak.ts).
    */
   coreShare?: number;
+  /** Of the `coreSamples` samples with both probes, how many found the core shared (busy ÷ plain < CORE_SHARED_BELOW). */
+  sharedSamples?: number;
+  coreSamples?: number;
+  /** Median GFLOP/s of the samples that had the core to themselves (absent when none did). */
+  unsharedGflops?: number;
 }
 
 /** A sample whose busy probe ran below this share of the plain one counts as taken on a shared core. */
@@ -203,8 +208,9 @@ const shapeLabel = (c: { m: number; k: number; n: number }) => `${c.m}×${c.k}×
 function peakNote(st: GemmStat | undefined): string | undefined {
   const p = st?.peak;
   if (!p) return undefined;
-  const shared = p.coreShare !== undefined && p.coreShare < CORE_SHARED_BELOW
-    ? `; the core was shared: the busy probe ran at ${fmt(100 * p.coreShare, 0)}% of the plain one (a busy sibling hyperthread; see the GEMM section)`
+  const shared = p.sharedSamples && p.coreSamples
+    ? `; ${p.sharedSamples} of its ${p.coreSamples} samples ran on a shared core (a busy sibling hyperthread, see the GEMM section)` +
+      (p.unsharedGflops !== undefined ? `, the others at a median ${fmt(p.unsharedGflops)} GFLOP/s` : "")
     : "";
   return `${fmt(100 * p.share, 0)}% of the Wasm peak measured alongside (${fmt(p.probeGflops)} GFLOP/s)${shared}`;
 }
@@ -377,19 +383,21 @@ export function renderMarkdown(r: Results): string {
         "*% of peak*: the median over the cell's samples of wasmgrad-wasm's GFLOP/s ÷ the Wasm SIMD peak probe's, run right after that sample in the same process " +
         "(what the machine's SIMD units could do at that moment: this column moves with the kernel, much less with the machine's speed than the GFLOP/s do; " +
         "the probe touches no memory, so other work's contention for caches and memory bandwidth still lowers it). " +
-        "*core*: the median over the same samples of the busy probe's GFLOP/s ÷ the plain probe's (the same FMA chains with an integer add per FMA, about as dense in micro-ops as the GEMM's k loop): " +
-        `~100% when this process had the core to itself; below ${100 * CORE_SHARED_BELOW}% the core's other hyperthread was busy (another tenant of the host), ` +
-        "which halves the micro-ops issued per cycle for each thread: the plain probe barely notices, the GEMM (~2.5 micro-ops per FMA) and the busy probe lose about a third.",
+        "*shared*: how many of the cell's samples ran on a shared core, told by the busy probe (the same FMA chains with an integer add per FMA, about as dense in micro-ops as the GEMM's k loop) " +
+        `running below ${100 * CORE_SHARED_BELOW}% of the plain one right after the sample. ~100% means this process had the core to itself; lower, the core's other hyperthread was busy (another tenant of the host) ` +
+        "and the two threads split the core's micro-op issue: the plain probe barely notices, the GEMM (~2.5 micro-ops per FMA) and the busy probe lose about a third. " +
+        "*unshared*: the median of the other samples.",
     );
     L.push("");
-    const head = ["M×K×N", "layout", "wasmgrad-wasm", "(range)", "% of peak", "core", "wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"];
+    const head = ["M×K×N", "layout", "wasmgrad-wasm", "(range)", "% of peak", "shared", "unshared", "wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"];
     const rows = r.gemm.map((c) => {
       const s = c.stats;
       const g = (e: GemmEntry) => (s[e]?.error ? "error" : s[e] ? fmt(s[e]!.gflops, s[e]!.gflops < 10 ? 2 : 1) : "–");
       const w = s["wasmgrad-wasm"];
       const peak = w?.peak ? `${fmt(100 * w.peak.share, 0)}%` : "–";
-      const core = w?.peak?.coreShare !== undefined ? `${fmt(100 * w.peak.coreShare, 0)}%` : "–";
-      return [shapeLabel(c), c.layout, g("wasmgrad-wasm"), w ? `${fmt(w.low)}–${fmt(w.high)}` : "–", peak, core, g("wasmgrad-wasm op"), g("wasmgrad-js"), g("tfjs-wasm"), g("tfjs-cpu"), g("torch")];
+      const shared = w?.peak?.coreSamples ? `${w.peak.sharedSamples}/${w.peak.coreSamples}` : "–";
+      const unshared = w?.peak?.unsharedGflops !== undefined ? fmt(w.peak.unsharedGflops) : "–";
+      return [shapeLabel(c), c.layout, g("wasmgrad-wasm"), w ? `${fmt(w.low)}–${fmt(w.high)}` : "–", peak, shared, unshared, g("wasmgrad-wasm op"), g("wasmgrad-js"), g("tfjs-wasm"), g("tfjs-cpu"), g("torch")];
     });
     L.push(table(head, rows));
     if (r.probe) {

@@ -352,8 +352,19 @@ async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promis
         });
         if (pairs.length) {
           stat.peak = { share: median(pairs.map(([x, y]) => x / y)), probeGflops: median(pairs.map(([, y]) => y)), pairs };
-          const shares = p.busy.flatMap((b, i) => (b !== undefined && p.probes[i] ? [b / p.probes[i]!] : []));
-          if (shares.length) stat.peak.coreShare = median(shares);
+          // The same samples, split by whether the busy probe found the core shared.
+          const split = p.times.flatMap((t, i) => {
+            const probe = p.probes[i];
+            const busy = p.busy[i];
+            return probe && busy !== undefined ? [{ gflops: g(t), share: busy / probe }] : [];
+          });
+          if (split.length) {
+            const unshared = split.filter((x) => x.share >= CORE_SHARED_BELOW);
+            stat.peak.coreShare = median(split.map((x) => x.share));
+            stat.peak.sharedSamples = split.length - unshared.length;
+            stat.peak.coreSamples = split.length;
+            if (unshared.length) stat.peak.unsharedGflops = median(unshared.map((x) => x.gflops));
+          }
         }
         cell.stats[p.entry] = stat;
       }
@@ -361,7 +372,7 @@ async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promis
         const st = cell.stats[e];
         if (!st) return null;
         if (st.error) return `${e} error`;
-        const core = st.peak?.coreShare !== undefined ? `, busy probe at ${(100 * st.peak.coreShare).toFixed(0)}% of it` : "";
+        const core = st.peak?.coreSamples ? `, ${st.peak.sharedSamples} of ${st.peak.coreSamples} samples on a shared core` : "";
         const peak = st.peak && e === "wasmgrad-wasm" ? ` (${(100 * st.peak.share).toFixed(0)}% of the peak probe's ${st.peak.probeGflops.toFixed(1)}${core})` : "";
         return `${e} ${st.gflops.toFixed(st.gflops < 10 ? 2 : 1)}${peak}`;
       };
