@@ -115,7 +115,9 @@ function gitDescribe(): string {
   try {
     const env = { ...process.env, GIT_OPTIONAL_LOCKS: "0" };
     const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    // The suite's own previous output is not a change to the code it measures.
+    const outputs = [":(exclude)bench/RESULTS.md", ":(exclude)bench/results.json"];
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no", "--", ".", ...outputs], { cwd: ROOT, env, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
     return dirty ? `${head} + uncommitted changes` : head;
   } catch {
     return "unknown";
