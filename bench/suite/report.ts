@@ -30,11 +30,6 @@ export interface GemmPeakStat {
   probeGflops: number;
   /** Each sample in order: [GEMM GFLOP/s, probe GFLOP/s right after it]. */
   pairs: [number, number][];
-  /**
-   * Median over the cell's samples of the busy probe's GFLOP/s ÷ the plain one's, both right after the sample:
-   * ~1 on a core of its own, ~0.6 while the core's other hyperthread is busy (see peak.ts).
-   */
-  coreShare?: number;
   /** Of the `coreSamples` samples with both probes, how many found the core shared (busy ÷ plain < CORE_SHARED_BELOW). */
   sharedSamples?: number;
   coreSamples?: number;

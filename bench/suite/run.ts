@@ -362,7 +362,6 @@ async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promis
           });
           if (split.length) {
             const unshared = split.filter((x) => x.share >= CORE_SHARED_BELOW);
-            stat.peak.coreShare = median(split.map((x) => x.share));
             stat.peak.sharedSamples = split.length - unshared.length;
             stat.peak.coreSamples = split.length;
             if (unshared.length) stat.peak.unsharedGflops = median(unshared.map((x) => x.gflops));
