@@ -22,6 +22,16 @@
 //   pointers in every layout (V8 computes a splat's constant offset with an
 //   extra lea, so a pointer per row costs the same as one strip pointer).
 //   Strips of 1 to 4 columns use the 4-wide kernels below in both builds.
+// - Micro-ops, not FMAs, bound the 3x12 loop when the core is shared: V8 11
+//   turns a k step into ~23 micro-ops for 9 FMAs (the loads and broadcasts,
+//   three A pointer steps, zero-extending moves, the loop's stack check every
+//   other step). Alone on a core that issues in ~4 cycles, under the FMA
+//   units' 4.5; with the other hyperthread busy the two threads split the
+//   issue width and the loop loses about a third (bench/suite/peak.ts's busy
+//   probe). Measured in isolation, none of the leaner forms is leaner under V8:
+//   a packed A with broadcasts at constant offsets costs an lea per offset
+//   (recomputed in the loop), a vector load of A with lane shuffles costs the
+//   same count, and hand unrolling spills.
 // - V8 unrolls a loop only when it is small for its nesting depth, so the
 //   k loops sit inside each kernel's loop over row tiles (that also saves a
 //   call per tile). Unrolling by hand backfires: V8 hoists all the loads of the
