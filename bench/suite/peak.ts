@@ -41,18 +41,20 @@
 // plus one i32.add per FMA, on six integer locals: about 2 micro-ops per FMA,
 // near the density of the GEMM's k loop (~2.5: loads, broadcasts, pointer
 // steps, V8's loop checks) where the plain probe has ~1. (The baseline's mul /
-// add chains get one i32.add per two vector ops, see intWork.) On a core of its
-// own both run at the same speed (measured 42.4 and 42.5 GFLOP/s). When the core's other hyperthread is busy (another tenant of the
-// host: this VM's second vCPU sits idle), the two threads share the core's
-// front end, and code dense in micro-ops slows down while the plain FMA chains
-// barely do: measured on these machines, plain 38, busy 25, and the GEMM 25
-// instead of 37, with an L1-resident GEMM falling alike (so not a cache
-// effect) and the clock unchanged (so not frequency). busy ÷ plain is then
-// the share of the core's issue width this process had: the report prints it
-// next to each GEMM cell. The integer sums feed the result through a select
-// whose condition never holds (i0 xor i5 = −1 would need an odd i0; every i
-// gains an even amount over the loop from an even start), so the compiler cannot drop
-// them and the result stays exactly the plain probe's.
+// add chains get one i32.add per two vector ops, see intWork.) On a core of
+// its own it runs as fast as the plain probe. When the core's other
+// hyperthread is busy (another tenant of the host: this VM's second vCPU sits
+// idle), the two threads share the core's front end, and code dense in
+// micro-ops slows down while the plain FMA chains barely do. Measured with a
+// prototype of this probe: plain 38, busy 25, and the GEMM 25 instead of 37,
+// an L1-resident GEMM falling alike (so not a cache effect) and the clock (an
+// imul chain) unchanged (so not frequency). busy ÷ plain right after a GEMM
+// sample says whether that sample had the core to itself: the report counts
+// each cell's samples that did not. The integer sums feed the result through
+// a select whose condition never holds: int_5 − int_0 stays 5 (every sum gets
+// the same adds), and int_0 xor (int_0 + 5) = −1 needs an odd int_0, which
+// starts at 0 and gains an even amount per iteration. So the compiler cannot
+// drop them, and the result stays exactly the plain probe's.
 
 export type ProbeBuild = "relaxed" | "baseline";
 
@@ -165,8 +167,12 @@ export function peakProbeBytes(build: ProbeBuild, busy = false): Uint8Array<Arra
   // it gets one i32.add per two vector ops: one each would make the probe bound
   // by the integer ports left, not by issue width.
   const every = build === "relaxed" ? 1 : 2;
-  const intWork = (i: number): number[] =>
-    busy && i % every === every - 1 ? [...localGet(int(i % INTS)), ...localGet(0), I32_ADD, ...localSet(int(i % INTS))] : [];
+  let adds = 0;
+  const intWork = (i: number): number[] => {
+    if (!busy || i % every !== every - 1) return [];
+    const j = adds++ % INTS; // round robin: each sum gets the same adds, 4 (relaxed) or 2 (baseline) per iteration
+    return [...localGet(int(j)), ...localGet(0), I32_ADD, ...localSet(int(j))];
+  };
   const code: number[] = [
     ...vec(busy ? [[...leb(CHAINS + 2), V128], [...leb(INTS), I32]] : [[...leb(CHAINS + 2), V128]]),
     ...localGet(1), ...F32X4_SPLAT, ...localSet(vx),
