@@ -184,18 +184,16 @@ export function peakProbeBytes(build: ProbeBuild, busy = false): Uint8Array<Arra
   for (let u = 0; u < UNROLL; u++) for (let i = 0; i < CHAINS; i++) code.push(...chain(i), ...intWork(i));
   // n -= 1; br_if 0 (n != 0)   (the caller passes n >= 1)
   code.push(...localGet(0), 0x41, 1, 0x6b, ...localTee(0), 0x0d, 0, 0x0b); // i32.const 1, i32.sub, br_if, end loop
-  code.push(...localGet(acc(0)));
-  for (let i = 1; i < CHAINS; i++) code.push(...localGet(acc(i)), ...F32X4_ADD);
-  code.push(...F32X4_EXTRACT_LANE_0);
   if (busy) {
-    // select(f32(xor of the sums), the FMA result, int_0 xor int_5 == -1): never the first (see the top).
+    // select's first operand: f32(xor of the sums), taken only if int_0 xor int_5 == -1, never (see the top).
     code.push(...localGet(int(0)));
     for (let j = 1; j < INTS; j++) code.push(...localGet(int(j)), I32_XOR);
     code.push(F32_CONVERT_I32_S);
-    // stack: lane0, f32(xor); select wants (then, else, cond): reorder through the locals.
-    code.push(...localSet(1), ...localSet(2), ...localGet(1), ...localGet(2));
-    code.push(...localGet(int(0)), ...localGet(int(INTS - 1)), I32_XOR, ...i32Const(-1), I32_EQ, SELECT);
   }
+  code.push(...localGet(acc(0)));
+  for (let i = 1; i < CHAINS; i++) code.push(...localGet(acc(i)), ...F32X4_ADD);
+  code.push(...F32X4_EXTRACT_LANE_0);
+  if (busy) code.push(...localGet(int(0)), ...localGet(int(INTS - 1)), I32_XOR, ...i32Const(-1), I32_EQ, SELECT);
   code.push(0x0b); // end function
   const name = [..."peak"].map((c) => c.charCodeAt(0));
   return new Uint8Array([
