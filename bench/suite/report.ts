@@ -379,8 +379,8 @@ export function renderMarkdown(r: Results): string {
         "(what the machine's SIMD units could do at that moment: this column moves with the kernel, much less with the machine's speed than the GFLOP/s do; " +
         "the probe touches no memory, so other work's contention for caches and memory bandwidth still lowers it). " +
         "*shared*: how many of the cell's samples ran on a shared core, told by the busy probe (the same FMA chains with an integer add per FMA, about as dense in micro-ops as the GEMM's k loop) " +
-        `running below ${100 * CORE_SHARED_BELOW}% of the plain one right after the sample. ~100% means this process had the core to itself; lower, the core's other hyperthread was busy (another tenant of the host) ` +
-        "and the two threads split the core's micro-op issue: the plain probe barely notices, the GEMM (~2.5 micro-ops per FMA) and the busy probe lose about a third. " +
+        `running below ${100 * CORE_SHARED_BELOW}% of the plain one right after the sample (near 100%, this process had the core to itself; lower, the core's other hyperthread was busy, another tenant of the host, ` +
+        "and the two threads split the core's micro-op issue: the plain probe barely notices, the GEMM, ~2.5 micro-ops per FMA, and the busy probe lose about a third). " +
         "*unshared*: the median of the other samples.",
     );
     L.push("");
