@@ -40,55 +40,31 @@ describe("memory without ceremony", () => {
     // A fresh copy of the library, so the heap starts empty whatever ran before
     // in this file: the layout, and so the figure, is this loop's own.
     vi.resetModules();
-    const { data, manualSeed, memoryStats, nn, noGrad, optim, randn, tensor } = await import("../src/index.ts");
-    // d2l's dropout MLP on Fashion-MNIST-shaped data, evaluated between rounds of training.
+    const { data, manualSeed, memoryStats, nn, optim } = await import("../src/index.ts");
+    const { buildMlp, evaluateAccuracy, trainEpoch } = await import("../src/experiments/dropout.ts");
+    // d2l's dropout MLP on a synthetic Fashion-MNIST (uint8 images, as the real one), evaluated (one batch) between rounds.
     manualSeed(1);
     const images = (n: number) =>
-      new data.TensorDataset(randn([n, 1, 28, 28]), tensor(Int32Array.from({ length: n }, (_, i) => (i * 7) % 10), { dtype: "int32" }));
+      new data.FashionMnistDataset(
+        Uint8Array.from({ length: n * 784 }, (_, i) => (i * 37) % 256),
+        Int32Array.from({ length: n }, (_, i) => (i * 7) % 10),
+      );
     const trainLoader = new data.DataLoader(images(1024), { batchSize: 256, shuffle: true });
-    const testLoader = new data.DataLoader(images(1024), { batchSize: 256 });
-    const net = new nn.Sequential(
-      new nn.Flatten(),
-      new nn.Linear(784, 256), new nn.ReLU(), new nn.Dropout(0.2),
-      new nn.Linear(256, 256), new nn.ReLU(), new nn.Dropout(0.5),
-      new nn.Linear(256, 10),
-    );
+    const testLoader = new data.DataLoader(images(256), { batchSize: 256 });
+    const net = buildMlp();
     const opt = new optim.SGD(net.parameters(), { lr: 0.5 });
     const lossFn = new nn.CrossEntropyLoss();
-    const train = (steps: number) => {
-      net.train();
-      let step = 0;
-      for (const [X, y] of trainLoader) {
-        const logits = net.forward(X);
-        const loss = lossFn.forward(logits, y);
-        opt.zeroGrad();
-        loss.backward();
-        opt.step();
-        loss.item();
-        noGrad(() => logits.argmax(1).eq(y).sum().item());
-        if (++step === steps) break;
-      }
-    };
-    const evaluate = (batches: number) => {
-      net.eval();
-      let batch = 0;
-      noGrad(() => {
-        for (const [X, y] of testLoader) {
-          net.forward(X).argmax(1).eq(y).sum().item();
-          if (++batch === batches) break;
-        }
-      });
-    };
-    // The last eval batches are still alive during the next training step, so the
+    const train = () => trainEpoch(net, trainLoader, opt, lossFn, { maxBatches: 2 });
+    // The last eval batch is still alive during the next training step, so the
     // first step after an evaluation has the largest live set: from then on the
     // allocator must find room for everything in what it already holds.
-    train(2);
-    evaluate(1);
-    train(2);
+    await train();
+    evaluateAccuracy(net, testLoader);
+    await train();
     const highWater = memoryStats().highWater;
     for (let round = 0; round < 4; round++) {
-      evaluate(1);
-      train(2);
+      evaluateAccuracy(net, testLoader);
+      await train();
       expect({ round, highWater: memoryStats().highWater }).toEqual({ round, highWater });
     }
   });
