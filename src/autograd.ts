@@ -124,6 +124,20 @@ export class Saved {
   }
 }
 
+/**
+ * The .grad that a backward function may add an input's gradient into itself,
+ * returning null for that input instead of a temporary the engine then adds
+ * with add_: a leaf that requires grad and already holds a gradient (what
+ * accumulation would add to anyway). Linear's weight gradient is a GEMM whose
+ * beta = 1 does the add, saving a pass over the weight's size and its memory.
+ * Null outside backward and in anomaly mode, whose check reads every returned
+ * gradient.
+ */
+export function leafGradSink(t: Tensor): Tensor | null {
+  if (backwardDepth === 0 || anomalyEnabled || !t.requiresGrad || t.gradFn !== null) return null;
+  return t.grad;
+}
+
 export type BackwardFn = (grad: Tensor) => (Tensor | null)[];
 
 export class Node {

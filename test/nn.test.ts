@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { getBackend } from "../src/backend/index.ts";
 import { detectAnomaly, manualSeed, nn, noGrad, optim, randn, tensor, zeros } from "../src/index.ts";
 
 const mlp = () =>
@@ -284,5 +285,64 @@ describe("nn.Sequential fuses a Linear followed by a ReLU (F.linearRelu: the GEM
     expect(() => nn.functional.linearRelu(randn([4, 7]), linear.weight, linear.bias)).toThrow(
       "mat1 and mat2 shapes cannot be multiplied (4x7 and 6x5)",
     );
+  });
+});
+
+describe("Linear adds its weight gradient into an existing .grad (the GEMM's beta = 1, no temporary)", () => {
+  const step = (linear: nn.Linear, x: ReturnType<typeof randn>, dy: ReturnType<typeof randn>) =>
+    linear.forward(x).backward(dy);
+
+  it("gives bitwise the gradient of a first backward (no .grad yet) after zeroGrad, and sums two backwards", () => {
+    manualSeed(3);
+    const linear = new nn.Linear(37, 29);
+    const x1 = randn([300, 37]), dy1 = randn([300, 29]);
+    const x2 = randn([300, 37]), dy2 = randn([300, 29]);
+    step(linear, x1, dy1);
+    const first = linear.weight.grad!.data().slice();
+    expect(first.some((v) => v !== 0)).toBe(true);
+    linear.zeroGrad();
+    step(linear, x1, dy1);
+    expect(linear.weight.grad!.data()).toEqual(first);
+    const version = linear.weight.grad!.storage.version;
+    step(linear, x2, dy2);
+    expect(linear.weight.grad!.storage.version).toBeGreaterThan(version);
+    const expected = noGrad(() => tensor(first, { shape: [29, 37] }).add(dy2.t().matmul(x2))).data();
+    expect(linear.weight.grad!.data()).toEqual(expected);
+  });
+
+  it("allocates no weight-sized temporary once the .grad exists", () => {
+    const linear = new nn.Linear(512, 512, { bias: false });
+    const x = randn([8, 512]), dy = randn([8, 512]);
+    step(linear, x, dy);
+    const allocator = getBackend().allocator;
+    const alloc = vi.spyOn(allocator, "alloc");
+    try {
+      for (let i = 0; i < 3; i++) step(linear, x, dy);
+      const largest = Math.max(...alloc.mock.calls.map(([bytes]) => bytes));
+      expect(alloc.mock.calls.length).toBeGreaterThan(0);
+      expect(largest).toBeLessThan(512 * 512 * 4);
+    } finally {
+      alloc.mockRestore();
+    }
+  });
+
+  it("falls back to a temporary when the .grad shares memory with the input (the GEMM would read what it writes)", () => {
+    manualSeed(4);
+    // 600 rows: the GEMM's k runs in two blocks, the second reading x after the first wrote C.
+    const linear = new nn.Linear(4, 600, { bias: false });
+    const x = randn([600, 4]), dy = randn([600, 600]);
+    const x0 = x.data().slice();
+    linear.weight.grad = x;
+    step(linear, x, dy);
+    const x0t = tensor(x0, { shape: [600, 4] });
+    const expected = noGrad(() => x0t.add(dy.t().matmul(x0t))).data();
+    expect(linear.weight.grad!.data()).toEqual(expected);
+  });
+
+  it("checks the weight gradient for NaN in anomaly mode, as it does every returned gradient", () => {
+    const linear = new nn.Linear(3, 2);
+    step(linear, randn([4, 3]), randn([4, 2]));
+    const x = tensor([[NaN, 0, 0]]);
+    expect(() => detectAnomaly(() => linear.forward(x).sum().backward())).toThrow(/nan|NaN/);
   });
 });

@@ -4,7 +4,7 @@
 // from tensor ops.
 
 import { GemmEpilogue, GemmLayout, ReduceOp, UnaryOp } from "../backend/kernels.ts";
-import { checkForward, isAnomalyEnabled, Saved } from "../autograd.ts";
+import { checkForward, isAnomalyEnabled, leafGradSink, Saved } from "../autograd.ts";
 import { backendOf, needsGrad, record, result } from "../ops.ts";
 import { takeStream } from "../random.ts";
 import { fmt, numel } from "../shape.ts";
@@ -86,8 +86,17 @@ function linearWith(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, 
         kr.f32_gemm(GemmLayout.NN, rows, inF, outF, 1, g.ptr, outF, sw.get().ptr, inF, 0, gx.ptr, inF, be.gemmWorkspace);
       }
       if (weight.requiresGrad) {
-        gw = result(weight.shape, [g], false);
-        kr.f32_gemm(GemmLayout.TN, outF, inF, rows, 1, g.ptr, outF, sx.get().ptr, inF, 0, gw.ptr, inF, be.gemmWorkspace);
+        const xs = sx.get();
+        // Into the weight's .grad when it has one (see leafGradSink), unless it
+        // shares memory with an operand: the GEMM would read what it writes.
+        const sink = leafGradSink(weight);
+        if (sink && sink.storage !== g.storage && sink.storage !== xs.storage) {
+          kr.f32_gemm(GemmLayout.TN, outF, inF, rows, 1, g.ptr, outF, xs.ptr, inF, 1, sink.ptr, inF, be.gemmWorkspace);
+          sink.storage.version++;
+        } else {
+          gw = result(weight.shape, [g], false);
+          kr.f32_gemm(GemmLayout.TN, outF, inF, rows, 1, g.ptr, outF, xs.ptr, inF, 0, gw.ptr, inF, be.gemmWorkspace);
+        }
       }
       if (bias?.requiresGrad) {
         gb = result(bias.shape, [g], false);
