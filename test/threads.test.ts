@@ -1,6 +1,6 @@
-// Threads: setNumThreads(n) runs GEMMs on n threads over one shared Wasm
-// memory, split by output tiles, so every result is bitwise the same for every
-// n. Also: validation, the one-time warning and one-thread fallback where
+// Threads: setNumThreads(n) runs GEMMs (split by output tiles) and large
+// elementwise calls (split by element ranges) on n threads over one shared Wasm
+// memory, so every result is bitwise the same for every n. Also: validation, the one-time warning and one-thread fallback where
 // shared memory is unavailable, worker clean-up (setNumThreads(1) ends them,
 // and idle workers never keep a process alive), heap growth under running
 // workers, and the browser rules (threads only in a Worker of a cross-origin
@@ -18,13 +18,13 @@ import { promisify } from "node:util";
 import * as esbuild from "esbuild";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import type { Backend } from "../src/backend/backend.ts";
-import { GemmEpilogue, GemmLayout, UnaryOp } from "../src/backend/kernels.ts";
-import { MAX_THREADS, MIN_THREADED_WORK, workerTilesPosted } from "../src/backend/threads.ts";
+import { BinaryOp, GemmEpilogue, GemmLayout, UnaryOp } from "../src/backend/kernels.ts";
+import { MAX_THREADS, MIN_THREADED_WORK, SPLIT_KERNELS, workerTilesPosted, type SplitKernel } from "../src/backend/threads.ts";
 import { createWasmBackend } from "../src/backend/wasm.ts";
 import {
   getNumThreads, manualSeed, nn, optim, randn, setNumThreads, setNumThreadsAsync, tensor,
 } from "../src/index.ts";
-import { getF32, put, randomF32 } from "./helpers/backends.ts";
+import { getF32, put, randomF32, scratch } from "./helpers/backends.ts";
 import { launchChromium, serveStatic, type StaticServer } from "./chromium.ts";
 
 const run = promisify(execFile);
@@ -168,6 +168,151 @@ describe("threaded GEMM", () => {
     setNumThreads(1);
     expectBitwiseEqual(got, gemm(fresh, p), "after growth, 3 threads vs 1");
     fresh.allocator.free(ballast);
+  });
+});
+
+describe("threaded elementwise kernels: large calls split by element ranges", () => {
+  const be = createWasmBackend();
+  const blocks: number[] = [];
+  const keep = (ptr: number) => (blocks.push(ptr), ptr);
+  const freeAll = () => {
+    for (const ptr of blocks.splice(0)) be.allocator.free(ptr);
+  };
+  const floats = (n: number, seed: number, low = -2, high = 2) => keep(put(be, randomF32(n, seed, low, high)));
+  const bytes = (ptr: number, n: number) => be.heap.u8.slice(ptr, ptr + n);
+  /** Each split kernel on seeded inputs; returns the bytes of everything it wrote. */
+  const CASES: Record<SplitKernel, (n: number) => Uint8Array[]> = {
+    f32_unary: (n) => [UnaryOp.Tanh, UnaryOp.Relu].map((op) => {
+      const y = keep(scratch(be, n));
+      be.kernels.f32_unary(op, floats(n, 1), y, n);
+      return bytes(y, 4 * n);
+    }),
+    f32_unary_backward: (n) => [UnaryOp.Sigmoid, UnaryOp.Relu].map((op) => {
+      const dx = keep(scratch(be, n));
+      be.kernels.f32_unary_backward(op, floats(n, 2), floats(n, 3), floats(n, 4), dx, n);
+      return bytes(dx, 4 * n);
+    }),
+    f32_binary: (n) => [BinaryOp.Add, BinaryOp.Div].map((op) => {
+      const out = keep(scratch(be, n));
+      be.kernels.f32_binary(op, floats(n, 5), floats(n, 6), out, n);
+      return bytes(out, 4 * n);
+    }),
+    f32_binary_scalar: (n) => [0, 1].map((reversed) => {
+      const out = keep(scratch(be, n));
+      be.kernels.f32_binary_scalar(BinaryOp.Sub, floats(n, 7), 0.3, out, n, reversed);
+      return bytes(out, 4 * n);
+    }),
+    f32_fill: (n) => {
+      const out = keep(scratch(be, n));
+      be.kernels.f32_fill(out, n, -1.5);
+      return [bytes(out, 4 * n)];
+    },
+    u8_to_f32: (n) => {
+      const src = keep(put(be, Uint8Array.from({ length: n }, (_, i) => (i * 37) & 255)));
+      const out = keep(scratch(be, n));
+      be.kernels.u8_to_f32(src, out, n, 1 / 255);
+      return [bytes(out, 4 * n)];
+    },
+    i32_to_f32: (n) => {
+      const src = keep(put(be, Int32Array.from({ length: n }, (_, i) => (i * 7919) % 100003 - 50000)));
+      const out = keep(scratch(be, n));
+      be.kernels.i32_to_f32(src, out, n);
+      return [bytes(out, 4 * n)];
+    },
+    random_uniform: (n) => {
+      const out = keep(scratch(be, n));
+      be.kernels.random_uniform(out, n, 0xcafe, 0xf00d, 2 ** 32 - 3, -1, 3);
+      return [bytes(out, 4 * n)];
+    },
+    random_normal: (n) => {
+      const out = keep(scratch(be, n));
+      be.kernels.random_normal(out, n, 7, 8, 12345, 0.5, 2);
+      return [bytes(out, 4 * n)];
+    },
+    f32_dropout: (n) => {
+      const y = keep(scratch(be, n));
+      const mask = keep(be.allocator.alloc(n));
+      be.kernels.f32_dropout(floats(n, 9), y, mask, n, 0.3, 1, 2, 99);
+      return [bytes(y, 4 * n), bytes(mask, n)];
+    },
+    f32_dropout_backward: (n) => {
+      const mask = keep(put(be, Uint8Array.from({ length: n }, (_, i) => (i * 13) % 3 === 0 ? 0 : 1)));
+      const dx = keep(scratch(be, n));
+      be.kernels.f32_dropout_backward(floats(n, 10), mask, dx, n, 0.25);
+      return [bytes(dx, 4 * n)];
+    },
+    f32_relu_dropout: (n) => {
+      const y = keep(scratch(be, n));
+      be.kernels.f32_relu_dropout(floats(n, 11), y, n, 0.5, 3, 4, 2 ** 40 + 1);
+      return [bytes(y, 4 * n)];
+    },
+    f32_relu_dropout_backward: (n) => {
+      const dx = keep(scratch(be, n));
+      be.kernels.f32_relu_dropout_backward(floats(n, 12), floats(n, 13), dx, n, 0.2);
+      return [bytes(dx, 4 * n)];
+    },
+    f32_sgd_step: (n) => {
+      const param = floats(n, 14);
+      const buf = floats(n, 15);
+      be.kernels.f32_sgd_step(param, floats(n, 16), buf, n, 0.1, 0.9, 0.1, 1e-3, 1, 0, 1e-4, 0);
+      return [bytes(param, 4 * n), bytes(buf, 4 * n)];
+    },
+    f32_adam_step: (n) => {
+      const [param, m, v, vmax] = [17, 18, 19, 20].map((seed, i) => floats(n, seed, i >= 2 ? 0 : -2, 2));
+      be.kernels.f32_adam_step(param!, floats(n, 21), m!, v!, vmax!, n, 1e-3, 0.9, 0.999, 1e-8, 1e-2, 7, 1, 1, 0);
+      return [param!, m!, v!, vmax!].map((ptr) => bytes(ptr, 4 * n));
+    },
+  };
+  // Around the thresholds (2^14 elements a thread for random draws, 2^15 for
+  // the optimizers, 2^16 for the rest), with ragged ends and odd counts.
+  const SIZES = [(1 << 15) - 1, 1 << 15, (1 << 15) + 1, 65536 + 4097, 3 * 65536 + 1023, 4 * 65536 + 6 * 1024 + 5];
+
+  it("covers every kernel the backend splits", () => {
+    expect(Object.keys(CASES).sort()).toEqual([...SPLIT_KERNELS].sort());
+  });
+
+  it("gives bitwise the one-thread result on 2, 3 and 4 threads, each kernel at sizes around its split points", () => {
+    const want = new Map<string, Uint8Array[]>();
+    setNumThreads(1);
+    for (const [name, run] of Object.entries(CASES)) {
+      for (const n of SIZES) {
+        want.set(`${name} n=${n}`, run(n));
+        freeAll();
+      }
+    }
+    for (const t of [2, 3, 4]) {
+      setNumThreads(t);
+      for (const [name, run] of Object.entries(CASES)) {
+        for (const n of SIZES) {
+          const what = `${name} n=${n} on ${t} threads`;
+          const tiles = workerTilesPosted();
+          const got = run(n);
+          freeAll();
+          // Past 2^17 elements every kernel's call is large enough to split.
+          if (n > 1 << 17) expect(workerTilesPosted(), `${what}: workers took ranges`).toBeGreaterThan(tiles);
+          got.forEach((g, i) => {
+            const w = want.get(`${name} n=${n}`)![i]!;
+            if (!g.every((b, j) => b === w[j])) expect.fail(`${what}: output ${i} differs from one thread's`);
+          });
+        }
+      }
+    }
+  });
+
+  it("keeps calls too small to pay on the calling thread, and every call on one thread when threads are off", () => {
+    setNumThreads(4);
+    let tiles = workerTilesPosted();
+    for (const run of Object.values(CASES)) run((1 << 15) - 1);
+    freeAll();
+    expect(workerTilesPosted()).toBe(tiles);
+    CASES.f32_relu_dropout(1 << 16);
+    freeAll();
+    expect(workerTilesPosted()).toBeGreaterThan(tiles);
+    setNumThreads(1);
+    tiles = workerTilesPosted();
+    for (const run of Object.values(CASES)) run(4 * 65536);
+    freeAll();
+    expect(workerTilesPosted()).toBe(tiles);
   });
 });
 

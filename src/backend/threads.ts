@@ -1,5 +1,6 @@
-// Threads: f32_gemm on n threads that instantiate the same Wasm module over
-// one shared memory (worker_threads in Node, Web Workers in a browser).
+// Threads: f32_gemm, and large calls of the elementwise kernels in
+// SPLIT_KERNELS, on n threads that instantiate the same Wasm module over one
+// shared memory (worker_threads in Node, Web Workers in a browser).
 //
 // A thread pool belongs to one Wasm backend (one memory). The thread count is
 // global: setNumThreads(n) resizes every live pool, and a backend created
@@ -16,15 +17,20 @@
 // element independent of the tiling, so results are bitwise the same for any
 // thread count, including 1. The calling thread computes tile 0 itself.
 //
-// The control block: one 128-byte slot per worker in the shared heap (followed
+// An elementwise call (ThreadPool.split) is cut into contiguous ranges of
+// elements starting at multiples of SPLIT_ALIGN, one per thread; see there.
+//
+// The control block: one 256-byte slot per worker in the shared heap (followed
 // by that worker's own packing workspace, f32_gemm_workspace_size() bytes),
 // allocated by the calling thread, i32 fields:
 //   0 SEQ     job number: the caller writes the job, then Atomics.store + notify
 //   1 DONE    the last job finished (the worker stores + notifies); −2 while
 //             starting, 0 once ready, −1 if it could not start
-//   2 CMD     0 = gemm, 1 = exit
+//   2 CMD     0 = gemm, 1 = exit, 2 = call a split kernel
 //   3 STATUS  0 = ok, 1 = the kernel threw
-//   4..17     f32_gemm's 14 arguments (alpha and beta as f32 bits)
+//   4..17     gemm: f32_gemm's 14 arguments (alpha and beta as f32 bits)
+//   4, 5      call: the kernel's index in SPLIT_KERNELS, its argument count;
+//             the arguments follow as f64 from byte 24
 // Workers sleep in Atomics.wait on SEQ; the caller sleeps in Atomics.wait on
 // each DONE. Nothing goes through postMessage once a worker runs, so a Node
 // caller can start workers and run GEMMs synchronously.
@@ -46,14 +52,36 @@ export const MIN_THREADED_WORK = 2 * MIN_WORK_PER_THREAD;
 /** Largest thread count setNumThreads accepts. */
 export const MAX_THREADS = 256;
 
-const SLOT_BYTES = 128;
+/**
+ * The elementwise kernels threads split by ranges of elements (ThreadPool.split):
+ * each element's result depends on its index alone (the random ones draw
+ * element i from counter offset + i / 4), so any split computes the same.
+ */
+export const SPLIT_KERNELS = [
+  "f32_unary", "f32_unary_backward", "f32_binary", "f32_binary_scalar", "f32_fill", "u8_to_f32", "i32_to_f32",
+  "random_uniform", "random_normal", "f32_dropout", "f32_dropout_backward", "f32_relu_dropout",
+  "f32_relu_dropout_backward", "f32_sgd_step", "f32_adam_step",
+] as const;
+export type SplitKernel = (typeof SPLIT_KERNELS)[number];
+/**
+ * Split ranges start at multiples of this many elements: the Wasm kernels work
+ * in chunks of 1024 (and vectors of 4 or 16 within them), so every range is
+ * chunked exactly as the one-thread call chunks those elements, its scalar
+ * tail included, and the results are bitwise the same for every thread count.
+ */
+export const SPLIT_ALIGN = 1024;
+
+const SLOT_BYTES = 256;
 const SEQ = 0;
 const DONE = 1;
 const CMD = 2;
 const STATUS = 3;
 const ARGS = 4;
+/** A split kernel's call: its index in SPLIT_KERNELS at ARGS, the argument count after it, the arguments as f64 from this f64 index on. */
+const CALL_ARGS_F64 = 3;
 const CMD_GEMM = 0;
 const CMD_EXIT = 1;
+const CMD_CALL = 2;
 const DONE_STARTING = -2;
 const DONE_FAILED = -1;
 /** How long a synchronous start waits for a worker to signal ready. */
@@ -67,11 +95,14 @@ const JOB_TIMEOUT_MS = 60_000;
  */
 export const WORKER_SOURCE = `"use strict";
 function serve(d, ready) {
-  var i32 = new Int32Array(d.memory.buffer, d.slot, 32);
-  var f32 = new Float32Array(d.memory.buffer, d.slot, 32);
-  var gemm;
+  var i32 = new Int32Array(d.memory.buffer, d.slot, ${SLOT_BYTES / 4});
+  var f32 = new Float32Array(d.memory.buffer, d.slot, ${SLOT_BYTES / 4});
+  var f64 = new Float64Array(d.memory.buffer, d.slot, ${SLOT_BYTES / 8});
+  var names = ${JSON.stringify(SPLIT_KERNELS)};
+  var exports, gemm;
   try {
-    gemm = new WebAssembly.Instance(d.module, { env: { memory: d.memory, abort: function () { throw new Error("wasmgrad: a Wasm kernel aborted"); } } }).exports.f32_gemm;
+    exports = new WebAssembly.Instance(d.module, { env: { memory: d.memory, abort: function () { throw new Error("wasmgrad: a Wasm kernel aborted"); } } }).exports;
+    gemm = exports.f32_gemm;
   } catch (e) {
     Atomics.store(i32, ${DONE}, ${DONE_FAILED});
     Atomics.notify(i32, ${DONE});
@@ -94,7 +125,9 @@ function serve(d, ready) {
     }
     var status = 0;
     try {
-      gemm(i32[${ARGS}], i32[${ARGS + 1}], i32[${ARGS + 2}], i32[${ARGS + 3}], f32[${ARGS + 4}], i32[${ARGS + 5}], i32[${ARGS + 6}],
+      if (i32[${CMD}] === ${CMD_CALL}) {
+        exports[names[i32[${ARGS}]]].apply(null, f64.subarray(${CALL_ARGS_F64}, ${CALL_ARGS_F64} + i32[${ARGS + 1}]));
+      } else gemm(i32[${ARGS}], i32[${ARGS + 1}], i32[${ARGS + 2}], i32[${ARGS + 3}], f32[${ARGS + 4}], i32[${ARGS + 5}], i32[${ARGS + 6}],
         i32[${ARGS + 7}], i32[${ARGS + 8}], f32[${ARGS + 9}], i32[${ARGS + 10}], i32[${ARGS + 11}], i32[${ARGS + 12}], i32[${ARGS + 13}]);
     } catch (e) {
       status = 1;
@@ -231,6 +264,8 @@ interface Thread {
 }
 
 type RawGemm = GemmKernels["f32_gemm"];
+/** The module's exports, as the pool calls them on the calling thread. */
+type RawKernels = Record<SplitKernel, (...args: number[]) => unknown>;
 
 /** The workers of one Wasm backend (one shared memory). */
 export class ThreadPool {
@@ -250,6 +285,8 @@ export class ThreadPool {
     workspaceBytes: number,
     /** Columns of the kernel's B strips (f32_gemm_strip_width): column splits fall on strip edges. */
     private readonly stripWidth = 8,
+    /** The split kernels (SPLIT_KERNELS) of the calling thread's instance. */
+    private readonly kernels?: RawKernels,
   ) {
     this.slotBytes = SLOT_BYTES + workspaceBytes;
     const sab = typeof SharedArrayBuffer === "function" && memory.buffer instanceof SharedArrayBuffer;
@@ -426,11 +463,7 @@ export class ThreadPool {
       this.raw(layout, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work, epilogue);
       return;
     }
-    const ready: Thread[] = [];
-    for (const t of this.threads) {
-      if (!t.ready && !t.failed && Atomics.load(this.heap.i32, (t.slot >>> 2) + DONE) === 0) t.ready = true;
-      if (t.ready) ready.push(t);
-    }
+    const ready = this.readyThreads();
     const want = Math.min(ready.length + 1, Math.max(1, Math.floor(work3 / MIN_WORK_PER_THREAD)));
     // Columns in whole B strips (so no thread computes a partial strip it could
     // have shared), or rows in multiples of 4: the smaller largest tile wins.
@@ -463,18 +496,80 @@ export class ThreadPool {
       return [e - s, n, a + 4 * aOff, b, c + 4 * s * ldc];
     };
 
-    const i32 = this.heap.i32;
-    const f32 = this.heap.f32;
-    const posted: Thread[] = [];
-    for (let p = 1; p < parts; p++) {
-      const t = ready[p - 1]!;
+    this.runParts(ready, parts, "GEMM", (p, base) => {
+      const i32 = this.heap.i32;
+      const f32 = this.heap.f32;
       const [tm, tn, ta, tb, tc] = tile(p);
-      const base = t.slot >>> 2;
       const q = base + ARGS;
       i32[q] = layout; i32[q + 1] = tm; i32[q + 2] = tn; i32[q + 3] = k;
       f32[q + 4] = alpha; i32[q + 5] = ta; i32[q + 6] = lda; i32[q + 7] = tb; i32[q + 8] = ldb;
-      f32[q + 9] = beta; i32[q + 10] = tc; i32[q + 11] = ldc; i32[q + 12] = t.slot + SLOT_BYTES; i32[q + 13] = epilogue;
+      f32[q + 9] = beta; i32[q + 10] = tc; i32[q + 11] = ldc; i32[q + 12] = base * 4 + SLOT_BYTES; i32[q + 13] = epilogue;
       i32[base + CMD] = CMD_GEMM;
+    }, () => {
+      const [tm, tn, ta, tb, tc] = tile(0);
+      this.raw(layout, tm, tn, k, alpha, ta, lda, tb, ldb, beta, tc, ldc, work, epilogue);
+    });
+  }
+
+  /** Would split() hand n elements to workers (each getting at least minPerThread)? */
+  splits(n: number, minPerThread: number): boolean {
+    if (this.settled !== requested) this.sync();
+    return this.threads.length > 0 && n >= 2 * minPerThread && this.kernels !== undefined;
+  }
+
+  /**
+   * An elementwise kernel over n elements on the pool's threads, each taking a
+   * contiguous range of at least minPerThread elements that starts at a
+   * multiple of SPLIT_ALIGN (bitwise the one-thread result, see there); the
+   * calling thread takes the first. args(start, count) gives the kernel's
+   * arguments for elements [start, start + count).
+   */
+  split(kernel: SplitKernel, n: number, minPerThread: number, args: (start: number, count: number) => number[]): void {
+    const raw = this.kernels?.[kernel];
+    if (!raw) throw new Error(`wasmgrad: ThreadPool.split: no kernel ${kernel}`);
+    const ready = this.splits(n, minPerThread) ? this.readyThreads() : [];
+    const units = Math.ceil(n / SPLIT_ALIGN);
+    const parts = Math.min(ready.length + 1, units, Math.max(1, Math.floor(n / minPerThread)));
+    if (parts <= 1) {
+      raw(...args(0, n));
+      return;
+    }
+    // Part p covers units [floor(p·units/parts), floor((p+1)·units/parts)).
+    const lo = (p: number) => Math.min(n, SPLIT_ALIGN * Math.floor((p * units) / parts));
+    const id = SPLIT_KERNELS.indexOf(kernel);
+    this.runParts(ready, parts, kernel, (p, base) => {
+      const a = args(lo(p), lo(p + 1) - lo(p));
+      if (a.length > SLOT_BYTES / 8 - CALL_ARGS_F64) throw new Error(`wasmgrad: ${kernel} has too many arguments to post to a worker`);
+      const i32 = this.heap.i32;
+      i32[base + ARGS] = id;
+      i32[base + ARGS + 1] = a.length;
+      new Float64Array(i32.buffer, i32.byteOffset + base * 4, SLOT_BYTES / 8).set(a, CALL_ARGS_F64);
+      i32[base + CMD] = CMD_CALL;
+    }, () => void raw(...args(0, lo(1))));
+  }
+
+  /** The workers ready to take jobs (a starting one becomes ready once it signalled). */
+  private readyThreads(): Thread[] {
+    const ready: Thread[] = [];
+    for (const t of this.threads) {
+      if (!t.ready && !t.failed && Atomics.load(this.heap.i32, (t.slot >>> 2) + DONE) === 0) t.ready = true;
+      if (t.ready) ready.push(t);
+    }
+    return ready;
+  }
+
+  /**
+   * Parts 1 … parts − 1 to ready workers (post writes part p's job into the
+   * slot whose i32 index is base), part 0 on this thread (own), then waits for
+   * every posted part, even after a failure here: they are still writing.
+   */
+  private runParts(ready: Thread[], parts: number, what: string, post: (p: number, base: number) => void, own: () => void): void {
+    const posted: Thread[] = [];
+    for (let p = 1; p < parts; p++) {
+      const t = ready[p - 1]!;
+      const base = t.slot >>> 2;
+      post(p, base);
+      const i32 = this.heap.i32;
       i32[base + STATUS] = 0;
       const seq = ++t.seq;
       Atomics.store(i32, base + SEQ, seq);
@@ -485,13 +580,11 @@ export class ThreadPool {
     let failure: unknown = null;
     const t0 = Date.now();
     try {
-      const [tm, tn, ta, tb, tc] = tile(0);
-      this.raw(layout, tm, tn, k, alpha, ta, lda, tb, ldb, beta, tc, ldc, work, epilogue);
+      own();
     } catch (e) {
       failure = e;
     }
-    // Wait for every posted tile, even after a failure here: they are still writing C.
-    const view = this.heap.i32; // the heap does not grow during a GEMM
+    const view = this.heap.i32; // the heap does not grow while kernels run
     const deadline = Date.now() + JOB_TIMEOUT_MS + 20 * (Date.now() - t0);
     let kernelFailed = false;
     for (const t of posted) {
@@ -501,7 +594,7 @@ export class ThreadPool {
         if (left <= 0) {
           this.lost();
           throw new Error(
-            "wasmgrad: a GEMM worker thread stopped responding; threads are switched off (setNumThreads(1))",
+            `wasmgrad: a worker thread stopped responding (${what}); threads are switched off (setNumThreads(1))`,
           );
         }
         Atomics.wait(view, done, t.seq - 1, Math.min(left, 1000));
@@ -509,7 +602,7 @@ export class ThreadPool {
       if (view[(t.slot >>> 2) + STATUS] !== 0) kernelFailed = true;
     }
     if (failure) throw failure;
-    if (kernelFailed) throw new Error("wasmgrad: a Wasm kernel aborted in a worker thread (this is a bug in wasmgrad: please report it)");
+    if (kernelFailed) throw new Error(`wasmgrad: a Wasm kernel (${what}) aborted in a worker thread (this is a bug in wasmgrad: please report it)`);
   }
 
   /** A worker stopped answering: every pool's workers are ended (their slots are not reused) and threads go off. */

@@ -23,7 +23,7 @@ import { CachingAllocator } from "./allocator.ts";
 import { META_SCRATCH_BYTES, type Backend } from "./backend.ts";
 import { WasmHeap, PAGE_BYTES } from "./heap.ts";
 import type { Kernels } from "./kernels.ts";
-import { sharedMemoryUnavailableReason, ThreadPool } from "./threads.ts";
+import { sharedMemoryUnavailableReason, ThreadPool, type SplitKernel } from "./threads.ts";
 import { wasmBase64, wasmRelaxedSplices, wasmSharedSplices } from "./wasm-binary.generated.ts";
 
 /** Which build of the module: "relaxed" (relaxed SIMD) or "baseline" (SIMD 128 alone). */
@@ -215,6 +215,91 @@ function wasmModule(shared: boolean, build: SimdBuild): WebAssembly.Module {
   return mod;
 }
 
+// Elements per thread below which a split kernel is not split (ThreadPool.split):
+// a part must outlast the ~17 µs of handing it to a sleeping worker and back.
+/** Random draws (Philox, ~2-4 ns an element on one core). */
+const SPLIT_MIN_RANDOM = 1 << 14;
+/** Optimizer steps (a few f64 operations an element: ~1 ns). */
+const SPLIT_MIN_OPTIM = 1 << 15;
+/** Plain elementwise arithmetic (memory-bound: ~0.1-0.5 ns an element). */
+const SPLIT_MIN_PLAIN = 1 << 16;
+
+/**
+ * The elementwise kernels that large calls split over the pool's threads, each
+ * thread taking elements [s, s + c) with its pointers and random offset moved
+ * there (random value i comes from counter offset + i / 4; s is a multiple of
+ * SPLIT_ALIGN). Below the size that pays, or on one thread, the export itself runs.
+ */
+function splitKernels(k: Kernels, pool: ThreadPool): Pick<Kernels, SplitKernel> {
+  return {
+    f32_unary: (op, x, y, n) =>
+      pool.splits(n, SPLIT_MIN_PLAIN)
+        ? pool.split("f32_unary", n, SPLIT_MIN_PLAIN, (s, c) => [op, x + 4 * s, y + 4 * s, c])
+        : k.f32_unary(op, x, y, n),
+    f32_unary_backward: (op, x, y, dy, dx, n) =>
+      pool.splits(n, SPLIT_MIN_PLAIN)
+        ? pool.split("f32_unary_backward", n, SPLIT_MIN_PLAIN, (s, c) => [op, x + 4 * s, y + 4 * s, dy + 4 * s, dx + 4 * s, c])
+        : k.f32_unary_backward(op, x, y, dy, dx, n),
+    f32_binary: (op, a, b, out, n) =>
+      pool.splits(n, SPLIT_MIN_PLAIN)
+        ? pool.split("f32_binary", n, SPLIT_MIN_PLAIN, (s, c) => [op, a + 4 * s, b + 4 * s, out + 4 * s, c])
+        : k.f32_binary(op, a, b, out, n),
+    f32_binary_scalar: (op, a, scalar, out, n, reversed) =>
+      pool.splits(n, SPLIT_MIN_PLAIN)
+        ? pool.split("f32_binary_scalar", n, SPLIT_MIN_PLAIN, (s, c) => [op, a + 4 * s, scalar, out + 4 * s, c, reversed])
+        : k.f32_binary_scalar(op, a, scalar, out, n, reversed),
+    f32_fill: (out, n, value) =>
+      pool.splits(n, SPLIT_MIN_PLAIN)
+        ? pool.split("f32_fill", n, SPLIT_MIN_PLAIN, (s, c) => [out + 4 * s, c, value])
+        : k.f32_fill(out, n, value),
+    u8_to_f32: (src, dst, n, scale) =>
+      pool.splits(n, SPLIT_MIN_PLAIN)
+        ? pool.split("u8_to_f32", n, SPLIT_MIN_PLAIN, (s, c) => [src + s, dst + 4 * s, c, scale])
+        : k.u8_to_f32(src, dst, n, scale),
+    i32_to_f32: (src, dst, n) =>
+      pool.splits(n, SPLIT_MIN_PLAIN)
+        ? pool.split("i32_to_f32", n, SPLIT_MIN_PLAIN, (s, c) => [src + 4 * s, dst + 4 * s, c])
+        : k.i32_to_f32(src, dst, n),
+    random_uniform: (out, n, seedLo, seedHi, offset, low, high) =>
+      pool.splits(n, SPLIT_MIN_RANDOM)
+        ? pool.split("random_uniform", n, SPLIT_MIN_RANDOM, (s, c) => [out + 4 * s, c, seedLo, seedHi, offset + s / 4, low, high])
+        : k.random_uniform(out, n, seedLo, seedHi, offset, low, high),
+    random_normal: (out, n, seedLo, seedHi, offset, mean, std) =>
+      pool.splits(n, SPLIT_MIN_RANDOM)
+        ? pool.split("random_normal", n, SPLIT_MIN_RANDOM, (s, c) => [out + 4 * s, c, seedLo, seedHi, offset + s / 4, mean, std])
+        : k.random_normal(out, n, seedLo, seedHi, offset, mean, std),
+    f32_dropout: (x, y, mask, n, p, seedLo, seedHi, offset) =>
+      pool.splits(n, SPLIT_MIN_RANDOM)
+        ? pool.split("f32_dropout", n, SPLIT_MIN_RANDOM, (s, c) => [x + 4 * s, y + 4 * s, mask + s, c, p, seedLo, seedHi, offset + s / 4])
+        : k.f32_dropout(x, y, mask, n, p, seedLo, seedHi, offset),
+    f32_dropout_backward: (dy, mask, dx, n, p) =>
+      pool.splits(n, SPLIT_MIN_PLAIN)
+        ? pool.split("f32_dropout_backward", n, SPLIT_MIN_PLAIN, (s, c) => [dy + 4 * s, mask + s, dx + 4 * s, c, p])
+        : k.f32_dropout_backward(dy, mask, dx, n, p),
+    f32_relu_dropout: (x, y, n, p, seedLo, seedHi, offset) =>
+      pool.splits(n, SPLIT_MIN_RANDOM)
+        ? pool.split("f32_relu_dropout", n, SPLIT_MIN_RANDOM, (s, c) => [x + 4 * s, y + 4 * s, c, p, seedLo, seedHi, offset + s / 4])
+        : k.f32_relu_dropout(x, y, n, p, seedLo, seedHi, offset),
+    f32_relu_dropout_backward: (dy, y, dx, n, p) =>
+      pool.splits(n, SPLIT_MIN_PLAIN)
+        ? pool.split("f32_relu_dropout_backward", n, SPLIT_MIN_PLAIN, (s, c) => [dy + 4 * s, y + 4 * s, dx + 4 * s, c, p])
+        : k.f32_relu_dropout_backward(dy, y, dx, n, p),
+    f32_sgd_step: (param, grad, buf, n, lr, momentum, dampening, weightDecay, nesterov, maximize, l1, firstStep) =>
+      pool.splits(n, SPLIT_MIN_OPTIM)
+        ? pool.split("f32_sgd_step", n, SPLIT_MIN_OPTIM, (s, c) => [
+            param + 4 * s, grad + 4 * s, buf + 4 * s, c, lr, momentum, dampening, weightDecay, nesterov, maximize, l1, firstStep,
+          ])
+        : k.f32_sgd_step(param, grad, buf, n, lr, momentum, dampening, weightDecay, nesterov, maximize, l1, firstStep),
+    f32_adam_step: (param, grad, m, v, vmax, n, lr, beta1, beta2, eps, weightDecay, step, decoupled, amsgrad, maximize) =>
+      pool.splits(n, SPLIT_MIN_OPTIM)
+        ? pool.split("f32_adam_step", n, SPLIT_MIN_OPTIM, (s, c) => [
+            param + 4 * s, grad + 4 * s, m + 4 * s, v + 4 * s, vmax + 4 * s, c,
+            lr, beta1, beta2, eps, weightDecay, step, decoupled, amsgrad, maximize,
+          ])
+        : k.f32_adam_step(param, grad, m, v, vmax, n, lr, beta1, beta2, eps, weightDecay, step, decoupled, amsgrad, maximize),
+  };
+}
+
 /**
  * A Wasm backend over `memory` (by default a new one, shared where allowed). A
  * shared memory gets the shared-memory build and a thread pool; a plain one
@@ -238,11 +323,15 @@ export function createWasmBackend(memory?: WebAssembly.Memory, options: WasmBack
   const allocator = new CachingAllocator(heap);
   const exports = instance.exports as unknown as Kernels;
   const workspaceBytes = exports.f32_gemm_workspace_size();
-  const pool = new ThreadPool(module, mem, heap, allocator, exports.f32_gemm, workspaceBytes, exports.f32_gemm_strip_width());
+  const pool = new ThreadPool(
+    module, mem, heap, allocator, exports.f32_gemm, workspaceBytes, exports.f32_gemm_strip_width(),
+    exports as unknown as ConstructorParameters<typeof ThreadPool>[7],
+  );
   const kernels: Kernels = {
     ...exports,
     f32_gemm: (layout, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work, epilogue = 0) =>
       pool.gemm(layout, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work, epilogue),
+    ...splitKernels(exports, pool),
   };
   const backend: Backend = {
     name: "wasm",
