@@ -444,25 +444,32 @@ describe("in a browser (headless Chromium)", () => {
     if (site) rmSync(site, { recursive: true, force: true });
   });
 
-  /** The page tries threads on its main thread; its Worker tries setNumThreadsAsync(3) and compares results bitwise. */
+  /** The page tries threads on its main thread; its Worker tries setNumThreadsAsync(3) and compares a GEMM and a split random draw bitwise. */
   async function build(): Promise<string> {
     site = mkdtempSync(join(tmpdir(), "wasmgrad-threads-web-"));
     const lib = JSON.stringify(join(repo, "src/index.ts"));
     const internals = JSON.stringify(join(repo, "src/backend/threads.ts"));
     const probe = `
-      import { getNumThreads, manualSeed, randn, ready, setNumThreads, setNumThreadsAsync } from ${lib};
+      import { getNumThreads, manualSeed, rand, randn, ready, setNumThreads, setNumThreadsAsync } from ${lib};
       import { workerTilesPosted } from ${internals};
       export async function probe() {
         await ready();
         manualSeed(0);
         const a = randn([120, 333]), b = randn([333, 90]);
         const one = a.matmul(b).data().slice();
+        manualSeed(1);
+        const drawnOne = rand([300, 300]).data().slice(); // 90 000 uniforms: split over 3 threads
         const threads = await setNumThreadsAsync(3);
         const tiles = workerTilesPosted();
         const three = a.matmul(b).data().slice();
-        const same = one.length === three.length && one.every((v, i) => Object.is(v, three[i]));
+        const gemmTiles = workerTilesPosted() - tiles;
+        manualSeed(1);
+        const drawnThree = rand([300, 300]).data().slice();
+        const equal = (x, y) => x.length === y.length && x.every((v, i) => Object.is(v, y[i]));
+        const same = equal(one, three) && equal(drawnOne, drawnThree);
+        const ranges = workerTilesPosted() - tiles - gemmTiles;
         setNumThreads(1);
-        return { threads, tilesPosted: workerTilesPosted() - tiles, same, after: getNumThreads() };
+        return { threads, tilesPosted: gemmTiles, rangesPosted: ranges, same, after: getNumThreads() };
       }`;
     writeFileSync(join(site, "probe.js"), probe);
     writeFileSync(join(site, "worker-src.js"), `import { probe } from "./probe.js";\nprobe().then((r) => postMessage(r), (e) => postMessage({ error: String(e && e.stack || e) }));\n`);
@@ -500,16 +507,17 @@ describe("in a browser (headless Chromium)", () => {
       }
       const iso = JSON.parse(results.true!.text);
       expect(iso.isolated).toBe(true);
-      expect(iso.worker).toEqual({ threads: 3, tilesPosted: expect.any(Number), same: true, after: 1 });
+      expect(iso.worker).toEqual({ threads: 3, tilesPosted: expect.any(Number), rangesPosted: expect.any(Number), same: true, after: 1 });
       expect(iso.worker.tilesPosted).toBeGreaterThan(0);
-      expect(iso.main).toMatchObject({ threads: 1, tilesPosted: 0, same: true });
+      expect(iso.worker.rangesPosted).toBeGreaterThan(0);
+      expect(iso.main).toMatchObject({ threads: 1, tilesPosted: 0, rangesPosted: 0, same: true });
       expect(results.true!.warnings, JSON.stringify(results.true!.warnings)).toHaveLength(1);
       expect(results.true!.warnings[0]).toMatch(/Atomics\.wait is not allowed on a browser page's main thread: run wasmgrad in a Web Worker/);
 
       const plain = JSON.parse(results.false!.text);
       expect(plain.isolated).toBe(false);
-      expect(plain.worker).toMatchObject({ threads: 1, tilesPosted: 0, same: true });
-      expect(plain.main).toMatchObject({ threads: 1, tilesPosted: 0, same: true });
+      expect(plain.worker).toMatchObject({ threads: 1, tilesPosted: 0, rangesPosted: 0, same: true });
+      expect(plain.main).toMatchObject({ threads: 1, tilesPosted: 0, rangesPosted: 0, same: true });
       // Once per JavaScript realm (the page and its worker each load wasmgrad), naming both headers.
       expect(results.false!.warnings).toHaveLength(2);
       for (const w of results.false!.warnings) {
