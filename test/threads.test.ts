@@ -317,20 +317,25 @@ describe("threaded elementwise kernels: large calls split by element ranges", ()
 });
 
 describe("training across thread counts", () => {
-  /** A few SGD-with-momentum steps of a dropout MLP on random data; returns every parameter's bits. */
+  /**
+   * A few SGD-with-momentum steps of d2l's dropout MLP (784-256-256-10, batch
+   * 256: its GEMMs are threaded, and its ReLU + dropout, random input and first
+   * layer's SGD step large enough to split) on random data; returns every
+   * parameter's bits.
+   */
   function trainMlp(threads: number): Float32Array[] {
     setNumThreads(threads);
     manualSeed(0);
     const net = new nn.Sequential(
-      new nn.Linear(300, 192), new nn.ReLU(), new nn.Dropout(0.2),
-      new nn.Linear(192, 96), new nn.ReLU(), new nn.Dropout(0.5),
-      new nn.Linear(96, 10));
+      new nn.Linear(784, 256), new nn.ReLU(), new nn.Dropout(0.2),
+      new nn.Linear(256, 256), new nn.ReLU(), new nn.Dropout(0.5),
+      new nn.Linear(256, 10));
     const opt = new optim.SGD(net.parameters(), { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 });
     const lossFn = new nn.CrossEntropyLoss();
     net.train();
     for (let step = 0; step < 4; step++) {
-      const X = randn([128, 300]);
-      const y = tensor(Array.from({ length: 128 }, (_, i) => (i * 7 + step) % 10), { dtype: "int32" });
+      const X = randn([256, 784]);
+      const y = tensor(Array.from({ length: 256 }, (_, i) => (i * 7 + step) % 10), { dtype: "int32" });
       const loss = lossFn.forward(net.forward(X), y);
       opt.zeroGrad();
       loss.backward();

@@ -1,27 +1,31 @@
 #!/usr/bin/env bash
-# Thread scaling of the GEMM (issue 4: ≥ 5× at 8 threads on 1024³) on a machine
-# with more cores and no Node, such as the `device` machine some sessions are
-# lent (16 cores). Two steps:
+# Thread scaling of the GEMM (issue 4: ≥ 5× at 8 threads on 1024³) and of the
+# d2l training epoch on a machine with more cores and no Node, such as the
+# `device` machine some sessions are lent (16 cores). Two steps:
 #
 #   bash tools/device-thread-scaling.sh prepare
-#       here: bundles bench/gemm.ts (the Wasm module is embedded) into
-#       .device/gemm.mjs and packs this Node binary as .device/node.xz
-#       (~25 MB; .device/ is git-ignored, so the device call must carry it).
+#       here: bundles bench/gemm.ts and bench/epoch-threads.ts (the Wasm
+#       module is embedded) into .device/gemm.mjs and .device/epoch.mjs and
+#       packs this Node binary as .device/node.xz (~25 MB; .device/ is
+#       git-ignored, so the device call must carry it).
 #   bash tools/device-thread-scaling.sh run [THREADS] [OUTDIR]
-#       there: unpacks Node to /tmp and runs the bundle with
-#       --threads THREADS (default 1,2,4,8,16), writing the table to
+#       there: unpacks Node to /tmp and runs both bundles with
+#       --threads THREADS (default 1,2,4,8,16), writing the tables to
 #       OUTDIR/thread-scaling.md (default: $OUT, else .device/).
 #
 # For the device tool: run(command="bash tools/device-thread-scaling.sh run",
-# carry=[".device"], timeout_s=420). The GEMM bench takes ~2-4 minutes.
+# carry=[".device"], timeout_s=420). The GEMM bench takes ~2-4 minutes, the
+# epochs (synthetic data, 4 per thread count) under a minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in
   prepare)
     node tools/build-wasm.mjs >/dev/null
     mkdir -p .device
-    npx esbuild bench/gemm.ts --bundle --platform=node --format=esm --target=node20 \
-      --outfile=.device/gemm.mjs --log-level=warning
+    for bench in gemm epoch-threads; do
+      npx esbuild "bench/$bench.ts" --bundle --platform=node --format=esm --target=node20 \
+        --outfile=".device/${bench%-threads}.mjs" --log-level=warning
+    done
     xz -T0 -6 -c "$(command -v node)" > .device/node.xz
     ls -la .device
     ;;
@@ -37,6 +41,8 @@ case "${1:-}" in
     fi
     { echo "# nproc: $(nproc); $(grep -m1 'model name' /proc/cpuinfo)"; "$node" --version; } | tee "$out/thread-scaling.md"
     "$node" .device/gemm.mjs --threads "$threads" 2>&1 | tee -a "$out/thread-scaling.md"
+    echo | tee -a "$out/thread-scaling.md"
+    "$node" .device/epoch.mjs --threads "$threads" 2>&1 | tee -a "$out/thread-scaling.md"
     ;;
   *)
     echo "usage: bash tools/device-thread-scaling.sh prepare | run [THREADS] [OUTDIR]" >&2
