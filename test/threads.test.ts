@@ -155,7 +155,7 @@ describe("threaded GEMM", () => {
     expect(workerTilesPosted()).toBe(tiles);
   });
 
-  it("works on memory the heap grew into after the workers started", () => {
+  it("works on memory the heap grew into after the workers started (a GEMM and a split elementwise call)", () => {
     const fresh = createWasmBackend();
     setNumThreads(3);
     const before = fresh.heap.byteLength;
@@ -165,8 +165,19 @@ describe("threaded GEMM", () => {
     const tiles = workerTilesPosted();
     const got = gemm(fresh, p);
     expect(workerTilesPosted()).toBeGreaterThan(tiles);
+    // A split elementwise call on the grown memory too (its block lies in the grown part).
+    const n = 1 << 16;
+    const drawn = fresh.allocator.alloc(4 * n);
+    expect(drawn).toBeGreaterThan(before);
+    const ranges = workerTilesPosted();
+    fresh.kernels.random_uniform(drawn, n, 5, 6, 7, 0, 1);
+    expect(workerTilesPosted()).toBeGreaterThan(ranges);
+    const drawnThreads = getF32(fresh, drawn, n);
     setNumThreads(1);
     expectBitwiseEqual(got, gemm(fresh, p), "after growth, 3 threads vs 1");
+    fresh.kernels.random_uniform(drawn, n, 5, 6, 7, 0, 1);
+    expectBitwiseEqual(drawnThreads, getF32(fresh, drawn, n), "random_uniform after growth, 3 threads vs 1");
+    fresh.allocator.free(drawn);
     fresh.allocator.free(ballast);
   });
 });
