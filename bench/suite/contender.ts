@@ -14,7 +14,7 @@ export interface Contender {
   probeSample?(): { gflops: number; busyGflops: number } | undefined;
   gemmFree(): void;
   trainSetup(dir: string, seed: number): Promise<{ trainSize: number; testSize: number; batchesPerEpoch: number }>;
-  trainEpoch(maxBatches: number): EpochReply;
+  trainEpoch(maxBatches: number, probeEvery?: number): EpochReply;
   evaluate(maxBatches: number): EvalReply;
   stats(): StatsReply;
   profileEpoch?(maxBatches: number): Promise<ProfileReply>;

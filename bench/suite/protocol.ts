@@ -22,8 +22,12 @@ export type Request =
   | { id: number; cmd: "gemm_free" }
   /** Loads Fashion-MNIST from `dir`, builds the MLP; replies { trainSize, testSize, batchesPerEpoch, loadSeconds }. */
   | { id: number; cmd: "train_setup"; dir: string; seed: number }
-  /** Trains on a fresh shuffle of the training set, stopping after maxBatches (0: the whole epoch). */
-  | { id: number; cmd: "train_epoch"; maxBatches: number }
+  /**
+   * Trains on a fresh shuffle of the training set, stopping after maxBatches (0: the whole epoch).
+   * probeEvery > 0 (wasmgrad's Wasm backend): after every probeEvery-th batch, one sample of the
+   * peak probe and one of its busy twin, their time left out of the epoch's.
+   */
+  | { id: number; cmd: "train_epoch"; maxBatches: number; probeEvery?: number }
   /** Eval-mode accuracy over the test set (or its first maxBatches batches of 256). */
   | { id: number; cmd: "eval"; maxBatches: number }
   /** Peak RSS and, for wasmgrad, memoryStats(). */
@@ -60,6 +64,10 @@ export interface EpochReply {
   dataSeconds: number;
   /** wasmgrad: memoryStats().highWater after the epoch. */
   highWater?: number;
+  /** With probeEvery: busy ÷ plain probe GFLOP/s of each probe sample taken between batches. */
+  coreShares?: number[];
+  /** With probeEvery: seconds the probe samples took, not counted in `seconds`. */
+  probeSeconds?: number;
 }
 
 export interface EvalReply {

@@ -400,6 +400,9 @@ async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promis
 
 // ---- training ------------------------------------------------------------------
 
+/** Peak probe samples wasmgrad-wasm takes between batches in each timed epoch (full runs). */
+const EPOCH_PROBE_SAMPLES = 10;
+
 async function trainPhase(live: Live[], opts: Options, dataDir: string): Promise<TrainingResult> {
   const q = opts.quick;
   const repeats = q ? 2 : 3;
@@ -451,9 +454,14 @@ async function trainPhase(live: Live[], opts: Options, dataDir: string): Promise
     for (const c of rotate(timed, r)) {
       if (errors[c.name]) continue;
       try {
-        const e = await c.child.request<EpochReply>({ cmd: "train_epoch", maxBatches: plan.get(c.name)!.train });
+        // wasmgrad-wasm's timed epochs also sample the peak probe pair between batches (about
+        // ten times an epoch): was the core shared while it trained? (Their time is not counted.)
+        const batchesNow = plan.get(c.name)!.train || sizes.batchesPerEpoch;
+        const probeEvery = c.name === "wasmgrad-wasm" && !q ? Math.max(1, Math.round(batchesNow / EPOCH_PROBE_SAMPLES)) : 0;
+        const e = await c.child.request<EpochReply>({ cmd: "train_epoch", maxBatches: plan.get(c.name)!.train, ...(probeEvery ? { probeEvery } : {}) });
         (epochs.get(c.name) ?? epochs.set(c.name, []).get(c.name)!).push(e);
-        log(`  round ${r + 1}/${repeats} ${c.name}: ${e.batches} batches in ${e.seconds.toFixed(2)} s (${(e.images / e.seconds).toFixed(0)} images/s, loss ${e.loss.toFixed(3)})`);
+        const shared = e.coreShares ? `, core shared in ${e.coreShares.filter((x) => x < CORE_SHARED_BELOW).length}/${e.coreShares.length} probe samples` : "";
+        log(`  round ${r + 1}/${repeats} ${c.name}: ${e.batches} batches in ${e.seconds.toFixed(2)} s (${(e.images / e.seconds).toFixed(0)} images/s, loss ${e.loss.toFixed(3)}${shared})`);
       } catch (err) {
         errors[c.name] = (err as Error).message;
       }
@@ -488,7 +496,10 @@ async function trainPhase(live: Live[], opts: Options, dataDir: string): Promise
         imagesPerSecond: median(es.map((e) => e.images / e.seconds)),
         dataShare: median(es.map((e) => e.dataSeconds / e.seconds)),
         lastLoss: last.loss, lastAccuracy: last.accuracy,
-        raw: es.map((e) => ({ seconds: e.seconds, batches: e.batches, images: e.images, dataSeconds: e.dataSeconds, highWater: e.highWater })),
+        raw: es.map((e) => ({
+          seconds: e.seconds, batches: e.batches, images: e.images, dataSeconds: e.dataSeconds, highWater: e.highWater,
+          ...(e.coreShares ? { coreShares: e.coreShares } : {}),
+        })),
       };
       result.epoch[c.name] = s;
     }

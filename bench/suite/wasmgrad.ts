@@ -98,15 +98,7 @@ export class WasmgradContender implements Contender {
     fillRandom(be.heap.f32.subarray(b.ptr >>> 2, (b.ptr >>> 2) + k * n), 2);
     const c = empty([m, n]);
     this.gemmState = { a, b, c, layout: GemmLayout[layout], m, k, n };
-    // Made here (not at start-up) so the training processes never compile it.
-    if (this.backend === "wasm" && !this.probe) {
-      const { probe, busy, note } = probeForBackend(be.description);
-      this.probe = {
-        probe,
-        busy,
-        info: { build: probe.build, what: probe.what, backend: be.description, ...(note ? { note } : {}) },
-      };
-    }
+    this.peakProbes();
     const once = warmUp(this.kernelCall(), warmupMs);
     // The suite samples the allocating op only on the Wasm backend (run.ts).
     if (this.backend === "wasm") warmUp(this.opCall(), Math.min(warmupMs, 100));
@@ -133,6 +125,22 @@ export class WasmgradContender implements Contender {
 
   gemmSample(reps: number, variant: "kernel" | "op"): number {
     return timeCalls(variant === "op" ? this.opCall() : this.kernelCall(), reps);
+  }
+
+  /**
+   * The peak probe and its busy twin (Wasm backend only), made on first use: by
+   * the first gemmSetup, or by a training epoch that samples them between
+   * batches; never at start-up, so a training process that is not asked for
+   * them never compiles them.
+   */
+  private peakProbes(): { probe: PeakProbe; busy: PeakProbe; info: ProbeInfo } | null {
+    if (this.backend !== "wasm") return null;
+    if (!this.probe) {
+      const description = getBackend().description;
+      const { probe, busy, note } = probeForBackend(description);
+      this.probe = { probe, busy, info: { build: probe.build, what: probe.what, backend: description, ...(note ? { note } : {}) } };
+    }
+    return this.probe;
   }
 
   probeInfo(): ProbeInfo | undefined {
@@ -175,8 +183,12 @@ export class WasmgradContender implements Contender {
     return { trainSize: train.length, testSize: test.length, batchesPerEpoch: this.train.trainLoader.length };
   }
 
-  trainEpoch(maxBatches: number): EpochReply {
+  trainEpoch(maxBatches: number, probeEvery = 0): EpochReply {
     const { net, opt, lossFn, trainLoader } = this.train!;
+    // Made before the clock starts; each sample's time is taken out of the epoch's.
+    const probes = probeEvery > 0 ? this.peakProbes() : null;
+    const coreShares: number[] = [];
+    let probeMs = 0;
     const t0 = performance.now();
     net.train();
     let lossSum = 0;
@@ -201,15 +213,22 @@ export class WasmgradContender implements Contender {
       correct += noGrad(() => logits.argmax(1).eq(y).sum().item());
       seen += n;
       batches++;
+      if (probes && batches % probeEvery === 0) {
+        const p0 = performance.now();
+        const plain = probes.probe.sample().gflops;
+        coreShares.push(probes.busy.sample().gflops / plain);
+        probeMs += performance.now() - p0;
+      }
       if (maxBatches > 0 && batches >= maxBatches) {
         it.return?.();
         break;
       }
     }
-    const seconds = (performance.now() - t0) / 1000;
+    const seconds = (performance.now() - t0 - probeMs) / 1000;
     return {
       seconds, batches, images: seen, loss: lossSum / seen, accuracy: correct / seen,
       dataSeconds: dataMs / 1000, highWater: memoryStats().highWater,
+      ...(probes ? { coreShares, probeSeconds: probeMs / 1000 } : {}),
     };
   }
 

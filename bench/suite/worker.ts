@@ -51,7 +51,7 @@ async function handle(c: Contender, req: Request): Promise<object> {
       const r = await c.trainSetup(req.dir, req.seed);
       return { ...r, loadSeconds: (performance.now() - t0) / 1000 };
     }
-    case "train_epoch": return c.trainEpoch(req.maxBatches);
+    case "train_epoch": return c.trainEpoch(req.maxBatches, req.probeEvery);
     case "eval": return c.evaluate(req.maxBatches);
     case "stats": return c.stats();
     case "profile_epoch":
