@@ -6,7 +6,7 @@
 import { AnomalyError, hasNaN, isAnomalyEnabled, noGrad } from "./autograd.ts";
 import { describeValue } from "./ops.ts";
 import { fmt } from "./shape.ts";
-import { Tensor, zeros } from "./tensor.ts";
+import { Tensor, zeroGradient, zeros } from "./tensor.ts";
 
 export interface SGDOptions {
   lr?: number;
@@ -126,7 +126,7 @@ export abstract class Optimizer<O extends object> {
         for (const p of g.params) {
           if (!p.grad) continue;
           if (opts.setToNone) p.grad = null;
-          else p.grad.zero_();
+          else zeroGradient(p.grad);
         }
       }
     });

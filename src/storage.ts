@@ -58,6 +58,8 @@ export class Storage {
   private readonly ticket: FreeTicket;
   private reclaimedBy: string | null = null;
   private scopeGeneration = 0;
+  /** Zeros the block owes (oweZeros): written on the next read of ptr, unless forgiven first. */
+  private zerosOwed = false;
 
   constructor(readonly backend: Backend, readonly bytes: number, stepScoped: boolean) {
     const ptr = backend.allocator.alloc(bytes, !stepScoped);
@@ -67,10 +69,32 @@ export class Storage {
     if (stepScoped) this.markStepScoped();
   }
 
-  /** The block's address; throws if it was reclaimed. */
+  /** The block's address; throws if it was reclaimed. Writes owed zeros first. */
   get ptr(): number {
     if (this.ticket.freed) throw new ReclaimedTensorError(this.reclaimedBy ?? "it was disposed");
+    if (this.zerosOwed) {
+      this.zerosOwed = false;
+      this.ticket.backend.kernels.f32_fill(this.ticket.ptr, this.bytes >>> 2, 0);
+    }
     return this.ticket.ptr;
+  }
+
+  /**
+   * From now on the block reads as zeros, but they are written only when
+   * someone next reads `ptr` (every kernel call and data view does), unless a
+   * writer of every byte calls forgiveZeros() first. zeroGrad clears
+   * gradients so: a Linear weight's gradient is then written whole by the
+   * backward's GEMM (beta = 0) instead of filled with zeros and added onto.
+   */
+  oweZeros(): void {
+    if (!this.ticket.freed) this.zerosOwed = true;
+  }
+
+  /** For a writer about to write every byte: were zeros owed? They are forgiven either way. */
+  forgiveZeros(): boolean {
+    const owed = this.zerosOwed;
+    this.zerosOwed = false;
+    return owed;
   }
 
   get isAlive(): boolean {

@@ -392,6 +392,20 @@ function scaled(other: Tensor | Scalar, alpha = 1): Tensor | Scalar {
   return typeof other === "number" ? other * alpha : other.mul(alpha);
 }
 
+/**
+ * @internal zeroGrad's zero_() of a gradient: the same value and version bump,
+ * with the zeros owed by its memory (Storage.oweZeros) when the gradient
+ * covers all of it, so that a backward writing it whole skips them.
+ */
+export function zeroGradient(g: Tensor): void {
+  if (g.numel() > 0 && g.numel() * ELEMENT_BYTES === g.storage.bytes && g.storage.isAlive) {
+    g.storage.oweZeros();
+    g.storage.version++;
+  } else {
+    g.zero_();
+  }
+}
+
 function accumulateLeaf(leaf: Tensor, g: Tensor): void {
   if (leaf.grad === null) {
     leaf.grad = g.clone();

@@ -346,3 +346,62 @@ describe("Linear adds its weight gradient into an existing .grad (the GEMM's bet
     expect(() => detectAnomaly(() => linear.forward(x).sum().backward())).toThrow(/nan|NaN/);
   });
 });
+
+describe("zeroGrad owes the zeros: written when the gradient is next read, skipped when backward overwrites it", () => {
+  it("leaves every gradient reading as zeros, with its version bumped (optimizer and module alike)", () => {
+    manualSeed(5);
+    const net = new nn.Sequential(new nn.Linear(6, 4), new nn.ReLU(), new nn.Linear(4, 3));
+    net.forward(randn([5, 6])).sum().backward();
+    const opt = new optim.SGD(net.parameters(), { lr: 0.1 });
+    for (const zero of [() => opt.zeroGrad(), () => net.zeroGrad()]) {
+      net.forward(randn([5, 6])).sum().backward();
+      const versions = net.parameters().map((p) => p.grad!.storage.version);
+      zero();
+      net.parameters().forEach((p, i) => {
+        expect(p.grad!.storage.version).toBeGreaterThan(versions[i]!);
+        expect(Array.from(p.grad!.data())).toEqual(new Array(p.numel()).fill(0));
+      });
+    }
+  });
+
+  it("lets a Linear's backward write the weight's gradient with one GEMM (beta = 0) and no fill, bitwise the fresh gradient", () => {
+    manualSeed(6);
+    const linear = new nn.Linear(64, 32);
+    const opt = new optim.SGD(linear.parameters(), { lr: 0.1 });
+    const x = randn([16, 64]), dy = randn([16, 32]);
+    linear.forward(x).backward(dy);
+    const fresh = linear.weight.grad!.data().slice();
+    const freshBias = linear.bias!.grad!.data().slice();
+    linear.forward(randn([16, 64])).backward(randn([16, 32])); // something to clear
+    opt.zeroGrad();
+    const kernels = getBackend().kernels;
+    const fill = vi.spyOn(kernels, "f32_fill");
+    const gemm = vi.spyOn(kernels, "f32_gemm");
+    try {
+      linear.forward(x).backward(dy);
+      const weightGrad = linear.weight.grad!.storage.ptr;
+      expect(fill.mock.calls.filter(([ptr]) => ptr === weightGrad)).toEqual([]);
+      const into = gemm.mock.calls.filter((args) => args[10] === weightGrad);
+      expect(into.map((args) => args[9])).toEqual([0]); // beta
+    } finally {
+      fill.mockRestore();
+      gemm.mockRestore();
+    }
+    expect(linear.weight.grad!.data()).toEqual(fresh);
+    expect(linear.bias!.grad!.data()).toEqual(freshBias); // owed zeros written, then added onto
+  });
+
+  it("adds onto a gradient that was read (or written) after zeroGrad, as PyTorch does", () => {
+    manualSeed(7);
+    const linear = new nn.Linear(8, 5, { bias: false });
+    const opt = new optim.SGD(linear.parameters(), { lr: 0.1 });
+    const x = randn([4, 8]), dy = randn([4, 5]);
+    linear.forward(x).backward(dy);
+    const once = linear.weight.grad!.data().slice();
+    opt.zeroGrad();
+    noGrad(() => linear.weight.grad!.add_(1)); // the user writes into the cleared gradient
+    linear.forward(x).backward(dy);
+    const got = linear.weight.grad!.data();
+    for (let i = 0; i < once.length; i++) expect(got[i]).toBe(Math.fround(once[i]! + 1));
+  });
+});

@@ -91,7 +91,9 @@ function linearWith(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, 
         // shares memory with an operand: the GEMM would read what it writes.
         const sink = leafGradSink(weight);
         if (sink && sink.storage !== g.storage && sink.storage !== xs.storage) {
-          kr.f32_gemm(GemmLayout.TN, outF, inF, rows, 1, g.ptr, outF, xs.ptr, inF, 1, sink.ptr, inF, be.gemmWorkspace);
+          // A gradient zeroGrad left owing zeros is written whole (beta = 0), not filled and added onto.
+          const beta = sink.storage.forgiveZeros() ? 0 : 1;
+          kr.f32_gemm(GemmLayout.TN, outF, inF, rows, 1, g.ptr, outF, xs.ptr, inF, beta, sink.ptr, inF, be.gemmWorkspace);
           sink.storage.version++;
         } else {
           gw = result(weight.shape, [g], false);

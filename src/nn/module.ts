@@ -3,7 +3,7 @@
 import { noGrad } from "../autograd.ts";
 import { describeValue } from "../ops.ts";
 import { fmt } from "../shape.ts";
-import type { Tensor } from "../tensor.ts";
+import { zeroGradient, type Tensor } from "../tensor.ts";
 
 export type StateDict = Record<string, Tensor>;
 
@@ -96,7 +96,7 @@ export abstract class Module {
 
   zeroGrad(): void {
     noGrad(() => {
-      for (const p of this.parameters()) p.grad?.zero_();
+      for (const p of this.parameters()) if (p.grad) zeroGradient(p.grad);
     });
   }
 
