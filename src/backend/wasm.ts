@@ -23,7 +23,7 @@ import { CachingAllocator } from "./allocator.ts";
 import { META_SCRATCH_BYTES, type Backend } from "./backend.ts";
 import { WasmHeap, PAGE_BYTES } from "./heap.ts";
 import type { Kernels } from "./kernels.ts";
-import { sharedMemoryUnavailableReason, ThreadPool, type SplitKernel } from "./threads.ts";
+import { sharedMemoryUnavailableReason, SPLIT_KERNELS, ThreadPool, type SplitKernel } from "./threads.ts";
 import { wasmBase64, wasmRelaxedSplices, wasmSharedSplices } from "./wasm-binary.generated.ts";
 
 /** Which build of the module: "relaxed" (relaxed SIMD) or "baseline" (SIMD 128 alone). */
@@ -218,86 +218,58 @@ function wasmModule(shared: boolean, build: SimdBuild): WebAssembly.Module {
 // Elements per thread below which a split kernel is not split (ThreadPool.split):
 // a part must outlast the ~17 µs of handing it to a sleeping worker and back.
 /** Random draws (Philox, ~2-4 ns an element on one core). */
-const SPLIT_MIN_RANDOM = 1 << 14;
+const RANDOM = 1 << 14;
 /** Optimizer steps (a few f64 operations an element: ~1 ns). */
-const SPLIT_MIN_OPTIM = 1 << 15;
+const OPTIM = 1 << 15;
 /** Plain elementwise arithmetic (memory-bound: ~0.1-0.5 ns an element). */
-const SPLIT_MIN_PLAIN = 1 << 16;
+const PLAIN = 1 << 16;
 
 /**
- * The elementwise kernels that large calls split over the pool's threads, each
- * thread taking elements [s, s + c) with its pointers and random offset moved
- * there (random value i comes from counter offset + i / 4; s is a multiple of
- * SPLIT_ALIGN). Below the size that pays, or on one thread, the export itself runs.
+ * How a split kernel's call on elements [s, s + c) is made from the whole
+ * call's arguments: argument `n` (the element count) becomes c, and argument i
+ * moves by step[i]·s: 4 for an f32 or i32 pointer, 1 for a u8 one (a mask,
+ * image bytes), 1/4 for a random offset (value i comes from counter
+ * offset + i / 4, and s is a multiple of SPLIT_ALIGN), 0 for the rest. `min`:
+ * elements per thread below which the call stays whole.
  */
-function splitKernels(k: Kernels, pool: ThreadPool): Pick<Kernels, SplitKernel> {
-  return {
-    f32_unary: (op, x, y, n) =>
-      pool.splits(n, SPLIT_MIN_PLAIN)
-        ? pool.split("f32_unary", n, SPLIT_MIN_PLAIN, (s, c) => [op, x + 4 * s, y + 4 * s, c])
-        : k.f32_unary(op, x, y, n),
-    f32_unary_backward: (op, x, y, dy, dx, n) =>
-      pool.splits(n, SPLIT_MIN_PLAIN)
-        ? pool.split("f32_unary_backward", n, SPLIT_MIN_PLAIN, (s, c) => [op, x + 4 * s, y + 4 * s, dy + 4 * s, dx + 4 * s, c])
-        : k.f32_unary_backward(op, x, y, dy, dx, n),
-    f32_binary: (op, a, b, out, n) =>
-      pool.splits(n, SPLIT_MIN_PLAIN)
-        ? pool.split("f32_binary", n, SPLIT_MIN_PLAIN, (s, c) => [op, a + 4 * s, b + 4 * s, out + 4 * s, c])
-        : k.f32_binary(op, a, b, out, n),
-    f32_binary_scalar: (op, a, scalar, out, n, reversed) =>
-      pool.splits(n, SPLIT_MIN_PLAIN)
-        ? pool.split("f32_binary_scalar", n, SPLIT_MIN_PLAIN, (s, c) => [op, a + 4 * s, scalar, out + 4 * s, c, reversed])
-        : k.f32_binary_scalar(op, a, scalar, out, n, reversed),
-    f32_fill: (out, n, value) =>
-      pool.splits(n, SPLIT_MIN_PLAIN)
-        ? pool.split("f32_fill", n, SPLIT_MIN_PLAIN, (s, c) => [out + 4 * s, c, value])
-        : k.f32_fill(out, n, value),
-    u8_to_f32: (src, dst, n, scale) =>
-      pool.splits(n, SPLIT_MIN_PLAIN)
-        ? pool.split("u8_to_f32", n, SPLIT_MIN_PLAIN, (s, c) => [src + s, dst + 4 * s, c, scale])
-        : k.u8_to_f32(src, dst, n, scale),
-    i32_to_f32: (src, dst, n) =>
-      pool.splits(n, SPLIT_MIN_PLAIN)
-        ? pool.split("i32_to_f32", n, SPLIT_MIN_PLAIN, (s, c) => [src + 4 * s, dst + 4 * s, c])
-        : k.i32_to_f32(src, dst, n),
-    random_uniform: (out, n, seedLo, seedHi, offset, low, high) =>
-      pool.splits(n, SPLIT_MIN_RANDOM)
-        ? pool.split("random_uniform", n, SPLIT_MIN_RANDOM, (s, c) => [out + 4 * s, c, seedLo, seedHi, offset + s / 4, low, high])
-        : k.random_uniform(out, n, seedLo, seedHi, offset, low, high),
-    random_normal: (out, n, seedLo, seedHi, offset, mean, std) =>
-      pool.splits(n, SPLIT_MIN_RANDOM)
-        ? pool.split("random_normal", n, SPLIT_MIN_RANDOM, (s, c) => [out + 4 * s, c, seedLo, seedHi, offset + s / 4, mean, std])
-        : k.random_normal(out, n, seedLo, seedHi, offset, mean, std),
-    f32_dropout: (x, y, mask, n, p, seedLo, seedHi, offset) =>
-      pool.splits(n, SPLIT_MIN_RANDOM)
-        ? pool.split("f32_dropout", n, SPLIT_MIN_RANDOM, (s, c) => [x + 4 * s, y + 4 * s, mask + s, c, p, seedLo, seedHi, offset + s / 4])
-        : k.f32_dropout(x, y, mask, n, p, seedLo, seedHi, offset),
-    f32_dropout_backward: (dy, mask, dx, n, p) =>
-      pool.splits(n, SPLIT_MIN_PLAIN)
-        ? pool.split("f32_dropout_backward", n, SPLIT_MIN_PLAIN, (s, c) => [dy + 4 * s, mask + s, dx + 4 * s, c, p])
-        : k.f32_dropout_backward(dy, mask, dx, n, p),
-    f32_relu_dropout: (x, y, n, p, seedLo, seedHi, offset) =>
-      pool.splits(n, SPLIT_MIN_RANDOM)
-        ? pool.split("f32_relu_dropout", n, SPLIT_MIN_RANDOM, (s, c) => [x + 4 * s, y + 4 * s, c, p, seedLo, seedHi, offset + s / 4])
-        : k.f32_relu_dropout(x, y, n, p, seedLo, seedHi, offset),
-    f32_relu_dropout_backward: (dy, y, dx, n, p) =>
-      pool.splits(n, SPLIT_MIN_PLAIN)
-        ? pool.split("f32_relu_dropout_backward", n, SPLIT_MIN_PLAIN, (s, c) => [dy + 4 * s, y + 4 * s, dx + 4 * s, c, p])
-        : k.f32_relu_dropout_backward(dy, y, dx, n, p),
-    f32_sgd_step: (param, grad, buf, n, lr, momentum, dampening, weightDecay, nesterov, maximize, l1, firstStep) =>
-      pool.splits(n, SPLIT_MIN_OPTIM)
-        ? pool.split("f32_sgd_step", n, SPLIT_MIN_OPTIM, (s, c) => [
-            param + 4 * s, grad + 4 * s, buf + 4 * s, c, lr, momentum, dampening, weightDecay, nesterov, maximize, l1, firstStep,
-          ])
-        : k.f32_sgd_step(param, grad, buf, n, lr, momentum, dampening, weightDecay, nesterov, maximize, l1, firstStep),
-    f32_adam_step: (param, grad, m, v, vmax, n, lr, beta1, beta2, eps, weightDecay, step, decoupled, amsgrad, maximize) =>
-      pool.splits(n, SPLIT_MIN_OPTIM)
-        ? pool.split("f32_adam_step", n, SPLIT_MIN_OPTIM, (s, c) => [
-            param + 4 * s, grad + 4 * s, m + 4 * s, v + 4 * s, vmax + 4 * s, c,
-            lr, beta1, beta2, eps, weightDecay, step, decoupled, amsgrad, maximize,
-          ])
-        : k.f32_adam_step(param, grad, m, v, vmax, n, lr, beta1, beta2, eps, weightDecay, step, decoupled, amsgrad, maximize),
-  };
+const SPLITS: Record<SplitKernel, { min: number; n: number; step: readonly number[] }> = {
+  f32_unary: { min: PLAIN, n: 3, step: [0, 4, 4, 0] }, // op, x, y, n
+  f32_unary_backward: { min: PLAIN, n: 5, step: [0, 4, 4, 4, 4, 0] }, // op, x, y, dy, dx, n
+  f32_binary: { min: PLAIN, n: 4, step: [0, 4, 4, 4, 0] }, // op, a, b, out, n
+  f32_binary_scalar: { min: PLAIN, n: 4, step: [0, 4, 0, 4, 0, 0] }, // op, a, s, out, n, reversed
+  f32_fill: { min: PLAIN, n: 1, step: [4, 0, 0] }, // out, n, value
+  u8_to_f32: { min: PLAIN, n: 2, step: [1, 4, 0, 0] }, // src, dst, n, scale
+  i32_to_f32: { min: PLAIN, n: 2, step: [4, 4, 0] }, // src, dst, n
+  random_uniform: { min: RANDOM, n: 1, step: [4, 0, 0, 0, 1 / 4, 0, 0] }, // out, n, seedLo, seedHi, offset, low, high
+  random_normal: { min: RANDOM, n: 1, step: [4, 0, 0, 0, 1 / 4, 0, 0] }, // out, n, seedLo, seedHi, offset, mean, std
+  f32_dropout: { min: RANDOM, n: 3, step: [4, 4, 1, 0, 0, 0, 0, 1 / 4] }, // x, y, mask, n, p, seedLo, seedHi, offset
+  f32_dropout_backward: { min: PLAIN, n: 3, step: [4, 1, 4, 0, 0] }, // dy, mask, dx, n, p
+  f32_relu_dropout: { min: RANDOM, n: 2, step: [4, 4, 0, 0, 0, 0, 1 / 4] }, // x, y, n, p, seedLo, seedHi, offset
+  f32_relu_dropout_backward: { min: PLAIN, n: 3, step: [4, 4, 4, 0, 0] }, // dy, y, dx, n, p
+  // param, grad, buf, n, then 8 scalars
+  f32_sgd_step: { min: OPTIM, n: 3, step: [4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0] },
+  // param, grad, m, v, vmax, n, then 9 scalars
+  f32_adam_step: { min: OPTIM, n: 5, step: [4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] },
+};
+
+/**
+ * The split kernels as the backend calls them: over the pool's threads when a
+ * call is large enough (ThreadPool.split), else the export itself.
+ */
+function splitKernels(exports: Kernels, pool: ThreadPool): Pick<Kernels, SplitKernel> {
+  const out: Partial<Record<SplitKernel, (...args: number[]) => void>> = {};
+  for (const name of SPLIT_KERNELS) {
+    const { min, n, step } = SPLITS[name];
+    const raw = exports[name] as (...args: number[]) => void;
+    // A Wasm export's length is its parameter count: a table row that drifts from the kernel fails here, not in a worker.
+    if (raw.length !== step.length) throw new Error(`wasmgrad: ${name} takes ${raw.length} arguments, SPLITS describes ${step.length}`);
+    out[name] = (...args: number[]) => {
+      const count = args[n]!;
+      if (!pool.splits(count, min)) return raw(...args);
+      pool.split(name, count, min, (s, c) => args.map((v, i) => (i === n ? c : v + step[i]! * s)));
+    };
+  }
+  return out as Pick<Kernels, SplitKernel>;
 }
 
 /**
