@@ -85,6 +85,8 @@ export class Storage {
    * writer of every byte calls forgiveZeros() first. zeroGrad clears
    * gradients so: a Linear weight's gradient is then written whole by the
    * backward's GEMM (beta = 0) instead of filled with zeros and added onto.
+   * An address read before this call and used after it sees the old bytes:
+   * read `ptr` again, as every op does.
    */
   oweZeros(): void {
     if (!this.ticket.freed) this.zerosOwed = true;
