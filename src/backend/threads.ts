@@ -79,6 +79,8 @@ const STATUS = 3;
 const ARGS = 4;
 /** A split kernel's call: its index in SPLIT_KERNELS at ARGS, the argument count after it, the arguments as f64 from this f64 index on. */
 const CALL_ARGS_F64 = 3;
+/** The most arguments a split kernel's call can carry to a worker (the rest of its slot). */
+export const MAX_SPLIT_ARGS = SLOT_BYTES / 8 - CALL_ARGS_F64;
 const CMD_GEMM = 0;
 const CMD_EXIT = 1;
 const CMD_CALL = 2;
@@ -539,7 +541,6 @@ export class ThreadPool {
     const id = SPLIT_KERNELS.indexOf(kernel);
     this.runParts(ready, parts, kernel, (p, base) => {
       const a = args(lo(p), lo(p + 1) - lo(p));
-      if (a.length > SLOT_BYTES / 8 - CALL_ARGS_F64) throw new Error(`wasmgrad: ${kernel} has too many arguments to post to a worker`);
       const i32 = this.heap.i32;
       i32[base + ARGS] = id;
       i32[base + ARGS + 1] = a.length;

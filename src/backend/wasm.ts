@@ -23,7 +23,7 @@ import { CachingAllocator } from "./allocator.ts";
 import { META_SCRATCH_BYTES, type Backend } from "./backend.ts";
 import { WasmHeap, PAGE_BYTES } from "./heap.ts";
 import type { Kernels } from "./kernels.ts";
-import { sharedMemoryUnavailableReason, SPLIT_KERNELS, ThreadPool, type SplitKernel } from "./threads.ts";
+import { MAX_SPLIT_ARGS, sharedMemoryUnavailableReason, SPLIT_KERNELS, ThreadPool, type SplitKernel } from "./threads.ts";
 import { wasmBase64, wasmRelaxedSplices, wasmSharedSplices } from "./wasm-binary.generated.ts";
 
 /** Which build of the module: "relaxed" (relaxed SIMD) or "baseline" (SIMD 128 alone). */
@@ -263,6 +263,7 @@ function splitKernels(exports: Kernels, pool: ThreadPool): Pick<Kernels, SplitKe
     const raw = exports[name] as (...args: number[]) => void;
     // A Wasm export's length is its parameter count: a table row that drifts from the kernel fails here, not in a worker.
     if (raw.length !== step.length) throw new Error(`wasmgrad: ${name} takes ${raw.length} arguments, SPLITS describes ${step.length}`);
+    if (step.length > MAX_SPLIT_ARGS) throw new Error(`wasmgrad: ${name} has more arguments than a worker's slot carries (${MAX_SPLIT_ARGS})`);
     out[name] = (...args: number[]) => {
       const count = args[n]!;
       if (!pool.splits(count, min)) return raw(...args);
