@@ -5,6 +5,7 @@
 
 import { ReduceOp } from "./backend/kernels.ts";
 import { fmt } from "./shape.ts";
+import { scope } from "./storage.ts";
 import type { Tensor } from "./tensor.ts";
 
 let gradEnabled = true;
@@ -20,8 +21,17 @@ export function inBackward(): boolean {
   return backwardDepth > 0;
 }
 
-/** Runs fn without recording operations for autograd and returns its result (torch.no_grad). */
+/**
+ * Runs fn without recording operations for autograd and returns its result
+ * (torch.no_grad). The return of an outermost noGrad is a memory boundary
+ * (storage.ts): an evaluation loop gives its temporaries back as it goes.
+ */
 export function noGrad<T>(fn: () => T): T {
+  return scope("end of a noGrad() callback", () => withoutGrad(fn));
+}
+
+/** @internal noGrad for the library's own use: no boundary. */
+export function withoutGrad<T>(fn: () => T): T {
   const prev = gradEnabled;
   gradEnabled = false;
   try {

@@ -12,6 +12,7 @@ export { setBackend, getBackend, ready } from "./backend/index.ts";
 export { setNumThreads, setNumThreadsAsync, getNumThreads } from "./backend/index.ts";
 export type { BackendName } from "./backend/backend.ts";
 export { ReclaimedTensorError } from "./storage.ts";
+export { setMemoryLimit, getMemoryLimit, OutOfMemoryError } from "./backend/allocator.ts";
 export * as nn from "./nn/index.ts";
 export * as optim from "./optim.ts";
 export * as data from "./data/index.ts";

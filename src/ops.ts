@@ -7,6 +7,7 @@ import { MAX_DIMS } from "./backend/backend.ts";
 import { BinaryOp, GemmLayout, ReduceOp, UnaryOp } from "./backend/kernels.ts";
 import { checkForward, inBackward, isAnomalyEnabled, isGradEnabled, Node, Saved, type BackwardFn } from "./autograd.ts";
 import { broadcastShapes, broadcastStrides, fmt, normDim, numel, stridesOf, type Shape } from "./shape.ts";
+import { beginOp, Cell, unite, type Storage } from "./storage.ts";
 import { Tensor, type DType } from "./tensor.ts";
 
 // ---- plumbing -----------------------------------------------------------------
@@ -42,15 +43,41 @@ export function needsGrad(...ts: Tensor[]): boolean {
   return isGradEnabled() && ts.some((t) => t.requiresGrad);
 }
 
-/** A result tensor: step-scoped when it joins a graph, is a gradient temporary, or reads step-scoped data. */
+/**
+ * A result tensor, a temporary (storage.ts): part of a step, never set aside,
+ * when it joins a graph, is a gradient temporary, or reads a step's data.
+ */
 export function result(shape: Shape, inputs: Tensor[], graph: boolean, dtype: DType = "float32"): Tensor {
-  const scoped = graph || inBackward() || inputs.some((t) => t.storage.isStepScoped);
-  return Tensor.empty(shape, dtype, backendOf(...inputs), scoped);
+  const be = backendOf(...inputs);
+  beginOp();
+  let step = graph || inBackward();
+  for (let i = 0; !step && i < inputs.length; i++) step = inputs[i].storage.isStepScoped;
+  return Tensor.empty(shape, dtype, be, step ? "step" : "temporary");
 }
 
+/**
+ * Makes out a node of the graph. Its memory joins the cell of its inputs'
+ * graphs (storage.ts), and an input that is no graph's output (a batch)
+ * points at this cell: backward will read it, however many boundaries away.
+ */
 export function record(out: Tensor, name: string, inputs: Tensor[], fn: BackwardFn): Tensor {
   out.setGraph(new Node(name, inputs, fn));
+  const s = out.storage;
+  if (!s.isTemporary) return out;
+  s.markStepScoped();
+  let cell = s.cell ?? (s.cell = new Cell());
+  for (const inp of inputs) {
+    const is = inp.storage;
+    if (!is.isTemporary || is === s) continue;
+    if (inp.gradFn !== null && is.cell) cell = unite(cell, is.cell);
+    else is.cell = cell;
+  }
   return out;
+}
+
+/** A block a graph's backward reads besides its tensors (a dropout mask): it lives as long as out's graph. */
+export function saveWith(out: Tensor, block: Storage): void {
+  block.cell = out.storage.cell;
 }
 
 function writeMeta(be: Backend, ...lists: number[][]): number {
@@ -85,7 +112,8 @@ export function toFloat(x: Tensor, _what = "float()"): Tensor {
 export function clone(x: Tensor): Tensor {
   const graph = needsGrad(x);
   // Always owned: clone() is how a user keeps a value, and how a leaf gets its first .grad.
-  const out = Tensor.empty(x.shape, x.dtype, x.backend, false);
+  beginOp("clone");
+  const out = Tensor.empty(x.shape, x.dtype, x.backend, "owned");
   const p = x.ptr;
   x.backend.heap.u8.copyWithin(out.ptr, p, p + x.numel() * 4);
   if (graph) record(out, "Clone", [x], (g) => [g]);
@@ -167,6 +195,7 @@ const UNARY_NAMES: Record<UnaryOp, string> = {
 
 export function unary(x0: Tensor, op: UnaryOp): Tensor {
   const name = UNARY_NAMES[op];
+  beginOp(name.toLowerCase());
   const x = requireFloat(x0, name);
   const graph = needsGrad(x) && op !== UnaryOp.Sign;
   const out = result(x.shape, [x], graph);
@@ -212,6 +241,7 @@ function binaryKernel(a: Tensor, b: Tensor | number, op: BinaryOp, out: Tensor, 
 /** a op b with broadcasting; with a number b, `reversed` computes b op a. */
 export function binary(a0: Tensor, b0: Tensor | number, op: BinaryOp, reversed = false): Tensor {
   const name = BINARY_NAMES[op];
+  beginOp(name.toLowerCase());
   if (typeof b0 === "number") {
     const a = requireFloat(a0, name);
     const graph = needsGrad(a) && !isComparison(op);
@@ -381,6 +411,7 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
 }
 
 export function reduce(x0: Tensor, kind: "sum" | "mean", dim: number | number[] | null | undefined, keepdim: boolean): Tensor {
+  beginOp(kind);
   const x = requireFloat(x0, kind);
   const dims = reduceDims(x, dim);
   const graph = needsGrad(x);
@@ -388,7 +419,6 @@ export function reduce(x0: Tensor, kind: "sum" | "mean", dim: number | number[] 
   const out = new Tensor(raw.storage, finalShape(x.shape, dims, keepdim), "float32");
   if (isAnomalyEnabled()) checkForward(kind === "sum" ? "Sum" : "Mean", out, [x]);
   if (graph) {
-    raw.storage.markStepScoped();
     const count = dims.reduce((acc, d) => acc * x.shape[d], 1);
     const inShape = [...x.shape];
     const kShape = keptShape(x.shape, dims);
@@ -408,7 +438,6 @@ export function maxAll(x0: Tensor): Tensor {
   const out = new Tensor(raw.storage, [], "float32");
   if (isAnomalyEnabled()) checkForward("Max", out, [x]);
   if (graph) {
-    raw.storage.markStepScoped();
     const sx = new Saved(x, "Max");
     const so = new Saved(out, "Max");
     record(out, "Max", [x], (g) => {
@@ -448,7 +477,6 @@ export function maxDim(x0: Tensor, dim: number, keepdim: boolean): { values: Ten
   const indices = argmax(x, d, keepdim);
   if (isAnomalyEnabled()) checkForward("Max", values, [x]);
   if (graph) {
-    raw.storage.markStepScoped();
     const outer = numel(x.shape.slice(0, d));
     const inner = numel(x.shape.slice(d + 1));
     const inShape = [...x.shape];
@@ -460,6 +488,7 @@ export function maxDim(x0: Tensor, dim: number, keepdim: boolean): { values: Ten
       k.f32_scatter_add_axis(g.ptr, si.get().ptr, dx.ptr, outer, inShape[d], inner);
       return [dx];
     });
+    saveWith(values, indices.storage);
   }
   return { values, indices };
 }
@@ -474,7 +503,6 @@ export function norm(x0: Tensor, p: 1 | 2, dim: number | number[] | null | undef
   const out = new Tensor(raw.storage, finalShape(x.shape, dims, keepdim), "float32");
   if (isAnomalyEnabled()) checkForward("Norm", out, [x]);
   if (graph) {
-    raw.storage.markStepScoped();
     const sx = new Saved(x, "Norm");
     const sr = new Saved(raw, "Norm");
     const kShape = keptShape(x.shape, dims);
@@ -527,6 +555,7 @@ const dimsX = (s: Shape) => s.join("x");
 export function matmul(a0: Tensor, b0: Tensor): Tensor {
   if (!(b0 instanceof Tensor)) throw new TypeError(`matmul(): other must be a Tensor, got ${describeValue(b0)}`);
   backendOf(a0, b0);
+  beginOp("matmul");
   const a = requireFloat(a0, "matmul");
   const b = requireFloat(b0, "matmul");
   if (a.ndim === 0 || b.ndim === 0) {

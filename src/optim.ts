@@ -3,9 +3,10 @@
 // stateDict() / loadStateDict() have PyTorch's structure, so training resumes
 // from a checkpoint exactly where it stopped.
 
-import { AnomalyError, hasNaN, isAnomalyEnabled, noGrad } from "./autograd.ts";
+import { AnomalyError, hasNaN, isAnomalyEnabled, withoutGrad } from "./autograd.ts";
 import { describeValue } from "./ops.ts";
 import { fmt } from "./shape.ts";
+import { boundaryOutsideScopes } from "./storage.ts";
 import { Tensor, zeroGradient, zeros } from "./tensor.ts";
 
 export interface SGDOptions {
@@ -117,11 +118,12 @@ export abstract class Optimizer<O extends object> {
         index++;
       }
     }
+    boundaryOutsideScopes("optimizer.step()");
   }
 
   /** Zeroes every gradient (PyTorch 1.13's default: fill with zeros, keep the memory). */
   zeroGrad(opts: { setToNone?: boolean } = {}): void {
-    noGrad(() => {
+    withoutGrad(() => {
       for (const g of this.paramGroups) {
         for (const p of g.params) {
           if (!p.grad) continue;
@@ -156,7 +158,7 @@ export abstract class Optimizer<O extends object> {
    */
   loadStateDict(stateDict: OptimizerStateDict): void {
     const plan = this.planLoad(stateDict);
-    noGrad(() => {
+    withoutGrad(() => {
       this.state.clear();
       for (const { param, state } of plan.states) {
         const copy: ParamState = {};

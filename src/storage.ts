@@ -1,22 +1,48 @@
 // Storage: a block of a backend's heap that one or more tensors (views) read,
-// and the rules that give it back without the user calling dispose().
+// and the rule that gives it back without dispose(), keep() or the garbage
+// collector (whose FinalizationRegistry callbacks never run inside a loop).
 //
-// The rule (documented in the README):
-// - A tensor computed during a training step is *step-scoped*: every output of
-//   an op that records a gradient, or of an op reading a step-scoped tensor,
-//   and every batch a DataLoader yields. Step boundaries are `backward()` and
-//   each batch a DataLoader yields (back-to-back boundaries with nothing
-//   created in between count once). Step-scoped memory is reclaimed two
-//   boundaries after it was made: the loss and logits of this step can be read
-//   after `opt.step()` (as d2l does), and last step's are gone by the next.
-// - Everything else (parameters, gradients, optimizer state, tensors made by
-//   creation functions, clone() and keep()) is owned: freed by dispose(), or
-//   by the garbage collector through a FinalizationRegistry once no JS handle
-//   is left.
-// - Reading reclaimed memory throws an error that says how to keep it; it
-//   never reads stale data.
+// The rule (the README states it for users):
+// - Boundaries are the points PyTorch code already has: backward() (without
+//   retainGraph), each DataLoader batch, optimizer.step(), and the return of
+//   an outermost noGrad() callback or of a top-level Module forward(). Each
+//   boundary at which new memory was made since the last one starts a new
+//   generation.
+// - Every storage is a temporary except what a long-lived holder owns:
+//   parameters and requiresGrad leaves, gradients, optimizer state, dataset
+//   contents, clone() and keep(). A temporary is stamped with the generation
+//   whenever it is made or used (any read of its address), and a tensor in a
+//   graph shares the stamp of its whole graph (a union-find cell: reading the
+//   logits keeps the activations backward needs). A temporary not made or
+//   used in the last SURVIVES generations is given back at the next boundary.
+// - A temporary that nothing has read by then was set aside (a test set made
+//   before training, a value returned out of noGrad and stored): it becomes
+//   owned instead, freed by dispose(). Graph tensors, gradient temporaries
+//   and DataLoader batches are never set aside: they belong to a step.
+// - Reading reclaimed memory throws a ReclaimedTensorError naming the op and
+//   shape that made the tensor, when it was reclaimed, and the fix.
 
 import type { Backend } from "./backend/backend.ts";
+import { setLiveTensorCounter } from "./backend/allocator.ts";
+
+/**
+ * "owned": freed by dispose() (or the garbage collector, as a backstop);
+ * "temporary": reclaimed after its last use, or owned if set aside unread;
+ * "step": reclaimed after its last use, never set aside.
+ */
+export type Lifetime = "owned" | "temporary" | "step";
+
+/** A temporary survives this many generations after its last use: the loss is readable after the next step. */
+const SURVIVES = 3;
+/**
+ * noGrad / forward / optimizer.step boundaries start generations only after
+ * this many in a row with no backward or batch between them. A training
+ * loop's clock is then its backward (or batch) alone, so a tensor made before
+ * the loop and read once an iteration stays alive however many noGrad and
+ * forward calls an iteration makes; an evaluation loop, which has no backward,
+ * is paced by its noGrad or forward calls after a few iterations.
+ */
+const QUIET_BOUNDARIES = 8;
 
 interface FreeTicket {
   backend: Backend;
@@ -36,17 +62,55 @@ const finalizer: FinalizationRegistry<FreeTicket> | null =
     : null;
 
 let liveStorages = 0;
+setLiveTensorCounter(() => liveStorages);
 let generation = 1;
-let createdThisGeneration = false;
-/** Step-scoped storages by the generation they were made in. */
-const scoped = new Map<number, Set<Storage>>();
+let madeSinceBoundary = false;
+let quietBoundaries = 0;
+/** Bumped at the start of every op and read: a block read when the serial differs from its birth was used. */
+let opSerial = 0;
+let sweepId = 0;
+/** What the next storages are made by, for the error that names it. */
+let origin = "an op";
+const temporaries = new Set<Storage>();
+
+/** A graph's shared stamp: a tensor of a graph lives while any tensor of it is used. */
+export class Cell {
+  parent: Cell | null = null;
+  sweep = 0;
+  lastUse = 0;
+}
+
+function root(c: Cell): Cell {
+  while (c.parent) {
+    if (c.parent.parent) c.parent = c.parent.parent;
+    c = c.parent;
+  }
+  return c;
+}
+
+/** Merges two graphs' cells (an op reading both joins them). */
+export function unite(a: Cell, b: Cell): Cell {
+  const ra = root(a);
+  const rb = root(b);
+  if (ra !== rb) rb.parent = ra;
+  return ra;
+}
+
+/** Marks the start of an op or read: blocks whose address is read from now on count as used. */
+export function beginOp(name?: string): void {
+  opSerial++;
+  if (name !== undefined) origin = name;
+}
 
 export class ReclaimedTensorError extends Error {
-  constructor(detail: string) {
+  constructor(what: string, detail: string, fix = true) {
     super(
-      `wasmgrad: this tensor's memory was reclaimed (${detail}). Tensors computed during a training step ` +
-        "live until two steps later. To keep one longer, call .keep() on it (or .clone()) when you make it, " +
-        "or copy its values out with .item() / .toArray().",
+      `wasmgrad: ${what}: its memory was given back (${detail}).` +
+        (fix
+          ? " A tensor lives until the third boundary (backward, DataLoader batch, optimizer.step, the end of noGrad " +
+            "or of a top-level forward) after its last use. Fix: call .keep() on it where you make it " +
+            "(or .clone() it), or copy its values out with .item() / .toArray()."
+          : ""),
     );
     this.name = "ReclaimedTensorError";
   }
@@ -55,28 +119,57 @@ export class ReclaimedTensorError extends Error {
 export class Storage {
   /** Bumped by every in-place write, so backward can tell a saved tensor was changed. */
   version = 0;
+  /** The op that made the block ("randn", "mul", "a DataLoader batch"). */
+  readonly origin: string;
   private readonly ticket: FreeTicket;
   private reclaimedBy: string | null = null;
-  private scopeGeneration = 0;
+  private lifetime: Lifetime;
+  private readonly serial: number;
+  private readonly born: number;
+  /** The generation it was last made or used in. */
+  private lastUse: number;
+  /** Read by a later op than the one that made it. */
+  private read = false;
+  /** The graph it belongs to (or, for a graph's input, the latest graph that saved it). */
+  cell: Cell | null = null;
   /** Zeros the block owes (oweZeros): written on the next read of ptr, unless forgiven first. */
   private zerosOwed = false;
 
-  constructor(readonly backend: Backend, readonly bytes: number, stepScoped: boolean) {
-    const ptr = backend.allocator.alloc(bytes, !stepScoped);
+  constructor(readonly backend: Backend, readonly bytes: number, lifetime: Lifetime) {
+    const ptr = backend.allocator.alloc(bytes, lifetime === "owned");
     this.ticket = { backend, ptr, freed: false };
+    this.origin = origin;
+    this.lifetime = lifetime;
+    this.serial = opSerial;
+    this.born = this.lastUse = generation;
     liveStorages++;
-    finalizer?.register(this, this.ticket, this);
-    if (stepScoped) this.markStepScoped();
+    if (lifetime === "owned") finalizer?.register(this, this.ticket, this);
+    else {
+      temporaries.add(this);
+      madeSinceBoundary = true;
+    }
   }
 
-  /** The block's address; throws if it was reclaimed. Writes owed zeros first. */
+  /** The block's address; throws if it was reclaimed. Stamps the block as used. Writes owed zeros first. */
   get ptr(): number {
-    if (this.ticket.freed) throw new ReclaimedTensorError(this.reclaimedBy ?? "it was disposed");
+    if (this.ticket.freed) throw new ReclaimedTensorError("this tensor cannot be read", this.reclaimedBy ?? "it was disposed");
+    this.lastUse = generation;
+    if (this.serial !== opSerial) this.read = true;
     if (this.zerosOwed) {
       this.zerosOwed = false;
       this.ticket.backend.kernels.f32_fill(this.ticket.ptr, this.bytes >>> 2, 0);
     }
     return this.ticket.ptr;
+  }
+
+  /** Stamps the block as used now, without counting as a read. */
+  touch(): void {
+    this.lastUse = generation;
+  }
+
+  /** Why the block is gone, or null while it is alive. */
+  get reclaimedReason(): string | null {
+    return this.ticket.freed ? this.reclaimedBy ?? "it was disposed" : null;
   }
 
   /**
@@ -103,47 +196,133 @@ export class Storage {
     return !this.ticket.freed;
   }
 
+  /** Reclaimed after its last use (not owned). */
+  get isTemporary(): boolean {
+    return this.lifetime !== "owned";
+  }
+
+  /** Part of a step (a graph, a gradient temporary, a batch): reclaimed after its last use even if never read. */
   get isStepScoped(): boolean {
-    return this.scopeGeneration !== 0;
+    return this.lifetime === "step";
   }
 
   markStepScoped(): void {
-    if (this.scopeGeneration !== 0 || this.ticket.freed) return;
-    this.scopeGeneration = generation;
-    let set = scoped.get(generation);
-    if (!set) scoped.set(generation, (set = new Set()));
-    set.add(this);
-    createdThisGeneration = true;
+    if (this.lifetime === "temporary") this.lifetime = "step";
   }
 
-  /** Takes the storage out of step scope: it now lives until disposed or collected. */
+  /** A creation function wrote it: only what reads it from now on counts as use. */
+  markFresh(): void {
+    this.read = false;
+  }
+
+  /** Takes the storage out of the temporaries: it now lives until disposed (or collected). */
   keep(): void {
-    if (this.scopeGeneration === 0) return;
-    scoped.get(this.scopeGeneration)?.delete(this);
-    this.scopeGeneration = 0;
+    if (this.lifetime === "owned" || this.ticket.freed) return;
+    this.lifetime = "owned";
+    this.cell = null;
+    temporaries.delete(this);
+    finalizer?.register(this, this.ticket, this);
   }
 
   release(reason: string): void {
     if (this.ticket.freed) return;
-    this.keep();
+    temporaries.delete(this);
     this.ticket.freed = true;
     this.reclaimedBy = reason;
+    this.cell = null;
     finalizer?.unregister(this);
     this.ticket.backend.allocator.free(this.ticket.ptr);
     liveStorages--;
   }
+
+  /** @internal The boundary's sweep, pass 1: the newest use of each graph. */
+  stampCell(): void {
+    if (!this.cell) return;
+    const r = root(this.cell);
+    if (r.sweep !== sweepId) {
+      r.sweep = sweepId;
+      r.lastUse = this.lastUse;
+    } else if (this.lastUse > r.lastUse) r.lastUse = this.lastUse;
+  }
+
+  /** @internal Pass 2: give back, or keep as set aside, what was not used in the last SURVIVES generations. */
+  sweep(boundary: string): void {
+    const used = this.cell ? root(this.cell).lastUse : this.lastUse;
+    if (used > generation - SURVIVES) return;
+    if (this.lifetime === "temporary" && !this.read) {
+      this.keep();
+      return;
+    }
+    this.release(
+      `made by ${this.origin} at boundary ${this.born}, last used at boundary ${used}, ` +
+        `given back at the ${boundary} that started boundary ${generation}`,
+    );
+  }
 }
 
-/** A step boundary (backward, or a DataLoader batch): reclaims what was made two boundaries ago. */
-export function stepBoundary(): void {
-  if (!createdThisGeneration) return;
-  createdThisGeneration = false;
+/**
+ * A boundary (see the rule above): `step` for backward and a DataLoader batch,
+ * which always start a generation; the others do only in a loop without them
+ * (QUIET_BOUNDARIES). Back-to-back boundaries with no memory made in between
+ * count once, so a zeroGrad/step/noGrad with nothing new ages nothing.
+ */
+export function boundary(kind: string, step: boolean): void {
+  if (!madeSinceBoundary) return;
+  madeSinceBoundary = false;
+  if (step) quietBoundaries = 0;
+  else if (++quietBoundaries <= QUIET_BOUNDARIES) return;
   generation++;
-  for (const [gen, set] of scoped) {
-    if (gen > generation - 2) continue;
-    scoped.delete(gen);
-    for (const s of set) s.release(`it was made during a training step, ${generation - gen} steps ago`);
+  origin = "an op";
+  sweepId++;
+  for (const s of temporaries) s.stampCell();
+  for (const s of temporaries) s.sweep(kind);
+}
+
+let scopeDepth = 0;
+
+/**
+ * Runs fn as a user-level scope (a noGrad callback, a Module forward): the
+ * return of the outermost one is a boundary, and what it returns is stamped
+ * as used then (a tensor, or the tensors of an array or object it returns).
+ */
+export function scope<T>(kind: string, fn: () => T): T {
+  scopeDepth++;
+  let out: T;
+  try {
+    out = fn();
+  } finally {
+    scopeDepth--;
   }
+  if (scopeDepth === 0 && madeSinceBoundary) {
+    touchReturned(out);
+    boundary(kind, false);
+    touchReturned(out);
+  }
+  return out;
+}
+
+/** A boundary unless inside a scope (optimizer.step() called from a forward is not the end of a step). */
+export function boundaryOutsideScopes(kind: string): void {
+  if (scopeDepth === 0) boundary(kind, false);
+}
+
+function touchReturned(out: unknown): void {
+  if (out === null || typeof out !== "object") return;
+  const storage = (out as { storage?: unknown }).storage;
+  if (storage instanceof Storage) {
+    if (storage.isAlive) storage.touch();
+    return;
+  }
+  const items = Array.isArray(out) ? out : Object.getPrototypeOf(out) === Object.prototype ? Object.values(out) : [];
+  for (const v of items) {
+    const s = v !== null && typeof v === "object" ? (v as { storage?: unknown }).storage : undefined;
+    if (s instanceof Storage && s.isAlive) s.touch();
+  }
+}
+
+/** The current generation: boundaries so far that started one. */
+export function currentGeneration(): number {
+  return generation;
 }
 
 export function liveStorageCount(): number {

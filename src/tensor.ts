@@ -3,11 +3,11 @@
 // handle, its views, reading values out, in-place writes and backward().
 
 import { getBackend, type Backend } from "./backend/index.ts";
-import { inBackward, isGradEnabled, noGrad, runBackward, type BackwardOptions, type Node } from "./autograd.ts";
+import { inBackward, isGradEnabled, runBackward, withoutGrad, type BackwardOptions, type Node } from "./autograd.ts";
 import * as ops from "./ops.ts";
 import { takeStream } from "./random.ts";
 import { checkShape, fmt, inferShape, normDim, numel, type Shape } from "./shape.ts";
-import { Storage, stepBoundary } from "./storage.ts";
+import { beginOp, boundary, ReclaimedTensorError, Storage, type Lifetime } from "./storage.ts";
 import { BinaryOp, UnaryOp } from "./backend/kernels.ts";
 
 export type DType = "float32" | "int32";
@@ -34,9 +34,9 @@ export class Tensor {
     readonly dtype: DType,
   ) {}
 
-  /** @internal A fresh tensor on `backend` whose memory is step-scoped when `stepScoped`. */
-  static empty(shape: Shape, dtype: DType, backend: Backend, stepScoped: boolean): Tensor {
-    return new Tensor(new Storage(backend, Math.max(numel(shape), 1) * ELEMENT_BYTES, stepScoped), [...shape], dtype);
+  /** @internal A fresh tensor on `backend` with memory of the given lifetime (storage.ts). */
+  static empty(shape: Shape, dtype: DType, backend: Backend, lifetime: Lifetime): Tensor {
+    return new Tensor(new Storage(backend, Math.max(numel(shape), 1) * ELEMENT_BYTES, lifetime), [...shape], dtype);
   }
 
   get backend(): Backend {
@@ -44,7 +44,15 @@ export class Tensor {
   }
   /** Byte address of the first element (throws if the memory was reclaimed). */
   get ptr(): number {
+    const why = this.storage.reclaimedReason;
+    if (why !== null) throw this.reclaimedError(why);
     return this.storage.ptr;
+  }
+
+  private reclaimedError(why: string): ReclaimedTensorError {
+    const madeBy = this.gradFn ? `${this.gradFn.name} (in a graph)` : this.storage.origin;
+    const what = `the ${this.dtype} tensor of shape ${fmt(this.shape)} made by ${madeBy} cannot be read`;
+    return new ReclaimedTensorError(what, why, why !== "it was disposed");
   }
   get ndim(): number {
     return this.shape.length;
@@ -77,6 +85,8 @@ export class Tensor {
         throw new Error(`assigned grad is on the ${g.backend.name} backend, the tensor on the ${this.backend.name} backend`);
       }
     }
+    // A gradient is held by its parameter for as long as the parameter lives.
+    g?.keep();
     this.gradValue = g;
   }
 
@@ -93,6 +103,8 @@ export class Tensor {
     if (v && this.dtype !== "float32") {
       throw new TypeError(`only float32 tensors can require gradients, not ${this.dtype}`);
     }
+    // A leaf that requires grad is a parameter: it lives until disposed.
+    if (v) this.storage.keep();
     this.requiresGradFlag = v;
   }
   requiresGrad_(v = true): this {
@@ -109,6 +121,7 @@ export class Tensor {
 
   /** A copy of the values: Float32Array, or Int32Array for int32. */
   data(): Float32Array | Int32Array {
+    beginOp();
     const p = this.ptr >>> 2;
     const n = this.numel();
     return this.dtype === "int32" ? this.backend.heap.i32.slice(p, p + n) : this.backend.heap.f32.slice(p, p + n);
@@ -119,6 +132,7 @@ export class Tensor {
     if (this.numel() !== 1) {
       throw new RangeError(`a Tensor with ${this.numel()} elements cannot be converted to Scalar`);
     }
+    beginOp();
     return this.dtype === "int32" ? this.backend.heap.i32[this.ptr >>> 2] : this.backend.heap.f32[this.ptr >>> 2];
   }
 
@@ -274,6 +288,7 @@ export class Tensor {
   // ---- in place (no autograd; bump the version so backward notices) --------
 
   private checkInPlace(what: string): void {
+    beginOp();
     if (isGradEnabled() && this.requiresGrad) {
       throw new Error(
         this.isLeaf
@@ -298,12 +313,16 @@ export class Tensor {
   }
   add_(other: Tensor | Scalar, opts?: { alpha?: number }): this {
     this.checkInPlace("add_");
-    ops.binaryInto(this, noGrad(() => scaled(other, opts?.alpha)), BinaryOp.Add);
+    const o = withoutGrad(() => scaled(other, opts?.alpha));
+    ops.binaryInto(this, o, BinaryOp.Add);
+    dropScaled(o, other);
     return this.written();
   }
   sub_(other: Tensor | Scalar, opts?: { alpha?: number }): this {
     this.checkInPlace("sub_");
-    ops.binaryInto(this, noGrad(() => scaled(other, opts?.alpha)), BinaryOp.Sub);
+    const o = withoutGrad(() => scaled(other, opts?.alpha));
+    ops.binaryInto(this, o, BinaryOp.Sub);
+    dropScaled(o, other);
     return this.written();
   }
   mul_(other: Tensor | Scalar): this {
@@ -360,7 +379,7 @@ export class Tensor {
       if (this.numel() !== 1) {
         throw new Error(`grad can be implicitly created only for scalar outputs (this tensor has shape ${fmt(this.shape)})`);
       }
-      g = Tensor.empty(this.shape, "float32", this.backend, true);
+      g = Tensor.empty(this.shape, "float32", this.backend, "step");
       this.backend.kernels.f32_fill(g.ptr, 1, 1);
     } else {
       if (!(gradient instanceof Tensor)) throw new TypeError(`backward(): gradient must be a Tensor, got ${ops.describeValue(gradient)}`);
@@ -373,7 +392,7 @@ export class Tensor {
       g = gradient;
     }
     if (this.isLeaf) {
-      noGrad(() => accumulateLeaf(this, g));
+      withoutGrad(() => accumulateLeaf(this, g));
       return;
     }
     runBackward(this, g, opts, {
@@ -383,13 +402,19 @@ export class Tensor {
         if (t.storage.isStepScoped) t.storage.release("it was a gradient temporary");
       },
     });
-    stepBoundary();
+    // A retained graph will be walked again: the step is not over (PyTorch allows as many walks as retains).
+    if (!opts.retainGraph) boundary("backward()", true);
   }
 }
 
 function scaled(other: Tensor | Scalar, alpha = 1): Tensor | Scalar {
   if (alpha === 1) return other;
   return typeof other === "number" ? other * alpha : other.mul(alpha);
+}
+
+/** Frees scaled()'s temporary at once: add_(g, { alpha }) in an update loop leaves nothing behind. */
+function dropScaled(made: Tensor | Scalar, other: Tensor | Scalar): void {
+  if (made !== other && made instanceof Tensor) made.storage.release("it was an internal temporary of add_/sub_");
 }
 
 /**
@@ -425,9 +450,20 @@ function creationOpts(opts: TensorOptions | undefined, fallback: DType = "float3
   return { dtype, requiresGrad: opts?.requiresGrad ?? false };
 }
 
-function owned(shape: Shape, opts: { dtype: DType; requiresGrad: boolean }): Tensor {
-  const t = Tensor.empty(shape, opts.dtype, getBackend(), false);
+/**
+ * A creation function's tensor: a temporary (storage.ts), unless it requires
+ * grad. made() marks it unread once written, so that one set aside (a test
+ * set made before training) is kept rather than reclaimed.
+ */
+function created(what: string, shape: Shape, opts: { dtype: DType; requiresGrad: boolean }): Tensor {
+  beginOp(what);
+  const t = Tensor.empty(shape, opts.dtype, getBackend(), opts.requiresGrad ? "owned" : "temporary");
   if (opts.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+function made(t: Tensor): Tensor {
+  t.storage.markFresh();
   return t;
 }
 
@@ -491,11 +527,11 @@ export function tensor(
       if (!isInt32(values[i])) throw new RangeError(`tensor(): value ${values[i]} is out of range for int32 (at flat index ${i})`);
     }
   }
-  const t = owned(shape, o);
+  const t = created("tensor", shape, o);
   const p = t.ptr >>> 2;
   if (o.dtype === "int32") t.backend.heap.i32.set(values as ArrayLike<number>, p);
   else t.backend.heap.f32.set(values as ArrayLike<number>, p);
-  return t;
+  return made(t);
 }
 
 function isInt32(x: number): boolean {
@@ -504,12 +540,12 @@ function isInt32(x: number): boolean {
 
 /** An uninitialised float32 tensor (or dtype), like torch.empty. */
 export function empty(shape: readonly number[] | number, opts?: TensorOptions): Tensor {
-  return owned(shapeArg(shape, []), creationOpts(opts));
+  return made(created("empty", shapeArg(shape, []), creationOpts(opts)));
 }
 
 export function full(shape: readonly number[] | number, value: number, opts?: TensorOptions): Tensor {
-  const t = owned(shapeArg(shape, []), creationOpts(opts));
-  return noGrad(() => t.fill_(value));
+  const t = created("full", shapeArg(shape, []), creationOpts(opts));
+  return made(withoutGrad(() => t.fill_(value)));
 }
 export function zeros(shape: readonly number[] | number, ...rest: [...number[]] | [TensorOptions]): Tensor {
   const { dims, opts } = splitDims(rest);
@@ -522,14 +558,14 @@ export function ones(shape: readonly number[] | number, ...rest: [...number[]] |
 /** Standard normal values from the seeded generator. */
 export function randn(shape: readonly number[] | number, ...rest: [...number[]] | [TensorOptions]): Tensor {
   const { dims, opts } = splitDims(rest);
-  const t = owned(shapeArg(shape, dims), randomOpts("randn", opts));
-  return noGrad(() => t.normal_(0, 1));
+  const t = created("randn", shapeArg(shape, dims), randomOpts("randn", opts));
+  return made(withoutGrad(() => t.normal_(0, 1)));
 }
 /** Uniform values in [0, 1) from the seeded generator. */
 export function rand(shape: readonly number[] | number, ...rest: [...number[]] | [TensorOptions]): Tensor {
   const { dims, opts } = splitDims(rest);
-  const t = owned(shapeArg(shape, dims), randomOpts("rand", opts));
-  return noGrad(() => t.uniform_(0, 1));
+  const t = created("rand", shapeArg(shape, dims), randomOpts("rand", opts));
+  return made(withoutGrad(() => t.uniform_(0, 1)));
 }
 
 function randomOpts(what: string, opts: TensorOptions | undefined): { dtype: DType; requiresGrad: boolean } {
@@ -567,12 +603,12 @@ export function arange(start: number, end?: number, step = 1, opts?: TensorOptio
   if (o.dtype === "int32" && n > 0 && !(isInt32(start) && isInt32(start + (n - 1) * step))) {
     throw new RangeError(`arange: values from ${start} to ${start + (n - 1) * step} do not fit in int32`);
   }
-  const t = owned([n], o);
+  const t = created("arange", [n], o);
   if (o.dtype === "float32") t.backend.kernels.f32_arange(t.ptr, n, start, step);
   else {
     const view = t.backend.heap.i32;
     const p = t.ptr >>> 2;
     for (let i = 0; i < n; i++) view[p + i] = start + i * step;
   }
-  return t;
+  return made(t);
 }

@@ -21,7 +21,7 @@
 // The bookkeeping lives in JS maps, not in the heap: a kernel that writes out
 // of bounds can corrupt data, but never the allocator.
 
-import { formatBytes, MAX_HEAP_BYTES, type Heap } from "./heap.ts";
+import { formatBytes, MAX_HEAP_BYTES, PAGE_BYTES, type Heap } from "./heap.ts";
 
 export const ALIGN = 64;
 /** The first ALIGN bytes are never handed out, so no valid pointer is 0. */
@@ -45,6 +45,46 @@ function floorClass(bytes: number): number {
   const p = 2 ** e;
   const sub = Math.floor((bytes - p) / (p / STEPS_PER_DOUBLING));
   return SMALL_CLASSES - 1 + (e - Math.log2(SMALL_LIMIT)) * STEPS_PER_DOUBLING + sub;
+}
+
+let memoryLimit = MAX_HEAP_BYTES;
+let countLiveTensors: () => number = () => NaN;
+
+/**
+ * Caps every backend's heap at `bytes` (rounded down to whole 64 KiB pages;
+ * at most 4 GiB, the WebAssembly limit): a browser tab can stop well before
+ * the tab itself would be killed. A request that would pass it throws.
+ */
+export function setMemoryLimit(bytes: number): void {
+  if (typeof bytes !== "number" || !(bytes >= PAGE_BYTES) || !Number.isFinite(bytes)) {
+    throw new RangeError(`setMemoryLimit: expected a number of bytes ≥ ${PAGE_BYTES} (one page), got ${String(bytes)}`);
+  }
+  memoryLimit = Math.min(MAX_HEAP_BYTES, Math.floor(bytes / PAGE_BYTES) * PAGE_BYTES);
+}
+
+/** The current cap on a heap's size, in bytes. */
+export function getMemoryLimit(): number {
+  return memoryLimit;
+}
+
+/** storage.ts tells the allocator how to count live tensors, for the out-of-memory message. */
+export function setLiveTensorCounter(count: () => number): void {
+  countLiveTensors = count;
+}
+
+/** Thrown when a request does not fit under the memory limit; nothing was allocated and no tensor was touched. */
+export class OutOfMemoryError extends RangeError {
+  constructor(readonly requestedBytes: number, readonly liveBytes: number, readonly limitBytes: number, why = "") {
+    const tensors = countLiveTensors();
+    super(
+      `wasmgrad: out of memory: cannot allocate ${formatBytes(requestedBytes)} for a tensor: ` +
+        `${Number.isNaN(tensors) ? "" : `${tensors} live tensors hold `}${formatBytes(liveBytes)}, ` +
+        `and the limit is ${formatBytes(limitBytes)}${why}. The usual cause is tensors kept from every step ` +
+        "(a list of results, keep() or clone() in a loop): copy values out with .item() instead, dispose() what you " +
+        "no longer need, or use smaller batches. memoryStats() shows what is live.",
+    );
+    this.name = "OutOfMemoryError";
+  }
 }
 
 export interface AllocatorStats {
@@ -78,13 +118,9 @@ export class CachingAllocator {
     if (!Number.isFinite(bytes) || bytes < 0) {
       throw new RangeError(`wasmgrad: cannot allocate ${bytes} bytes: the size must be a finite number ≥ 0`);
     }
-    if (bytes > MAX_HEAP_BYTES - BASE) {
-      throw new RangeError(
-        `wasmgrad: cannot allocate ${formatBytes(bytes)}: WebAssembly memory is limited to 4 GiB`,
-      );
-    }
+    if (bytes > memoryLimit - BASE) throw new OutOfMemoryError(bytes, this.liveBytes, memoryLimit);
     const size = classSize(bytes);
-    const ptr = (longLived ? this.takeLowest(size) : this.takeFree(size)) ?? this.extend(size);
+    const ptr = (longLived ? this.takeLowest(size) : this.takeFree(size)) ?? this.extend(size, bytes);
     this.liveSizeAt.set(ptr, size);
     this.liveBytes += size;
     return ptr;
@@ -156,18 +192,24 @@ export class CachingAllocator {
     return ptr;
   }
 
-  private extend(size: number): number {
+  private extend(size: number, requested: number): number {
     // A free block that ends at the top can be grown in place.
     const tail = this.freeStartByEnd.get(this.top);
     const start = tail ?? this.top;
     const end = start + size;
+    // Checked before anything changes: a block past the limit would wrap around the 32-bit address space.
+    if (end > memoryLimit) throw new OutOfMemoryError(requested, this.liveBytes, memoryLimit);
     if (end > this.heap.byteLength) {
       const have = this.heap.byteLength;
-      const wanted = Math.min(MAX_HEAP_BYTES, Math.max(end, have + Math.min(have, 64 << 20)));
+      const wanted = Math.min(memoryLimit, Math.max(end, have + Math.min(have, 64 << 20)));
       try {
         this.heap.growTo(wanted);
       } catch {
-        this.heap.growTo(end); // retry without headroom; throws a RangeError naming the size
+        try {
+          this.heap.growTo(end); // retry without headroom
+        } catch (e) {
+          throw new OutOfMemoryError(requested, this.liveBytes, memoryLimit, ` (the engine refused to grow the heap: ${(e as Error).message})`);
+        }
       }
     }
     if (tail !== undefined) this.unlinkFree(tail);

@@ -4,6 +4,7 @@
 
 import { describeValue } from "../ops.ts";
 import { fmt, numel } from "../shape.ts";
+import { beginOp } from "../storage.ts";
 import { Tensor } from "../tensor.ts";
 
 export interface Dataset<T extends readonly Tensor[] = Tensor[]> {
@@ -55,7 +56,8 @@ export function checkIndex(index: number, length: number): void {
  */
 export function gatherRows(source: Tensor, runs: readonly RowRun[], shape: readonly number[], stepScoped: boolean): Tensor {
   const rowBytes = numel(source.shape.slice(1)) * 4;
-  const out = Tensor.empty(shape, source.dtype, source.backend, stepScoped);
+  beginOp(stepScoped ? "a DataLoader batch" : "a dataset item");
+  const out = Tensor.empty(shape, source.dtype, source.backend, stepScoped ? "step" : "temporary");
   // Read the view only now: allocating `out` may have grown the heap and replaced its buffer.
   const bytes = source.backend.heap.u8;
   const from = source.ptr;

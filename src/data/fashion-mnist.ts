@@ -7,6 +7,7 @@
 // kernel call writes the float32 batch.
 
 import { getBackend } from "../backend/index.ts";
+import { beginOp } from "../storage.ts";
 import { Tensor } from "../tensor.ts";
 import { checkIndex, rowRuns, type Dataset, type RowRun } from "./dataset.ts";
 import { checkFashionMnistPair, FASHION_MNIST_CLASSES, FASHION_MNIST_SIDE, readIdx } from "./idx.ts";
@@ -125,8 +126,9 @@ export class FashionMnistDataset implements Dataset<[Tensor, Tensor]> {
     runs: readonly RowRun[], imageShape: readonly number[], labelShape: readonly number[], stepScoped: boolean,
   ): [Tensor, Tensor] {
     const be = getBackend();
-    const images = Tensor.empty(imageShape, "float32", be, stepScoped);
-    const labels = Tensor.empty(labelShape, "int32", be, stepScoped);
+    beginOp(stepScoped ? "a DataLoader batch" : "a dataset item");
+    const images = Tensor.empty(imageShape, "float32", be, stepScoped ? "step" : "temporary");
+    const labels = Tensor.empty(labelShape, "int32", be, stepScoped ? "step" : "temporary");
     const count = labels.numel();
     const staging = be.allocator.alloc(count * PIXELS);
     try {

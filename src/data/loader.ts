@@ -6,7 +6,7 @@
 import { getBackend } from "../backend/index.ts";
 import { describeValue } from "../ops.ts";
 import { takeStream } from "../random.ts";
-import { stepBoundary } from "../storage.ts";
+import { beginOp, boundary } from "../storage.ts";
 import { fmt } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import type { Dataset } from "./dataset.ts";
@@ -55,7 +55,7 @@ export class DataLoader<T extends readonly Tensor[] = Tensor[]> implements Itera
     const batches = this.length;
     for (let b = 0; b < batches; b++) {
       const indices = order.subarray(b * this.batchSize, (b + 1) * this.batchSize);
-      stepBoundary();
+      boundary("DataLoader batch", true);
       yield this.dataset.getBatch ? this.dataset.getBatch(indices) : stackItems(this.dataset, indices);
     }
   }
@@ -95,7 +95,8 @@ function stackItems<T extends readonly Tensor[]>(dataset: Dataset<T>, indices: I
   const first = items[0]!;
   return first.map((field, f) => {
     const rowBytes = field.numel() * 4;
-    const out = Tensor.empty([items.length, ...field.shape], field.dtype, field.backend, true);
+    beginOp("a DataLoader batch");
+    const out = Tensor.empty([items.length, ...field.shape], field.dtype, field.backend, "step");
     const bytes = field.backend.heap.u8;
     items.forEach((item, row) => {
       const part = item[f]!;

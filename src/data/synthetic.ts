@@ -1,6 +1,6 @@
 // d2l's synthetic_data: a linear-regression problem with a known answer.
 
-import { noGrad } from "../autograd.ts";
+import { withoutGrad } from "../autograd.ts";
 import { fmt } from "../shape.ts";
 import { randn, type Tensor } from "../tensor.ts";
 
@@ -17,12 +17,12 @@ export function syntheticRegression(w: Tensor, b: number, n: number): [Tensor, T
   }
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`syntheticRegression: n must be a non-negative integer, got ${n}`);
   const k = w.shape[0]!;
-  return noGrad(() => {
+  return withoutGrad(() => {
     const X = randn([n, k]);
     const y = X.matmul(w.reshape(k, 1)).add_(b);
     const noise = randn([n, 1]).mul_(NOISE_STD);
     y.add_(noise);
     noise.dispose();
-    return [X, y.keep()];
+    return [X.keep(), y.keep()];
   });
 }

@@ -5,7 +5,7 @@
 
 import { GemmEpilogue, GemmLayout, ReduceOp, UnaryOp } from "../backend/kernels.ts";
 import { checkForward, isAnomalyEnabled, leafGradSink, Saved } from "../autograd.ts";
-import { backendOf, needsGrad, record, result } from "../ops.ts";
+import { backendOf, needsGrad, record, result, saveWith } from "../ops.ts";
 import { takeStream } from "../random.ts";
 import { fmt, numel } from "../shape.ts";
 import { Storage } from "../storage.ts";
@@ -132,7 +132,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: { reduction?: 
   const be = input.backend;
   const graph = needsGrad(input);
   const losses = result([n], [input, target], graph && reduction === "none");
-  const lse = new Storage(be, Math.max(n, 1) * 4, true);
+  const lse = new Storage(be, Math.max(n, 1) * 4, "step");
   const bad = be.kernels.f32_cross_entropy(input.ptr, target.ptr, losses.ptr, lse.ptr, n, c);
   if (bad >= 0) {
     const label = be.heap.i32[(target.ptr >>> 2) + bad];
@@ -157,6 +157,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: { reduction?: 
       if (scale !== g) scale.dispose();
       return [dx];
     });
+    saveWith(out, lse);
   } else lse.release("no backward needs it");
   return out;
 }
@@ -211,7 +212,7 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   const n = x.numel();
   const graph = needsGrad(x);
   const out = result(x.shape, [x], graph);
-  const mask = new Storage(be, Math.max(n, 1), true);
+  const mask = new Storage(be, Math.max(n, 1), "step");
   const s = takeStream(be, n);
   be.kernels.f32_dropout(x.ptr, out.ptr, mask.ptr, n, p, s.seedLo, s.seedHi, s.offset);
   if (isAnomalyEnabled()) checkForward("Dropout", out, [x]);
@@ -221,6 +222,7 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
       be.kernels.f32_dropout_backward(g.ptr, mask.ptr, dx.ptr, n, p);
       return [dx];
     });
+    saveWith(out, mask);
   } else mask.release("no backward needs it");
   return out;
 }

@@ -1,6 +1,6 @@
 // nn.init: in-place initialisers drawing from the seeded generator.
 
-import { noGrad } from "../autograd.ts";
+import { withoutGrad } from "../autograd.ts";
 import type { Tensor } from "../tensor.ts";
 
 function fans(t: Tensor): { fanIn: number; fanOut: number } {
@@ -10,19 +10,19 @@ function fans(t: Tensor): { fanIn: number; fanOut: number } {
 }
 
 export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
-  return noGrad(() => t.normal_(mean, std));
+  return withoutGrad(() => t.normal_(mean, std));
 }
 export function uniform_(t: Tensor, a = 0, b = 1): Tensor {
-  return noGrad(() => t.uniform_(a, b));
+  return withoutGrad(() => t.uniform_(a, b));
 }
 export function zeros_(t: Tensor): Tensor {
-  return noGrad(() => t.zero_());
+  return withoutGrad(() => t.zero_());
 }
 export function ones_(t: Tensor): Tensor {
-  return noGrad(() => t.fill_(1));
+  return withoutGrad(() => t.fill_(1));
 }
 export function constant_(t: Tensor, value: number): Tensor {
-  return noGrad(() => t.fill_(value));
+  return withoutGrad(() => t.fill_(value));
 }
 
 /** He/Kaiming uniform, as torch.nn.init.kaiming_uniform_ (defaults a = 0, fan_in, leaky_relu). */

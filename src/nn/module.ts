@@ -1,6 +1,7 @@
 // Module: parameters, children, train/eval, and state dicts with PyTorch's names.
 
-import { noGrad } from "../autograd.ts";
+import { withoutGrad } from "../autograd.ts";
+import { scope } from "../storage.ts";
 import { describeValue } from "../ops.ts";
 import { fmt } from "../shape.ts";
 import { zeroGradient, type Tensor } from "../tensor.ts";
@@ -19,6 +20,19 @@ export abstract class Module {
   private readonly children = new Map<string, Module>();
 
   abstract forward(...inputs: Tensor[]): Tensor;
+
+  constructor() {
+    // The return of a top-level forward is a memory boundary (storage.ts): an
+    // eval-mode forward with no backward gives its graphs back. Nested forwards
+    // (a Sequential's layers) run inside the outer scope and are no boundary.
+    const forward = this.forward;
+    Object.defineProperty(this, "forward", {
+      value: (...inputs: Tensor[]) => scope("end of a top-level forward()", () => forward.apply(this, inputs)),
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  }
 
   /**
    * One function computing next.forward(this.forward(x)) in fewer passes, or
@@ -95,7 +109,7 @@ export abstract class Module {
   }
 
   zeroGrad(): void {
-    noGrad(() => {
+    withoutGrad(() => {
       for (const p of this.parameters()) if (p.grad) zeroGradient(p.grad);
     });
   }
@@ -111,7 +125,7 @@ export abstract class Module {
   loadStateDict(sd: StateDict, opts: { strict?: boolean } = {}): LoadResult {
     const result = this.checkStateDict(sd, opts);
     const own = new Map(this.namedParameters());
-    noGrad(() => {
+    withoutGrad(() => {
       for (const k of Object.keys(sd)) own.get(k)?.copy_(sd[k]);
     });
     return result;
