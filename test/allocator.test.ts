@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ALIGN, CachingAllocator, classSize } from "../src/backend/allocator.ts";
+import { ALIGN, CachingAllocator, classSize, OutOfMemoryError, setMemoryLimit } from "../src/backend/allocator.ts";
 import { ArrayHeap, MAX_HEAP_BYTES, WasmHeap } from "../src/backend/heap.ts";
 import { rng } from "./helpers/backends.ts";
 
@@ -106,7 +106,7 @@ describe("caching allocator", () => {
   it("throws a RangeError naming the size for a request beyond 4 GiB, and stays usable", () => {
     const { alloc } = freshAllocator();
     const p = alloc.alloc(64);
-    expect(() => alloc.alloc(5 * 2 ** 30)).toThrow(/cannot allocate 5\.0 GiB \(5368709120 bytes\).*4 GiB/);
+    expect(() => alloc.alloc(5 * 2 ** 30)).toThrow(/cannot allocate 5\.0 GiB \(5368709120 bytes\).*limit is 4\.0 GiB .*WebAssembly's maximum/);
     expect(() => alloc.alloc(MAX_HEAP_BYTES)).toThrow(RangeError);
     expect(() => alloc.alloc(-1)).toThrow(/finite number/);
     expect(() => alloc.alloc(NaN)).toThrow(/finite number/);
@@ -124,5 +124,88 @@ describe("caching allocator", () => {
     expect(heap.f32[p >> 2]).toBe(7);
     const q = alloc.alloc(1000);
     expect(q).toBeGreaterThan(p);
+  });
+});
+
+describe("the memory limit", () => {
+  const MiB = 1 << 20;
+  /** Class sizes that fill a 1 MiB heap to 4 032 bytes short of its end (the first 64 bytes are never handed out). */
+  const FILL = [512, 256, 128, 64, 32, 16, 8, 4].map((k) => k << 10);
+  const heaps = {
+    js: () => new ArrayHeap(65536),
+    wasm: () => new WasmHeap(new WebAssembly.Memory({ initial: 1, maximum: 65536 })),
+  };
+
+  function withLimit(bytes: number, fn: () => void): void {
+    setMemoryLimit(bytes);
+    try {
+      fn();
+    } finally {
+      setMemoryLimit(MAX_HEAP_BYTES);
+    }
+  }
+
+  for (const [name, makeHeap] of Object.entries(heaps)) {
+    it(`${name}: serves a block that ends exactly at the limit and refuses one byte more, changing nothing`, () => {
+      withLimit(MiB, () => {
+        const alloc = new CachingAllocator(makeHeap());
+        for (const n of FILL) alloc.alloc(n);
+        expect(MiB - alloc.stats().highWater).toBe(4032);
+        expect(() => alloc.alloc(4033)).toThrow(OutOfMemoryError);
+        const before = alloc.stats();
+        expect(() => alloc.alloc(4033)).toThrow(/cannot allocate 3\.9 KiB \(4033 bytes\) for a tensor: 1020\.0 KiB \(1044480 bytes\) is live.*limit is 1\.0 MiB/);
+        expect(alloc.stats()).toEqual(before);
+        const last = alloc.alloc(4032);
+        expect(last + 4032).toBe(MiB);
+        expect(alloc.stats().heapBytes).toBe(MiB);
+        expect(() => alloc.alloc(1)).toThrow(OutOfMemoryError);
+        alloc.free(last);
+        expect(alloc.alloc(1)).toBe(last);
+      });
+    });
+
+    it(`${name}: refuses each request of a random sequence that would pass the limit, and no live block is touched`, () => {
+      withLimit(4 * MiB, () => {
+        const heap = makeHeap();
+        const alloc = new CachingAllocator(heap);
+        const r = rng(7);
+        const live = new Map<number, { n: number; tag: number }>();
+        let refused = 0;
+        for (let i = 0; i < 3000; i++) {
+          if (live.size > 0 && r() < 0.35) {
+            const ptr = [...live.keys()][Math.floor(r() * live.size)];
+            alloc.free(ptr);
+            live.delete(ptr);
+            continue;
+          }
+          const n = 4 + Math.floor(r() ** 3 * 600_000);
+          const before = alloc.stats();
+          let ptr: number;
+          try {
+            ptr = alloc.alloc(n);
+          } catch (e) {
+            expect(e).toBeInstanceOf(OutOfMemoryError);
+            expect(alloc.stats()).toEqual(before);
+            refused++;
+            continue;
+          }
+          expect(ptr + n).toBeLessThanOrEqual(4 * MiB);
+          heap.i32.fill(i, ptr >>> 2, (ptr + n) >>> 2);
+          live.set(ptr, { n, tag: i });
+        }
+        expect(refused).toBeGreaterThan(10);
+        for (const [ptr, { n, tag }] of live) expect(heap.i32.subarray(ptr >>> 2, (ptr + n) >>> 2).every((v) => v === tag)).toBe(true);
+        const s = alloc.stats();
+        expect(s.heapBytes).toBeLessThanOrEqual(4 * MiB);
+        expect(s.pooledBytes).toBeGreaterThanOrEqual(0);
+        expect(s.liveBytes + s.pooledBytes + ALIGN).toBe(s.heapBytes);
+        expect(s.liveBlocks).toBe(live.size);
+      });
+    });
+  }
+
+  it("refuses a limit below one page or not a number", () => {
+    expect(() => setMemoryLimit(1000)).toThrow(/setMemoryLimit: expected a number of bytes ≥ 65536/);
+    expect(() => setMemoryLimit(NaN)).toThrow(RangeError);
   });
 });

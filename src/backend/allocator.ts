@@ -78,8 +78,8 @@ export class OutOfMemoryError extends RangeError {
     const tensors = countLiveTensors();
     super(
       `wasmgrad: out of memory: cannot allocate ${formatBytes(requestedBytes)} for a tensor: ` +
-        `${Number.isNaN(tensors) ? "" : `${tensors} live tensors hold `}${formatBytes(liveBytes)}, ` +
-        `and the limit is ${formatBytes(limitBytes)}${why}. The usual cause is tensors kept from every step ` +
+        `${formatBytes(liveBytes)} ${Number.isNaN(tensors) ? "is live" : `is live (${tensors} tensors)`}, ` +
+        `and the limit is ${formatBytes(limitBytes)}${limitBytes === MAX_HEAP_BYTES ? ", WebAssembly's maximum" : " (setMemoryLimit)"}${why}. The usual cause is tensors kept from every step ` +
         "(a list of results, keep() or clone() in a loop): copy values out with .item() instead, dispose() what you " +
         "no longer need, or use smaller batches. memoryStats() shows what is live.",
     );
