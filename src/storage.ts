@@ -32,8 +32,12 @@ import { setLiveTensorCounter } from "./backend/allocator.ts";
  */
 export type Lifetime = "owned" | "temporary" | "step";
 
-/** A temporary survives this many generations after its last use: the loss is readable after the next step. */
-const SURVIVES = 3;
+/**
+ * A temporary is given back once it has gone unused for this many
+ * generations. A loop of a batch and a backward starts two an iteration, so a
+ * tensor read once an iteration lives, and so does last step's loss.
+ */
+export const SURVIVES = 4;
 /**
  * noGrad / forward / optimizer.step boundaries start generations only after
  * this many in a row with no backward or batch between them. A training
@@ -42,7 +46,7 @@ const SURVIVES = 3;
  * forward calls an iteration makes; an evaluation loop, which has no backward,
  * is paced by its noGrad or forward calls after a few iterations.
  */
-const QUIET_BOUNDARIES = 8;
+const QUIET_BOUNDARIES = 6;
 
 interface FreeTicket {
   backend: Backend;
@@ -107,9 +111,9 @@ export class ReclaimedTensorError extends Error {
     super(
       `wasmgrad: ${what}: its memory was given back (${detail}).` +
         (fix
-          ? " A tensor lives until the third boundary (backward, DataLoader batch, optimizer.step, the end of noGrad " +
-            "or of a top-level forward) after its last use. Fix: call .keep() on it where you make it " +
-            "(or .clone() it), or copy its values out with .item() / .toArray()."
+          ? ` A temporary is given back once it has gone unused for ${SURVIVES} steps (backward() calls and ` +
+            "DataLoader batches; in a loop without them, noGrad() callbacks and top-level forward() calls). " +
+            "Fix: call .keep() on it where you make it (or .clone() it), or copy its values out with .item() / .toArray()."
           : ""),
     );
     this.name = "ReclaimedTensorError";

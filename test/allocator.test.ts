@@ -53,18 +53,29 @@ describe("caching allocator", () => {
 
   it("puts a block that outlives the step at the lowest free address that fits", () => {
     const { alloc } = freshAllocator();
-    const low = alloc.alloc(4096);
+    const low = alloc.alloc(8192);
     alloc.alloc(64);
     const high = alloc.alloc(4096);
     alloc.alloc(64);
     alloc.free(high);
     alloc.free(low);
-    // A temporary takes the block its size class lists first; a long-lived one packs low.
+    // A temporary takes the lowest block of the smallest class that fits; a long-lived one packs low.
     const temporary = alloc.alloc(1000);
     expect(temporary).toBe(high);
     alloc.free(temporary);
     expect(alloc.alloc(1000, true)).toBe(low);
     expect(alloc.alloc(3000, true)).toBe(low + classSize(1000));
+  });
+
+  it("serves a temporary from the lowest block of its class, whatever order the blocks were freed in", () => {
+    const { alloc } = freshAllocator();
+    const blocks = [0, 1, 2].map(() => {
+      const p = alloc.alloc(4096);
+      alloc.alloc(64);
+      return p;
+    });
+    for (const p of [blocks[2], blocks[0], blocks[1]]) alloc.free(p);
+    expect(blocks.map(() => alloc.alloc(4096))).toEqual(blocks);
   });
 
   it("keeps the high-water mark flat over 100k alloc/free cycles of mixed sizes", () => {

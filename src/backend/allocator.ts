@@ -170,13 +170,18 @@ export class CachingAllocator {
     for (; cls < this.freeLists.length; cls++) {
       const list = this.freeLists[cls];
       if (list === undefined || list.size === 0) continue;
+      // The lowest fitting block of the class, not the first listed: the choice then
+      // depends on the layout alone, not on the order of past frees, so a loop's
+      // layout repeats instead of drifting upwards over thousands of steps.
+      let best = -1;
       for (const ptr of list) {
-        const have = this.freeSizeAt.get(ptr)!;
-        if (have < size) continue; // only possible in the request's own floor class
-        this.unlinkFree(ptr);
-        if (have > size) this.linkFree(ptr + size, have - size);
-        return ptr;
+        if (this.freeSizeAt.get(ptr)! >= size && (best === -1 || ptr < best)) best = ptr;
       }
+      if (best === -1) continue; // only possible in the request's own floor class
+      const have = this.freeSizeAt.get(best)!;
+      this.unlinkFree(best);
+      if (have > size) this.linkFree(best + size, have - size);
+      return best;
     }
     return undefined;
   }
