@@ -85,6 +85,21 @@ export const LOOP_SHAPES: LoopShape[] = [
     },
   },
   {
+    name: "evaluation: two forwards and two noGrad metrics per iteration",
+    setup() {
+      const net = mlp();
+      net.eval();
+      const X = randn([BATCH, FEATURES]);
+      const y = tensor(labelsOf(0), { dtype: "int32" });
+      return () => {
+        const logits = net.forward(X);
+        const loss = lossFn.forward(logits, y);
+        noGrad(() => loss.item());
+        noGrad(() => logits.argmax(1).eq(y).float().mean().item());
+      };
+    },
+  },
+  {
     name: "d2l from scratch: manual SGD under noGrad, grad.zero_()",
     setup() {
       // d2l 3.4: linear regression, w ~ N(0, 0.01²), b = 0, minibatches of the synthetic data.

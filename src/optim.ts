@@ -118,7 +118,7 @@ export abstract class Optimizer<O extends object> {
         index++;
       }
     }
-    boundaryOutsideScopes("optimizer.step()");
+    boundaryOutsideScopes("optimizer.step()", this);
   }
 
   /** Zeroes every gradient (PyTorch 1.13's default: fill with zeros, keep the memory). */

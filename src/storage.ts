@@ -34,17 +34,18 @@ export type Lifetime = "owned" | "temporary" | "step";
 
 /**
  * A temporary is given back once it has gone unused for this many
- * generations. A loop of a batch and a backward starts two an iteration, so a
- * tensor read once an iteration lives, and so does last step's loss.
+ * generations: it lives through the step after its last use, so this step's
+ * loss can be read after opt.step(), and a tensor read once a step lives on.
  */
-export const SURVIVES = 4;
+export const SURVIVES = 2;
 /**
  * noGrad / forward / optimizer.step boundaries start generations only after
  * this many in a row with no backward or batch between them. A training
  * loop's clock is then its backward (or batch) alone, so a tensor made before
  * the loop and read once an iteration stays alive however many noGrad and
- * forward calls an iteration makes; an evaluation loop, which has no backward,
- * is paced by its noGrad or forward calls after a few iterations.
+ * forward calls an iteration makes. An evaluation loop, which has no backward,
+ * is paced by one site (a module's forward, a noGrad callback's code): the
+ * first to end after the quiet ones, each time the loop comes round to it.
  */
 const QUIET_BOUNDARIES = 6;
 
@@ -70,6 +71,12 @@ setLiveTensorCounter(() => liveStorages);
 let generation = 1;
 let madeSinceBoundary = false;
 let quietBoundaries = 0;
+let backwardSinceBatch = false;
+/** The site whose boundary starts a generation in a loop without backward, and boundaries since it last did. */
+let pace: unknown = null;
+let sincePace = 0;
+/** The kind of a DataLoader batch's boundary. */
+export const BATCH = "DataLoader batch";
 /** Bumped at the start of every op and read: a block read when the serial differs from its birth was used. */
 let opSerial = 0;
 let sweepId = 0;
@@ -270,11 +277,24 @@ export class Storage {
  * (QUIET_BOUNDARIES). Back-to-back boundaries with no memory made in between
  * count once, so a zeroGrad/step/noGrad with nothing new ages nothing.
  */
-export function boundary(kind: string, step: boolean): void {
+export function boundary(kind: string, step: boolean, site: unknown = kind): void {
+  if (step) {
+    // A batch after a backward is the same step's end seen twice: one generation per training step.
+    const repeat = kind === BATCH && backwardSinceBatch;
+    backwardSinceBatch = kind !== BATCH;
+    quietBoundaries = 0;
+    pace = null;
+    if (repeat) return;
+  }
   if (!madeSinceBoundary) return;
   madeSinceBoundary = false;
-  if (step) quietBoundaries = 0;
-  else if (++quietBoundaries <= QUIET_BOUNDARIES) return;
+  if (!step) {
+    if (++quietBoundaries <= QUIET_BOUNDARIES) return;
+    // A site other than the pace's starts none, unless the pace has not come round for a while (the loop changed).
+    if (pace !== null && site !== pace && ++sincePace <= QUIET_BOUNDARIES) return;
+    pace = site;
+    sincePace = 0;
+  }
   generation++;
   origin = "an op";
   sweepId++;
@@ -289,7 +309,7 @@ let scopeDepth = 0;
  * return of the outermost one is a boundary, and what it returns is stamped
  * as used then (a tensor, or the tensors of an array or object it returns).
  */
-export function scope<T>(kind: string, fn: () => T): T {
+export function scope<T>(kind: string, fn: () => T, site: unknown = kind): T {
   scopeDepth++;
   let out: T;
   try {
@@ -299,15 +319,15 @@ export function scope<T>(kind: string, fn: () => T): T {
   }
   if (scopeDepth === 0 && madeSinceBoundary) {
     touchReturned(out);
-    boundary(kind, false);
+    boundary(kind, false, site);
     touchReturned(out);
   }
   return out;
 }
 
 /** A boundary unless inside a scope (optimizer.step() called from a forward is not the end of a step). */
-export function boundaryOutsideScopes(kind: string): void {
-  if (scopeDepth === 0) boundary(kind, false);
+export function boundaryOutsideScopes(kind: string, site: unknown = kind): void {
+  if (scopeDepth === 0) boundary(kind, false, site);
 }
 
 function touchReturned(out: unknown): void {

@@ -4,9 +4,9 @@
 import { describe, expect, it, vi } from "vitest";
 import { LOOP_SHAPES } from "../bench/loop-shapes.ts";
 
-const WARMUP = 600;
+const WARMUP = 200;
 const CHECKS = 4;
-const EVERY = 100;
+const EVERY = 50;
 
 /**
  * A fresh copy of the library and of the shapes: its heap holds this loop

@@ -174,8 +174,13 @@ export class CachingAllocator {
       // depends on the layout alone, not on the order of past frees, so a loop's
       // layout repeats instead of drifting upwards over thousands of steps.
       let best = -1;
+      let bestSize = Infinity;
       for (const ptr of list) {
-        if (this.freeSizeAt.get(ptr)! >= size && (best === -1 || ptr < best)) best = ptr;
+        const have = this.freeSizeAt.get(ptr)!;
+        if (have >= size && (have < bestSize || (have === bestSize && ptr < best))) {
+          best = ptr;
+          bestSize = have;
+        }
       }
       if (best === -1) continue; // only possible in the request's own floor class
       const have = this.freeSizeAt.get(best)!;

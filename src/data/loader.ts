@@ -6,7 +6,7 @@
 import { getBackend } from "../backend/index.ts";
 import { describeValue } from "../ops.ts";
 import { takeStream } from "../random.ts";
-import { beginOp, boundary } from "../storage.ts";
+import { BATCH, beginOp, boundary } from "../storage.ts";
 import { fmt } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import type { Dataset } from "./dataset.ts";
@@ -55,7 +55,7 @@ export class DataLoader<T extends readonly Tensor[] = Tensor[]> implements Itera
     const batches = this.length;
     for (let b = 0; b < batches; b++) {
       const indices = order.subarray(b * this.batchSize, (b + 1) * this.batchSize);
-      boundary("DataLoader batch", true);
+      boundary(BATCH, true);
       yield this.dataset.getBatch ? this.dataset.getBatch(indices) : stackItems(this.dataset, indices);
     }
   }

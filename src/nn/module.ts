@@ -27,7 +27,7 @@ export abstract class Module {
     // (a Sequential's layers) run inside the outer scope and are no boundary.
     const forward = this.forward;
     Object.defineProperty(this, "forward", {
-      value: (...inputs: Tensor[]) => scope("end of a top-level forward()", () => forward.apply(this, inputs)),
+      value: (...inputs: Tensor[]) => scope("end of a top-level forward()", () => forward.apply(this, inputs), this),
       writable: true,
       configurable: true,
       enumerable: false,
