@@ -3,24 +3,28 @@
 // collector (whose FinalizationRegistry callbacks never run inside a loop).
 //
 // The rule (the README states it for users):
-// - Boundaries are the points PyTorch code already has: backward() (without
-//   retainGraph), each DataLoader batch, optimizer.step(), and the return of
-//   an outermost noGrad() callback or of a top-level Module forward(). Each
-//   boundary at which new memory was made since the last one starts a new
-//   generation.
+// - Memory is aged in generations. A generation starts at each backward()
+//   (without retainGraph) and each DataLoader batch, but once per training
+//   step: a batch right after a backward is that step's end seen again. A loop
+//   with neither (evaluation, a forward with no backward) is paced instead by
+//   the end of an outermost noGrad() callback or a top-level Module forward()
+//   (QUIET_BOUNDARIES). A boundary with no memory made since the last counts
+//   for nothing.
 // - Every storage is a temporary except what a long-lived holder owns:
 //   parameters and requiresGrad leaves, gradients, optimizer state, dataset
 //   contents, clone() and keep(). A temporary is stamped with the generation
 //   whenever it is made or used (any read of its address), and a tensor in a
 //   graph shares the stamp of its whole graph (a union-find cell: reading the
-//   logits keeps the activations backward needs). A temporary not made or
-//   used in the last SURVIVES generations is given back at the next boundary.
+//   logits keeps the activations backward needs). A temporary not used in the
+//   last SURVIVES generations is given back when the next one starts.
 // - A temporary that nothing has read by then was set aside (a test set made
 //   before training, a value returned out of noGrad and stored): it becomes
 //   owned instead, freed by dispose(). Graph tensors, gradient temporaries
 //   and DataLoader batches are never set aside: they belong to a step.
 // - Reading reclaimed memory throws a ReclaimedTensorError naming the op and
 //   shape that made the tensor, when it was reclaimed, and the fix.
+// The bookkeeping per op is one stamp per address read; each generation
+// sweeps the live temporaries twice (tens in a training loop).
 
 import type { Backend } from "./backend/backend.ts";
 import { setLiveTensorCounter } from "./backend/allocator.ts";
@@ -118,8 +122,8 @@ export class ReclaimedTensorError extends Error {
     super(
       `wasmgrad: ${what}: its memory was given back (${detail}).` +
         (fix
-          ? ` A temporary is given back once it has gone unused for ${SURVIVES} steps (backward() calls and ` +
-            "DataLoader batches; in a loop without them, noGrad() callbacks and top-level forward() calls). " +
+          ? " A temporary is given back at the end of the step after its last use (a step ends at backward() " +
+            "and at each DataLoader batch; in a loop without them, at its noGrad() callback or top-level forward()). " +
             "Fix: call .keep() on it where you make it (or .clone() it), or copy its values out with .item() / .toArray()."
           : ""),
     );
@@ -265,8 +269,8 @@ export class Storage {
       return;
     }
     this.release(
-      `made by ${this.origin} at boundary ${this.born}, last used at boundary ${used}, ` +
-        `given back at the ${boundary} that started boundary ${generation}`,
+      `made by ${this.origin} in step ${this.born}, last used in step ${used}, ` +
+        `given back at the ${boundary} that ended step ${generation - 1}`,
     );
   }
 }

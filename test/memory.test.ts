@@ -79,7 +79,7 @@ describe("memory without ceremony", () => {
     }
     expect(() => losses[0].item()).toThrow(ReclaimedTensorError);
     expect(() => losses[0].item()).toThrow(
-      /the float32 tensor of shape \[\] made by CrossEntropy \(in a graph\) cannot be read: its memory was given back \(made by .* at boundary \d+, last used at boundary \d+, given back at the (backward\(\)|DataLoader batch) that started boundary \d+\).*Fix: call \.keep\(\) on it where you make it/,
+      /the float32 tensor of shape \[\] made by CrossEntropy \(in a graph\) cannot be read: its memory was given back \(made by .* in step \d+, last used in step \d+, given back at the (backward\(\)|DataLoader batch) that ended step \d+\).*Fix: call \.keep\(\) on it where you make it/,
     );
     expect(losses[losses.length - 1].item()).toBeGreaterThan(0);
   });
@@ -269,7 +269,7 @@ describe("what keeps working without keep()", () => {
     train(net, 20, () => X, labels(16));
     expect(() => doubled.toArray()).toThrow(ReclaimedTensorError);
     expect(() => doubled.toArray()).toThrow(
-      /the float32 tensor of shape \[16, 8\] made by mul cannot be read: its memory was given back \(made by mul at boundary \d+, last used at boundary \d+, given back at the .* that started boundary \d+\)\. .*Fix: call \.keep\(\) on it where you make it \(or \.clone\(\) it\), or copy its values out with \.item\(\) \/ \.toArray\(\)\./,
+      /the float32 tensor of shape \[16, 8\] made by mul cannot be read: its memory was given back \(made by mul in step \d+, last used in step \d+, given back at the .* that ended step \d+\)\. .*Fix: call \.keep\(\) on it where you make it \(or \.clone\(\) it\), or copy its values out with \.item\(\) \/ \.toArray\(\)\./,
     );
     const kept = noGrad(() => X.mul(2)).keep();
     kept.sum().item();
