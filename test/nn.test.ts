@@ -368,7 +368,8 @@ describe("zeroGrad owes the zeros: written when the gradient is next read, skipp
     manualSeed(6);
     const linear = new nn.Linear(64, 32);
     const opt = new optim.SGD(linear.parameters(), { lr: 0.1 });
-    const x = randn([16, 64]), dy = randn([16, 32]);
+    // Kept: they are used again after a step that does not read them (the memory rule would give them back).
+    const x = randn([16, 64]).keep(), dy = randn([16, 32]).keep();
     linear.forward(x).backward(dy);
     const fresh = linear.weight.grad!.data().slice();
     const freshBias = linear.bias!.grad!.data().slice();

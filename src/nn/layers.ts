@@ -5,7 +5,7 @@ import { empty } from "../tensor.ts";
 import type { Tensor } from "../tensor.ts";
 import * as F from "./functional.ts";
 import { kaimingUniform_, uniform_ } from "./init.ts";
-import { Module } from "./module.ts";
+import { forwardOf, Module } from "./module.ts";
 
 export class Linear extends Module {
   readonly weight: Tensor;
@@ -26,7 +26,7 @@ export class Linear extends Module {
   }
   /** Linear then ReLU: the GEMM applies the ReLU (F.linearRelu), unless a subclass changed either forward. */
   override fusedWith(next: Module): ((x: Tensor) => Tensor) | null {
-    if (this.forward !== Linear.prototype.forward || !(next instanceof ReLU) || next.forward !== ReLU.prototype.forward) return null;
+    if (forwardOf(this) !== Linear.prototype.forward || !(next instanceof ReLU) || forwardOf(next) !== ReLU.prototype.forward) return null;
     if (isAnomalyEnabled()) return null;
     return (x) => F.linearRelu(x, this.weight, this.bias);
   }
@@ -38,7 +38,7 @@ export class ReLU extends Module {
   }
   /** ReLU then an active Dropout: one pass each way (F.reluDropout), unless a subclass changed either forward. */
   override fusedWith(next: Module): ((x: Tensor) => Tensor) | null {
-    if (this.forward !== ReLU.prototype.forward || !(next instanceof Dropout) || next.forward !== Dropout.prototype.forward) return null;
+    if (forwardOf(this) !== ReLU.prototype.forward || !(next instanceof Dropout) || forwardOf(next) !== Dropout.prototype.forward) return null;
     if (!next.training || next.p === 0 || isAnomalyEnabled()) return null;
     return (x) => F.reluDropout(x, next.p);
   }

@@ -13,6 +13,11 @@ export interface LoadResult {
   unexpectedKeys: string[];
 }
 
+/** The forward a module's class defines (the instance's own forward is the boundary wrapper around it). */
+export function forwardOf(m: Module): Module["forward"] {
+  return Object.getPrototypeOf(m).forward;
+}
+
 export abstract class Module {
   /** True in training mode (dropout active), false after eval(). */
   training = true;
