@@ -19,10 +19,8 @@
 //   last SURVIVES generations is given back when the next one starts.
 // - A temporary that nothing has read by then was set aside (a test set made
 //   before training, a value returned out of noGrad and stored): it becomes
-//   owned instead, freed by dispose(). So does everything made before the
-//   program's first backward or batch: the script's setup. Graph tensors,
-//   gradient temporaries and DataLoader batches are never set aside: they
-//   belong to a step.
+//   owned instead, freed by dispose(). Graph tensors, gradient temporaries
+//   and DataLoader batches are never set aside: they belong to a step.
 // - Reading reclaimed memory throws a ReclaimedTensorError naming the op and
 //   shape that made the tensor, when it was reclaimed, and the fix.
 // The bookkeeping per op is one stamp per address read; each generation
@@ -81,7 +79,6 @@ let backwardSinceBatch = false;
 /** The site whose boundary starts a generation in a loop without backward, and boundaries since it last did. */
 let pace: unknown = null;
 let sincePace = 0;
-let stepped = false;
 /** The kind of a DataLoader batch's boundary. */
 export const BATCH = "DataLoader batch";
 /** Bumped at the start of every op and read: a block read when the serial differs from its birth was used. */
@@ -292,12 +289,6 @@ export function boundary(kind: string, step: boolean, site: unknown = kind): voi
     quietBoundaries = 0;
     pace = null;
     if (repeat) return;
-    if (!stepped) {
-      // The program's first step: what was made before it is the script's setup (data, a test set and
-      // what was computed from them), kept whether or not it was read. The first batch's graph is not.
-      stepped = true;
-      for (const s of temporaries) if (!s.isStepScoped) s.keep();
-    }
   }
   if (!madeSinceBoundary) return;
   madeSinceBoundary = false;
