@@ -27,8 +27,8 @@ export function inBackward(): boolean {
  * (storage.ts): an evaluation loop gives its temporaries back as it goes.
  */
 export function noGrad<T>(fn: () => T): T {
-  // The callback's code names its site: a loop's noGrad makes a new closure each time round, of the same code.
-  return scope("end of a noGrad() callback", () => withoutGrad(fn), fn.toString());
+  // The callback's code names its site (read only when needed): a loop's noGrad makes a new closure each time round, of the same code.
+  return scope("end of a noGrad() callback", () => withoutGrad(fn), fn);
 }
 
 /** @internal noGrad for the library's own use: no boundary. */

@@ -295,8 +295,9 @@ export function boundary(kind: string, step: boolean, site: unknown = kind): voi
   if (!step) {
     if (++quietBoundaries <= QUIET_BOUNDARIES) return;
     // A site other than the pace's starts none, unless the pace has not come round for a while (the loop changed).
-    if (pace !== null && site !== pace && ++sincePace <= QUIET_BOUNDARIES) return;
-    pace = site;
+    const key = typeof site === "function" ? String(site) : site;
+    if (pace !== null && key !== pace && ++sincePace <= QUIET_BOUNDARIES) return;
+    pace = key;
     sincePace = 0;
   }
   generation++;

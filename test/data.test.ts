@@ -140,16 +140,17 @@ describe("DataLoader shuffling", () => {
 });
 
 describe("DataLoader as a step boundary", () => {
-  it("yields step-scoped batches that are reclaimed two batches later", () => {
+  it("yields step-scoped batches, given back at the end of the batch after their last use", () => {
     const seen: Tensor[][] = [];
     for (const batch of new DataLoader(rowsDataset(10), { batchSize: 2 })) {
       expect(batch.every((t) => t.storage.isStepScoped)).toBe(true);
       seen.push(batch);
       const step = seen.length - 1;
-      // The previous step's tensors are still readable (d2l reads the loss after opt.step()).
+      // The previous step's tensors are still readable (d2l reads the loss after opt.step()); reading renews them.
       if (step >= 1) expect(Array.from(seen[step - 1]![1]!.data())).toEqual([2 * step - 2, 2 * step - 1]);
-      if (step >= 2) expect(() => seen[step - 2]![1]!.data()).toThrow(ReclaimedTensorError);
-      if (step >= 3) expect(() => seen[step - 3]![0]!.data()).toThrow(ReclaimedTensorError);
+      // Never read after its own batch: gone two batches later. Last read one batch later: gone three later.
+      if (step >= 2) expect(() => seen[step - 2]![0]!.data()).toThrow(ReclaimedTensorError);
+      if (step >= 3) expect(() => seen[step - 3]![1]!.data()).toThrow(ReclaimedTensorError);
     }
     expect(seen.length).toBe(5);
   });
