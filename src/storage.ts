@@ -349,11 +349,6 @@ function touchReturned(out: unknown): void {
   }
 }
 
-/** The current generation: boundaries so far that started one. */
-export function currentGeneration(): number {
-  return generation;
-}
-
 export function liveStorageCount(): number {
   return liveStorages;
 }
