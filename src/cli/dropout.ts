@@ -3,6 +3,8 @@
 // the loss/accuracy figure and the saved model.
 
 import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { saveSafetensors } from "../io.ts";
 import { trainDropoutMlp, type EpochStats, type MlpOptions } from "../experiments/dropout.ts";
 import { FULL_FASHION_MNIST, mlpReference, type MlpReference, type Range } from "../experiments/reference.ts";
@@ -208,7 +210,10 @@ async function saveModel(net: nn.Sequential, path: string, o: ResolvedMlpOptions
     renameSync(partial, path);
   } catch (error) {
     rmSync(partial, { force: true });
-    throw error;
+    // --save was found writable before training; if it no longer is, the trained model still must not be lost.
+    const fallback = join(tmpdir(), `wasmgrad-${process.pid}-${basename(path)}`);
+    writeFileSync(fallback, bytes);
+    throw new Error(`could not write ${path} (${(error as Error).message}): the trained model was saved to ${fallback} instead`, { cause: error });
   }
   ctx.out(`Model: ${path} (${bytes.length} bytes, safetensors)`);
   return path;
