@@ -124,6 +124,7 @@ export class Tensor {
 
   /** The values as nested arrays (a number for a 0-d tensor). */
   toArray(): NestedArray {
+    if (this.numel() === 0) return emptyNested(this.shape);
     const flat = Array.from(this.data());
     if (this.ndim === 0) return flat[0];
     const build = (dim: number, start: number): NestedArray[] => {
@@ -141,8 +142,12 @@ export class Tensor {
   toString(): string {
     // Not JSON: it prints NaN and ±Infinity as null, and those are what someone printing a tensor looks for.
     const show = (x: NestedArray): string => (Array.isArray(x) ? `[${x.map(show).join(",")}]` : String(x));
-    const body = this.storage.isAlive ? show(this.toArray()) : '"<reclaimed>"';
-    const extra = this.dtype === "int32" ? ", dtype=int32" : "";
+    // A zero-element tensor prints as PyTorch's `tensor([], size=(…))`: its shape
+    // can be [2^26, 2^26, 0], whose nested arrays would not fit in memory.
+    const empty = this.numel() === 0;
+    const body = !this.storage.isAlive ? '"<reclaimed>"' : empty ? "[]" : show(this.toArray());
+    const size = empty && this.ndim !== 1 ? `, size=(${this.shape.join(", ")})` : "";
+    const extra = size + (this.dtype === "int32" ? ", dtype=int32" : "");
     const grad = this.gradFn ? `, gradFn=<${this.gradFn.name}Backward>` : this.requiresGrad ? ", requiresGrad=true" : "";
     return `tensor(${body}${extra}${grad})`;
   }
@@ -292,6 +297,7 @@ export class Tensor {
   fill_(value: number): this {
     this.checkInPlace("fill_");
     if (typeof value !== "number") throw new TypeError(`fill_(): value must be a number, got ${ops.describeValue(value)}`);
+    checkFillValue(value, this.dtype);
     if (this.dtype === "int32") this.backend.heap.i32.fill(value | 0, this.ptr >>> 2, (this.ptr >>> 2) + this.numel());
     else this.backend.kernels.f32_fill(this.ptr, this.numel(), value);
     return this.written();
@@ -370,7 +376,9 @@ export class Tensor {
           `Mismatch in shape: grad_output[0] has a shape of ${fmt(gradient.shape)} and output[0] has a shape of ${fmt(this.shape)}.`,
         );
       }
-      g = gradient;
+      // PyTorch casts the gradient to the output's dtype; read as float bits, 1 would be 1.4e-45.
+      g = gradient.dtype === "float32" ? gradient : ops.toFloat(gradient);
+      if (g !== gradient) g.storage.markStepScoped();
     }
     if (this.isLeaf) {
       noGrad(() => accumulateLeaf(this, g));
@@ -386,6 +394,29 @@ export class Tensor {
     stepBoundary();
   }
 }
+
+/**
+ * PyTorch refuses a fill value its dtype cannot hold (the heap's Int32Array
+ * would wrap 3e9 to −1294967296 and turn NaN into 0); fractions truncate, as in PyTorch.
+ */
+function checkFillValue(value: number, dtype: DType): void {
+  const fits = dtype === "int32" ? Number.isFinite(value) && isInt32(Math.trunc(value)) : !(Math.abs(value) > FLOAT32_MAX && Number.isFinite(value));
+  if (!fits) throw new RangeError(`value cannot be converted to type ${dtype === "int32" ? "int32" : "float32"} without overflow: ${value}`);
+}
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** The nested empty arrays of a zero-element shape, refused when there would be too many to build. */
+function emptyNested(shape: readonly number[]): NestedArray {
+  const zeroAt = shape.indexOf(0);
+  let arrays = 1;
+  for (let d = 0, count = 1; d < zeroAt; d++) arrays += count *= shape[d];
+  if (arrays > MAX_EMPTY_ARRAYS) {
+    throw new RangeError(`toArray(): a tensor of shape ${fmt(shape)} has no elements but would need ${arrays} nested empty arrays`);
+  }
+  const build = (d: number): NestedArray[] => (d === zeroAt ? [] : Array.from({ length: shape[d] }, () => build(d + 1)));
+  return build(0);
+}
+const MAX_EMPTY_ARRAYS = 1 << 24;
 
 function scaled(other: Tensor | Scalar, alpha = 1): Tensor | Scalar {
   if (alpha === 1) return other;
@@ -508,7 +539,9 @@ export function empty(shape: readonly number[] | number, opts?: TensorOptions): 
 }
 
 export function full(shape: readonly number[] | number, value: number, opts?: TensorOptions): Tensor {
-  const t = owned(shapeArg(shape, []), creationOpts(opts));
+  const o = creationOpts(opts);
+  if (typeof value === "number") checkFillValue(value, o.dtype);
+  const t = owned(shapeArg(shape, []), o);
   return noGrad(() => t.fill_(value));
 }
 export function zeros(shape: readonly number[] | number, ...rest: [...number[]] | [TensorOptions]): Tensor {
