@@ -545,7 +545,7 @@ function describeError(error: unknown): string {
 /** What saveCheckpoint stores and loadCheckpoint restores. */
 export interface CheckpointParts {
   model: Module;
-  optimizer?: Optimizer<object>;
+  optimizer?: Optimizer<object, object>;
 }
 
 const CHECKPOINT_FORMAT = "wasmgrad-checkpoint/1";

@@ -3,15 +3,19 @@
 // stateDict() carries, and settings checked where the built-ins check theirs.
 
 import { describe, expect, it } from "vitest";
-import { nn, optim, tensor, type Tensor } from "../src/index.ts";
+import { io, nn, optim, tensor, type Tensor } from "../src/index.ts";
 
 interface SignSGDOptions {
   lr?: number;
   momentum?: number;
 }
 
+interface SignSGDState {
+  momentumBuffer: Tensor;
+}
+
 /** signSGD with momentum: p −= lr · sign(buf), buf = momentum · buf + grad. */
-class SignSGD extends optim.Optimizer<SignSGDOptions> {
+class SignSGD extends optim.Optimizer<SignSGDOptions, SignSGDState> {
   constructor(params: optim.Params<SignSGDOptions>, opts: SignSGDOptions = {}) {
     super(params, { lr: 0.01, momentum: 0.9, ...opts });
   }
@@ -26,8 +30,8 @@ class SignSGD extends optim.Optimizer<SignSGDOptions> {
       state = { momentumBuffer: this.buffer(p) };
       this.state.set(p, state);
     }
-    const buf = state.momentumBuffer as Tensor;
-    buf.mul_(group.momentum).add_(grad);
+    state.momentumBuffer.mul_(group.momentum).add_(grad);
+    const buf = state.momentumBuffer;
     p.sub_(buf.sign().mul(group.lr));
   }
 }
@@ -83,7 +87,7 @@ describe("writing your own optimizer on optim.Optimizer", () => {
     const opt2 = new SignSGD([w2], { lr: 0.3 });
     opt2.loadStateDict(opt.stateDict());
     expect(opt2.paramGroups[0].lr).toBe(0.01);
-    expect(Array.from((opt2.state.get(w2)!.momentumBuffer as Tensor).data())).toEqual([1, -1]);
+    expect(Array.from(opt2.state.get(w2)!.momentumBuffer.data())).toEqual([1, -1]);
   });
 
   it("checks its settings through validate(), in the constructor and in parameter groups", () => {
@@ -91,6 +95,21 @@ describe("writing your own optimizer on optim.Optimizer", () => {
     expect(() => new SignSGD(w(), { lr: 0 })).toThrow("Invalid learning rate: 0");
     expect(() => new SignSGD([{ params: w(), lr: -1 }])).toThrow("Invalid learning rate: -1");
     expect(() => new SignSGD([{ params: w(), beta: 1 } as never])).toThrow('SignSGD: unknown setting "beta" in parameter group 0 (SignSGD takes lr, momentum)');
+  });
+
+  it("works under a scheduler and in a checkpoint", () => {
+    const net = new nn.Sequential(new nn.Linear(2, 1));
+    const opt = new SignSGD(net.parameters(), { lr: 0.2 });
+    const sched = new optim.lrScheduler.ExponentialLR(opt, { gamma: 0.5 });
+    sched.step();
+    expect(opt.paramGroups[0].lr).toBe(0.1);
+    net.forward(tensor([[1, 2]])).sum().backward();
+    opt.step();
+    const ckpt = io.saveCheckpoint({ model: net, optimizer: opt });
+    const opt2 = new SignSGD(net.parameters());
+    io.loadCheckpoint(ckpt, { model: net, optimizer: opt2 });
+    expect(opt2.paramGroups[0].lr).toBe(0.1);
+    expect(Array.from(opt2.state.get(net.parameters()[0])!.momentumBuffer.data())).toEqual([1, 2]);
   });
 
   it("may override step() instead, and works under a scheduler", () => {

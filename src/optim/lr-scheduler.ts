@@ -29,7 +29,7 @@ export abstract class LRScheduler {
   protected stepCount = 0;
   private lastLr: number[] = [];
 
-  constructor(readonly optimizer: Optimizer<object>, protected readonly name: string) {
+  constructor(readonly optimizer: Optimizer<object, object>, protected readonly name: string) {
     if (!(optimizer instanceof Optimizer)) throw new TypeError(`${name}: ${describeValue(optimizer)} is not an Optimizer`);
     this.baseLrs = this.groups().map((g, i) => {
       if (typeof g.lr !== "number") throw new TypeError(`${name}: parameter group ${i} has no numeric lr to schedule (got ${describeValue(g.lr)})`);
@@ -109,7 +109,7 @@ const positiveInt = (x: number) => Number.isInteger(x) && x > 0;
 export class StepLR extends LRScheduler {
   readonly stepSize: number;
   readonly gamma: number;
-  constructor(optimizer: Optimizer<object>, opts: { stepSize: number; gamma?: number }) {
+  constructor(optimizer: Optimizer<object, object>, opts: { stepSize: number; gamma?: number }) {
     super(optimizer, "StepLR");
     const o = options<{ stepSize: number; gamma: number }>("StepLR", opts, ["stepSize", "gamma"]);
     this.stepSize = finite("StepLR", "stepSize", o.stepSize, positiveInt, "a positive integer");
@@ -127,7 +127,7 @@ export class StepLR extends LRScheduler {
 export class MultiStepLR extends LRScheduler {
   readonly milestones: number[];
   readonly gamma: number;
-  constructor(optimizer: Optimizer<object>, opts: { milestones: number[]; gamma?: number }) {
+  constructor(optimizer: Optimizer<object, object>, opts: { milestones: number[]; gamma?: number }) {
     super(optimizer, "MultiStepLR");
     const o = options<{ milestones: number[]; gamma: number }>("MultiStepLR", opts, ["milestones", "gamma"]);
     if (!Array.isArray(o.milestones)) throw new TypeError(`MultiStepLR: milestones must be an array of epochs, got ${describeValue(o.milestones)}`);
@@ -145,7 +145,7 @@ export class MultiStepLR extends LRScheduler {
 /** Multiplies each group's lr by gamma every epoch. */
 export class ExponentialLR extends LRScheduler {
   readonly gamma: number;
-  constructor(optimizer: Optimizer<object>, opts: { gamma: number }) {
+  constructor(optimizer: Optimizer<object, object>, opts: { gamma: number }) {
     super(optimizer, "ExponentialLR");
     const o = options<{ gamma: number }>("ExponentialLR", opts, ["gamma"]);
     this.gamma = finite("ExponentialLR", "gamma", o.gamma);
@@ -164,7 +164,7 @@ export class ExponentialLR extends LRScheduler {
 export class CosineAnnealingLR extends LRScheduler {
   readonly tMax: number;
   readonly etaMin: number;
-  constructor(optimizer: Optimizer<object>, opts: { tMax: number; etaMin?: number }) {
+  constructor(optimizer: Optimizer<object, object>, opts: { tMax: number; etaMin?: number }) {
     super(optimizer, "CosineAnnealingLR");
     const o = options<{ tMax: number; etaMin: number }>("CosineAnnealingLR", opts, ["tMax", "etaMin"]);
     this.tMax = finite("CosineAnnealingLR", "tMax", o.tMax, positiveInt, "a positive integer");
@@ -185,7 +185,7 @@ export class CosineAnnealingLR extends LRScheduler {
 /** Sets each group's lr to its base lr times lrLambda(epoch): one function, or one per group. */
 export class LambdaLR extends LRScheduler {
   private readonly lambdas: ((epoch: number) => number)[];
-  constructor(optimizer: Optimizer<object>, opts: { lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[] }) {
+  constructor(optimizer: Optimizer<object, object>, opts: { lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[] }) {
     super(optimizer, "LambdaLR");
     const o = options<{ lrLambda: unknown }>("LambdaLR", opts, ["lrLambda"]);
     const n = this.baseLrs.length;

@@ -47,14 +47,15 @@ export interface OptimizerConfig {
  * To write your own, pass the parameters and the complete defaults to
  * `super(params, defaults)`, then override `update(param, grad, group)`, which
  * step() calls for each parameter that has a gradient, inside noGrad (or
- * override step() itself). Keep per-parameter tensors in `this.state`, so
+ * override step() itself). Keep per-parameter tensors and step counts in
+ * `this.state` (typed by `S`, e.g. `{ momentumBuffer: Tensor }`), so
  * stateDict() and checkpoints carry them. Override `validate(group)` to refuse
  * bad settings, in the constructor and when a state dict is loaded.
  */
-export abstract class Optimizer<O extends object = Record<string, Hyperparameter>> {
+export abstract class Optimizer<O extends object = Record<string, Hyperparameter>, S extends object = ParamState> {
   readonly paramGroups: ParamGroup<Required<O>>[] = [];
-  /** Per-parameter state (momentum buffers, Adam moments, step counts). */
-  readonly state = new Map<Tensor, ParamState>();
+  /** Per-parameter state (momentum buffers, Adam moments, step counts): Tensors and numbers, typed by S. */
+  readonly state = new Map<Tensor, S>();
   readonly defaults: Required<O>;
   /** The name in error messages and checkpoints. */
   readonly kind: string;
@@ -159,7 +160,7 @@ export abstract class Optimizer<O extends object = Record<string, Hyperparameter
       return { ...hyper, params: ids };
     });
     const state: Record<number, ParamState> = {};
-    for (const [p, st] of this.state) state[index.get(p)!] = { ...st };
+    for (const [p, st] of this.state) state[index.get(p)!] = { ...st } as ParamState;
     return { state, paramGroups };
   }
 
@@ -175,7 +176,7 @@ export abstract class Optimizer<O extends object = Record<string, Hyperparameter
       for (const { param, state } of plan.states) {
         const copy: ParamState = {};
         for (const [k, v] of Object.entries(state)) copy[k] = typeof v === "number" ? v : this.buffer(param).copy_(v);
-        this.state.set(param, copy);
+        this.state.set(param, copy as S);
       }
     });
     plan.groups.forEach((hyper, i) => Object.assign(this.paramGroups[i], hyper));
