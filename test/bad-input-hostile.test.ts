@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { full, nn, noGrad, ones, setBackend, tensor, zeros } from "../src/index.ts";
+import { full, manualSeed, nn, noGrad, ones, setBackend, tensor, zeros } from "../src/index.ts";
 import { parseCommandLine } from "../src/cli/args.ts";
 
 /** fn throws an error of class `kind` whose message contains `message`. */
@@ -41,11 +41,20 @@ describe("an int32 gradient given to backward() is cast to float32, as PyTorch c
     expect(Array.from(lin.bias!.grad!.data())).toEqual([1, 2]);
   });
 
-  it("through dropout in eval mode and on a leaf itself", () => {
+  it("through dropout in training mode: each gradient is 0 or 1/(1 − p)", () => {
+    manualSeed(0);
+    const w = zeros([64], { requiresGrad: true });
+    nn.functional.dropout(w, 0.5, true).backward(tensor(new Int32Array(64).fill(1), { shape: [64] }));
+    const g = Array.from(w.grad!.data());
+    expect(g.every((x) => x === 0 || x === 2)).toBe(true);
+    expect(g).toContain(2);
+  });
+
+  it("on a leaf itself", () => {
     const w = tensor([1, 2], { requiresGrad: true });
-    nn.functional.dropout(w.mul(1), 0.5, false).backward(intOnes());
     w.backward(intOnes());
-    expect(Array.from(w.grad!.data())).toEqual([2, 2]);
+    expect(w.grad!.dtype).toBe("float32");
+    expect(Array.from(w.grad!.data())).toEqual([1, 1]);
   });
 });
 
