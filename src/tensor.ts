@@ -9,6 +9,7 @@ import { takeStream } from "./random.ts";
 import { checkShape, fmt, inferShape, normDim, numel, type Shape } from "./shape.ts";
 import { Storage, stepBoundary } from "./storage.ts";
 import { BinaryOp, UnaryOp } from "./backend/kernels.ts";
+import { checkFillValue, emptyNested } from "./tensor-values.ts";
 
 export type DType = "float32" | "int32";
 export type Scalar = number;
@@ -394,29 +395,6 @@ export class Tensor {
     stepBoundary();
   }
 }
-
-/**
- * PyTorch refuses a fill value its dtype cannot hold (the heap's Int32Array
- * would wrap 3e9 to −1294967296 and turn NaN into 0); fractions truncate, as in PyTorch.
- */
-function checkFillValue(value: number, dtype: DType): void {
-  const fits = dtype === "int32" ? Number.isFinite(value) && isInt32(Math.trunc(value)) : !(Math.abs(value) > FLOAT32_MAX && Number.isFinite(value));
-  if (!fits) throw new RangeError(`value cannot be converted to type ${dtype === "int32" ? "int32" : "float32"} without overflow: ${value}`);
-}
-const FLOAT32_MAX = 3.4028234663852886e38;
-
-/** The nested empty arrays of a zero-element shape, refused when there would be too many to build. */
-function emptyNested(shape: readonly number[]): NestedArray {
-  const zeroAt = shape.indexOf(0);
-  let arrays = 1;
-  for (let d = 0, count = 1; d < zeroAt; d++) arrays += count *= shape[d];
-  if (arrays > MAX_EMPTY_ARRAYS) {
-    throw new RangeError(`toArray(): a tensor of shape ${fmt(shape)} has no elements but would need ${arrays} nested empty arrays`);
-  }
-  const build = (d: number): NestedArray[] => (d === zeroAt ? [] : Array.from({ length: shape[d] }, () => build(d + 1)));
-  return build(0);
-}
-const MAX_EMPTY_ARRAYS = 1 << 24;
 
 function scaled(other: Tensor | Scalar, alpha = 1): Tensor | Scalar {
   if (alpha === 1) return other;
