@@ -2,12 +2,13 @@
 // reproduction, and what wasmgrad does now, worded as PyTorch words it where
 // PyTorch has the same behaviour.
 
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { full, manualSeed, nn, noGrad, ones, setBackend, tensor, zeros } from "../src/index.ts";
 import { parseCommandLine } from "../src/cli/args.ts";
+import { writeOrKeep } from "../src/cli/dropout.ts";
 
 /** fn throws an error of class `kind` whose message contains `message`. */
 function expectError(fn: () => unknown, kind: new (...args: never[]) => Error, message: string): void {
@@ -198,6 +199,19 @@ describe("the command line checks output files can be written before training", 
   it("refuses --plot into /proc up front, for every command", () => {
     for (const command of ["dropout", "weight-decay", "demo"]) {
       expect(() => parseCommandLine([command, "--plot", "/proc/x.svg"])).toThrow("--plot /proc/x.svg: cannot write a file in /proc (ENOENT)");
+    }
+  });
+
+  it("keeps the model in the temporary directory, and says where, if the write fails after training all the same", () => {
+    const dir = mkdtempSync(join(tmpdir(), "wasmgrad-out-"));
+    const path = join(dir, "m.safetensors");
+    rmSync(dir, { recursive: true }); // the directory goes while the model trains
+    const fallback = join(tmpdir(), `wasmgrad-${process.pid}-m.safetensors`);
+    try {
+      expect(() => writeOrKeep(path, new Uint8Array([1, 2, 3]))).toThrow(`the trained model was saved to ${fallback} instead`);
+      expect(Array.from(readFileSync(fallback))).toEqual([1, 2, 3]);
+    } finally {
+      rmSync(fallback, { force: true });
     }
   });
 
