@@ -204,3 +204,161 @@ export function f32_adam_step(
     store<f32>(param + o, p + (negStepSize * mi) / denom);
   }
 }
+
+// RMSprop, Adagrad and Adadelta: PyTorch 1.13's _single_tensor_rmsprop /
+// _adagrad / _adadelta with the rounding rules above; `x.addcdiv_(a, b, value=s)`
+// is x + (s·a)/b, rounded after each operation (PyTorch's CPU addcdiv kernel).
+
+export function f32_rmsprop_step(
+  param: usize, grad: usize, squareAvg: usize, gradAvg: usize, buf: usize, n: i32,
+  lr: f64, alpha: f64, eps: f64, weightDecay: f64, momentum: f64, centered: i32, maximize: i32,
+): void {
+  const negLr = <f32>-lr;
+  const a = <f32>alpha;
+  const oneMinusA = <f32>(1.0 - alpha);
+  const epsf = <f32>eps;
+  const wd = <f32>weightDecay;
+  const mom = <f32>momentum;
+  const hasWd = weightDecay != 0;
+  const hasMomentum = momentum > 0;
+  const negLrv = f32x4.splat(negLr);
+  const av = f32x4.splat(a);
+  const oneMinusAv = f32x4.splat(oneMinusA);
+  const epsv = f32x4.splat(epsf);
+  const wdv = f32x4.splat(wd);
+  const momv = f32x4.splat(mom);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const p = v128.load(param + o);
+    let g = v128.load(grad + o);
+    if (maximize) g = f32x4.neg(g);
+    if (hasWd) g = fma32x4(wdv, p, g);
+    const sq = fma32x4(f32x4.mul(oneMinusAv, g), g, f32x4.mul(v128.load(squareAvg + o), av));
+    v128.store(squareAvg + o, sq);
+    let avg: v128;
+    if (centered) {
+      const ga = fma32x4(oneMinusAv, g, f32x4.mul(v128.load(gradAvg + o), av));
+      v128.store(gradAvg + o, ga);
+      avg = f32x4.sqrt(fma32x4(f32x4.neg(ga), ga, sq));
+    } else {
+      avg = f32x4.sqrt(sq);
+    }
+    avg = f32x4.add(avg, epsv);
+    if (hasMomentum) {
+      const b = f32x4.add(f32x4.mul(v128.load(buf + o), momv), f32x4.div(g, avg));
+      v128.store(buf + o, b);
+      v128.store(param + o, fma32x4(negLrv, b, p));
+    } else {
+      v128.store(param + o, f32x4.add(p, f32x4.div(f32x4.mul(negLrv, g), avg)));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const p = load<f32>(param + o);
+    let g = load<f32>(grad + o);
+    if (maximize) g = -g;
+    if (hasWd) g = fma32(wd, p, g);
+    const sq = fma32(oneMinusA * g, g, load<f32>(squareAvg + o) * a);
+    store<f32>(squareAvg + o, sq);
+    let avg: f32;
+    if (centered) {
+      const ga = fma32(oneMinusA, g, load<f32>(gradAvg + o) * a);
+      store<f32>(gradAvg + o, ga);
+      avg = Mathf.sqrt(fma32(-ga, ga, sq));
+    } else {
+      avg = Mathf.sqrt(sq);
+    }
+    avg = avg + epsf;
+    if (hasMomentum) {
+      const b = load<f32>(buf + o) * mom + g / avg;
+      store<f32>(buf + o, b);
+      store<f32>(param + o, fma32(negLr, b, p));
+    } else {
+      store<f32>(param + o, p + (negLr * g) / avg);
+    }
+  }
+}
+
+/** `clr` is the step's decayed rate lr / (1 + (step − 1)·lrDecay), computed by the caller in f64 as PyTorch does. */
+export function f32_adagrad_step(
+  param: usize, grad: usize, sum: usize, n: i32,
+  clr: f64, eps: f64, weightDecay: f64, maximize: i32,
+): void {
+  const negClr = <f32>-clr;
+  const epsf = <f32>eps;
+  const wd = <f32>weightDecay;
+  const hasWd = weightDecay != 0;
+  const negClrv = f32x4.splat(negClr);
+  const epsv = f32x4.splat(epsf);
+  const wdv = f32x4.splat(wd);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const p = v128.load(param + o);
+    let g = v128.load(grad + o);
+    if (maximize) g = f32x4.neg(g);
+    if (hasWd) g = fma32x4(wdv, p, g);
+    const s = fma32x4(g, g, v128.load(sum + o));
+    v128.store(sum + o, s);
+    const std = f32x4.add(f32x4.sqrt(s), epsv);
+    v128.store(param + o, f32x4.add(p, f32x4.div(f32x4.mul(negClrv, g), std)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const p = load<f32>(param + o);
+    let g = load<f32>(grad + o);
+    if (maximize) g = -g;
+    if (hasWd) g = fma32(wd, p, g);
+    const s = fma32(g, g, load<f32>(sum + o));
+    store<f32>(sum + o, s);
+    const std = Mathf.sqrt(s) + epsf;
+    store<f32>(param + o, p + (negClr * g) / std);
+  }
+}
+
+export function f32_adadelta_step(
+  param: usize, grad: usize, squareAvg: usize, accDelta: usize, n: i32,
+  lr: f64, rho: f64, eps: f64, weightDecay: f64, maximize: i32,
+): void {
+  const negLr = <f32>-lr;
+  const r = <f32>rho;
+  const oneMinusR = <f32>(1.0 - rho);
+  const epsf = <f32>eps;
+  const wd = <f32>weightDecay;
+  const hasWd = weightDecay != 0;
+  const negLrv = f32x4.splat(negLr);
+  const rv = f32x4.splat(r);
+  const oneMinusRv = f32x4.splat(oneMinusR);
+  const epsv = f32x4.splat(epsf);
+  const wdv = f32x4.splat(wd);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const p = v128.load(param + o);
+    let g = v128.load(grad + o);
+    if (maximize) g = f32x4.neg(g);
+    if (hasWd) g = fma32x4(wdv, p, g);
+    const sq = fma32x4(f32x4.mul(oneMinusRv, g), g, f32x4.mul(v128.load(squareAvg + o), rv));
+    v128.store(squareAvg + o, sq);
+    const std = f32x4.sqrt(f32x4.add(sq, epsv));
+    const acc = v128.load(accDelta + o);
+    const delta = f32x4.mul(f32x4.div(f32x4.sqrt(f32x4.add(acc, epsv)), std), g);
+    v128.store(accDelta + o, fma32x4(f32x4.mul(oneMinusRv, delta), delta, f32x4.mul(acc, rv)));
+    v128.store(param + o, fma32x4(negLrv, delta, p));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const p = load<f32>(param + o);
+    let g = load<f32>(grad + o);
+    if (maximize) g = -g;
+    if (hasWd) g = fma32(wd, p, g);
+    const sq = fma32(oneMinusR * g, g, load<f32>(squareAvg + o) * r);
+    store<f32>(squareAvg + o, sq);
+    const std = Mathf.sqrt(sq + epsf);
+    const acc = load<f32>(accDelta + o);
+    const delta = (Mathf.sqrt(acc + epsf) / std) * g;
+    store<f32>(accDelta + o, fma32(oneMinusR * delta, delta, acc * r));
+    store<f32>(param + o, fma32(negLr, delta, p));
+  }
+}

@@ -17,6 +17,7 @@
 // that fits int32, ≤ 64 dims).
 
 import { MAX_DIMS } from "./backend/backend.ts";
+import { describeForeignFile } from "./foreign-formats.ts";
 import { Module, type StateDict } from "./nn/module.ts";
 import { Optimizer, type OptimizerStateDict } from "./optim.ts";
 import { checkRngState, getRngState, setRngState } from "./random.ts";
@@ -214,6 +215,10 @@ function checkWellFormed(s: string, what: string, where: string): void {
 export function readSafetensorsHeader(bytes: Uint8Array | ArrayBuffer, options: LoadOptions = {}): SafetensorsHeader {
   const input = asBytes(bytes);
   const fail: Fail = failer(options.name);
+  if (!plausibleHeaderStart(input)) {
+    const foreign = describeForeignFile(input);
+    if (foreign) fail(foreign);
+  }
   if (input.length < U64_BYTES) {
     fail(`file is ${input.length} bytes, too short for the 8-byte header length`);
   }
@@ -452,6 +457,14 @@ function isSize(x: unknown): x is number {
 
 type Fail = (detail: string, cause?: unknown) => never;
 
+/** Does the file start as a safetensors file can: a header length that fits, then '{'? Only files that do not are checked for other formats. */
+function plausibleHeaderStart(input: Uint8Array): boolean {
+  if (input.length < U64_BYTES + 1) return false;
+  const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  const headerLength = view.getUint32(4, true) * 2 ** 32 + view.getUint32(0, true);
+  return headerLength <= MAX_HEADER_BYTES && U64_BYTES + headerLength <= input.length && input[U64_BYTES] === 0x7b;
+}
+
 function failer(name: string | undefined): Fail {
   const where = name === undefined ? "" : ` (in ${name})`;
   return (detail, cause) => {
@@ -532,7 +545,7 @@ function describeError(error: unknown): string {
 /** What saveCheckpoint stores and loadCheckpoint restores. */
 export interface CheckpointParts {
   model: Module;
-  optimizer?: Optimizer<object>;
+  optimizer?: Optimizer<object, object>;
 }
 
 const CHECKPOINT_FORMAT = "wasmgrad-checkpoint/1";

@@ -165,13 +165,15 @@ export function expand(x: Tensor, shape: Shape): Tensor {
 
 export function copyInto(dst: Tensor, src: Tensor): void {
   if (src.backend !== dst.backend) {
-    const vals = src.data();
-    if (vals.length !== dst.numel()) {
-      throw new RangeError(`copy_(): source of shape ${fmt(src.shape)} does not match destination ${fmt(dst.shape)}`);
+    // Moved over as it is, then copied by the same rules (broadcasting, dtypes) as within one backend.
+    const moved = Tensor.empty(src.shape, src.dtype, dst.backend, "temporary");
+    if (src.dtype === "int32") moved.backend.heap.i32.set(src.data(), moved.ptr >>> 2);
+    else moved.backend.heap.f32.set(src.data(), moved.ptr >>> 2);
+    try {
+      copyInto(dst, moved);
+    } finally {
+      moved.storage.release("it was an internal temporary");
     }
-    const p = dst.ptr >>> 2;
-    if (dst.dtype === "int32") dst.backend.heap.i32.set(Int32Array.from(vals, Math.trunc), p);
-    else dst.backend.heap.f32.set(vals, p);
     return;
   }
   const shape = broadcastShapes(src.shape, dst.shape);
@@ -297,7 +299,9 @@ function scalarBackward(out: Tensor, a: Tensor, s: number, op: BinaryOp, reverse
       case BinaryOp.Mul: return [g.mul(s)];
       case BinaryOp.Div: return [reversed ? g.mul(so.get()).div(sa.get()).neg() : g.div(s)];
       case BinaryOp.Pow:
-        return [reversed ? g.mul(so.get()).mul(Math.log(s)) : g.mul(sa.get().pow(s - 1)).mul(s)];
+        // PyTorch's zeros where the formula would be 0·∞: d(x^0)/dx, and d(0^x)/dx for x ≥ 0.
+        if (reversed) return [s === 0 ? g.mul(so.get()).mul(sa.get().lt(0).float().rsub(1).log()) : g.mul(so.get()).mul(Math.log(s))];
+        return [s === 0 ? zerosShaped(g) : g.mul(sa.get().pow(s - 1)).mul(s)];
       case BinaryOp.Maximum:
       case BinaryOp.Minimum: {
         const x = sa.get();
@@ -307,6 +311,13 @@ function scalarBackward(out: Tensor, a: Tensor, s: number, op: BinaryOp, reverse
       default: throw new Error(`no gradient for ${name}`);
     }
   });
+}
+
+/** Zeros of g's shape (not g·0, which is NaN where g is ±∞). */
+function zerosShaped(g: Tensor): Tensor {
+  const z = result(g.shape, [g], false);
+  g.backend.kernels.f32_fill(z.ptr, z.numel(), 0);
+  return z;
 }
 
 function tensorBackward(out: Tensor, a: Tensor, b: Tensor, op: BinaryOp, name: string): void {
@@ -340,8 +351,11 @@ function tensorBackward(out: Tensor, a: Tensor, b: Tensor, op: BinaryOp, name: s
         if (wantB) gb = sumTo(g.mul(so.get()).div(B()).neg(), bShape);
         break;
       case BinaryOp.Pow:
-        if (wantA) ga = sumTo(g.mul(B()).mul(A().pow(B().sub(1))), aShape);
-        if (wantB) gb = sumTo(g.mul(so.get()).mul(A().log()), bShape);
+        // As PyTorch: 0 where the formula would be 0·∞, i.e. where b = 0 (for a) and
+        // where a = 0 and b ≥ 0 (for b). Shifting the exponent or the log's argument
+        // by 1 there keeps the product finite, and its other factor is 0.
+        if (wantA) ga = sumTo(g.mul(B()).mul(A().pow(B().add(B().eq(0).float()).sub(1))), aShape);
+        if (wantB) gb = sumTo(g.mul(so.get()).mul(A().add(A().eq(0).float().mul(B().ge(0).float())).log()), bShape);
         break;
       case BinaryOp.Maximum:
       case BinaryOp.Minimum: {

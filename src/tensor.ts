@@ -9,6 +9,7 @@ import { takeStream } from "./random.ts";
 import { checkShape, fmt, inferShape, normDim, numel, type Shape } from "./shape.ts";
 import { beginOp, boundary, ReclaimedTensorError, Storage, type Lifetime } from "./storage.ts";
 import { BinaryOp, UnaryOp } from "./backend/kernels.ts";
+import { checkFillValue, emptyNested } from "./tensor-values.ts";
 
 export type DType = "float32" | "int32";
 export type Scalar = number;
@@ -138,6 +139,7 @@ export class Tensor {
 
   /** The values as nested arrays (a number for a 0-d tensor). */
   toArray(): NestedArray {
+    if (this.numel() === 0) return emptyNested(this.shape);
     const flat = Array.from(this.data());
     if (this.ndim === 0) return flat[0];
     const build = (dim: number, start: number): NestedArray[] => {
@@ -155,8 +157,12 @@ export class Tensor {
   toString(): string {
     // Not JSON: it prints NaN and ±Infinity as null, and those are what someone printing a tensor looks for.
     const show = (x: NestedArray): string => (Array.isArray(x) ? `[${x.map(show).join(",")}]` : String(x));
-    const body = this.storage.isAlive ? show(this.toArray()) : '"<reclaimed>"';
-    const extra = this.dtype === "int32" ? ", dtype=int32" : "";
+    // A zero-element tensor prints as PyTorch's `tensor([], size=(…))`: its shape
+    // can be [2^26, 2^26, 0], whose nested arrays would not fit in memory.
+    const empty = this.numel() === 0;
+    const body = !this.storage.isAlive ? '"<reclaimed>"' : empty ? "[]" : show(this.toArray());
+    const size = empty && this.ndim !== 1 ? `, size=(${this.shape.join(", ")})` : "";
+    const extra = size + (this.dtype === "int32" ? ", dtype=int32" : "");
     const grad = this.gradFn ? `, gradFn=<${this.gradFn.name}Backward>` : this.requiresGrad ? ", requiresGrad=true" : "";
     return `tensor(${body}${extra}${grad})`;
   }
@@ -307,6 +313,7 @@ export class Tensor {
   fill_(value: number): this {
     this.checkInPlace("fill_");
     if (typeof value !== "number") throw new TypeError(`fill_(): value must be a number, got ${ops.describeValue(value)}`);
+    checkFillValue(value, this.dtype);
     if (this.dtype === "int32") this.backend.heap.i32.fill(value | 0, this.ptr >>> 2, (this.ptr >>> 2) + this.numel());
     else this.backend.kernels.f32_fill(this.ptr, this.numel(), value);
     return this.written();
@@ -389,7 +396,9 @@ export class Tensor {
           `Mismatch in shape: grad_output[0] has a shape of ${fmt(gradient.shape)} and output[0] has a shape of ${fmt(this.shape)}.`,
         );
       }
-      g = gradient;
+      // PyTorch casts the gradient to the output's dtype; read as float bits, 1 would be 1.4e-45.
+      g = gradient.dtype === "float32" ? gradient : ops.toFloat(gradient);
+      if (g !== gradient) g.storage.markStepScoped();
     }
     if (this.isLeaf) {
       withoutGrad(() => accumulateLeaf(this, g));
@@ -544,7 +553,9 @@ export function empty(shape: readonly number[] | number, opts?: TensorOptions): 
 }
 
 export function full(shape: readonly number[] | number, value: number, opts?: TensorOptions): Tensor {
-  const t = created("full", shapeArg(shape, []), creationOpts(opts));
+  const o = creationOpts(opts);
+  if (typeof value === "number") checkFillValue(value, o.dtype);
+  const t = created("full", shapeArg(shape, []), o);
   return made(withoutGrad(() => t.fill_(value)));
 }
 export function zeros(shape: readonly number[] | number, ...rest: [...number[]] | [TensorOptions]): Tensor {

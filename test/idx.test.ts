@@ -150,18 +150,18 @@ describe("parseIdx checks the data size against the header exactly", () => {
 describe("gunzipIfNeeded", () => {
   it("returns uncompressed input unchanged", async () => {
     const file = idxBytes([2], [1, 2]);
-    expect(await gunzipIfNeeded(file)).toBe(file);
+    expect(await gunzipIfNeeded(file, { maxBytes: file.length })).toBe(file);
   });
 
   it("decompresses gzip input to the original bytes", async () => {
     const file = idxBytes([50, 28, 28], sequence(50 * 28 * 28));
-    expect(await gunzipIfNeeded(gzip(file))).toEqual(file);
+    expect(await gunzipIfNeeded(gzip(file), { maxBytes: file.length })).toEqual(file);
   });
 
   it("lets readIdx parse gzipped and plain files alike", async () => {
     const file = idxBytes([3, 2], [1, 2, 3, 4, 5, 6]);
     for (const bytes of [file, gzip(file)]) {
-      const parsed = await readIdx(bytes, { name: "any.idx" });
+      const parsed = await readIdx(bytes, { name: "any.idx", maxBytes: file.length });
       expect(parsed.dims).toEqual([3, 2]);
       expect(Array.from(parsed.data)).toEqual([1, 2, 3, 4, 5, 6]);
     }
@@ -175,12 +175,12 @@ describe("gunzipIfNeeded", () => {
   it("rejects truncated gzip data, naming the source", async () => {
     const compressed = gzip(idxBytes([20, 28, 28], sequence(20 * 28 * 28)));
     const truncated = compressed.subarray(0, compressed.length >> 1);
-    await expect(gunzipIfNeeded(truncated, { name: "cut.gz" })).rejects.toThrow(/^invalid gzip data in cut\.gz: /);
+    await expect(gunzipIfNeeded(truncated, { name: "cut.gz", maxBytes: 1 << 20 })).rejects.toThrow(/^invalid gzip data in cut\.gz: /);
   });
 
   it("rejects gzip data missing only its trailer", async () => {
     const compressed = gzip(idxBytes([10], sequence(10)));
-    await expect(gunzipIfNeeded(compressed.subarray(0, compressed.length - 4), { name: "notrailer.gz" })).rejects.toThrow(
+    await expect(gunzipIfNeeded(compressed.subarray(0, compressed.length - 4), { name: "notrailer.gz", maxBytes: 1 << 20 })).rejects.toThrow(
       /^invalid gzip data in notrailer\.gz: /,
     );
   });
@@ -188,13 +188,24 @@ describe("gunzipIfNeeded", () => {
   it("rejects corrupt gzip data, naming the source", async () => {
     const corrupt = gzip(idxBytes([20, 28, 28], sequence(20 * 28 * 28)));
     for (let i = 10; i < 30; i++) corrupt[i]! ^= 0xa5;
-    await expect(gunzipIfNeeded(corrupt, { name: "bad.gz" })).rejects.toThrow(/^invalid gzip data in bad\.gz: /);
+    await expect(gunzipIfNeeded(corrupt, { name: "bad.gz", maxBytes: 1 << 20 })).rejects.toThrow(/^invalid gzip data in bad\.gz: /);
   });
 
   it("rejects gzip data whose checksum does not match", async () => {
     const compressed = gzip(idxBytes([10], sequence(10)));
     compressed[compressed.length - 8]! ^= 0xff;
-    await expect(gunzipIfNeeded(compressed, { name: "crc.gz" })).rejects.toThrow(/^invalid gzip data in crc\.gz: /);
+    await expect(gunzipIfNeeded(compressed, { name: "crc.gz", maxBytes: 1 << 20 })).rejects.toThrow(/^invalid gzip data in crc\.gz: /);
+  });
+
+  it("refuses to run without maxBytes, which is all that bounds the output a size trailer asks for", async () => {
+    // 120 bytes of gzip whose trailer claims 4 GiB: without a limit it would be presized to that.
+    const lying = gzip(new Uint8Array(100));
+    new DataView(lying.buffer, lying.byteOffset + lying.length - 4).setUint32(0, 0xffffffff, true);
+    await expect(gunzipIfNeeded(lying, {} as never)).rejects.toThrow(
+      "gunzipIfNeeded: maxBytes must be a non-negative integer (the largest output expected), got undefined",
+    );
+    await expect(readIdx(lying, { name: "x.gz" } as never)).rejects.toThrow(TypeError);
+    await expect(gunzipIfNeeded(lying, { maxBytes: Infinity })).rejects.toThrow("got Infinity");
   });
 
   it("stops a decompression bomb at the size limit", async () => {

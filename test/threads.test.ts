@@ -273,6 +273,21 @@ describe("threaded elementwise kernels: large calls split by element ranges", ()
       be.kernels.f32_adam_step(param!, floats(n, 21), m!, v!, vmax!, n, 1e-3, 0.9, 0.999, 1e-8, 1e-2, 7, 1, 1, 0);
       return [param!, m!, v!, vmax!].map((ptr) => bytes(ptr, 4 * n));
     },
+    f32_rmsprop_step: (n) => {
+      const [param, sq, ga, buf] = [22, 23, 24, 25].map((seed, i) => floats(n, seed, i === 1 ? 1 : -2, 2));
+      be.kernels.f32_rmsprop_step(param!, floats(n, 26), sq!, ga!, buf!, n, 1e-2, 0.99, 1e-8, 1e-2, 0.9, 1, 0);
+      return [param!, sq!, ga!, buf!].map((ptr) => bytes(ptr, 4 * n));
+    },
+    f32_adagrad_step: (n) => {
+      const [param, sum] = [27, 28].map((seed, i) => floats(n, seed, i === 1 ? 0 : -2, 2));
+      be.kernels.f32_adagrad_step(param!, floats(n, 29), sum!, n, 1e-2, 1e-10, 1e-3, 1);
+      return [param!, sum!].map((ptr) => bytes(ptr, 4 * n));
+    },
+    f32_adadelta_step: (n) => {
+      const [param, sq, acc] = [30, 31, 32].map((seed, i) => floats(n, seed, i === 0 ? -2 : 0, 2));
+      be.kernels.f32_adadelta_step(param!, floats(n, 33), sq!, acc!, n, 1, 0.9, 1e-6, 1e-2, 0);
+      return [param!, sq!, acc!].map((ptr) => bytes(ptr, 4 * n));
+    },
   };
   // Around the thresholds (2^14 elements a thread for random draws, 2^15 for
   // the optimizers, 2^16 for the rest), with ragged ends and odd counts.

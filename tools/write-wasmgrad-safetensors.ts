@@ -42,7 +42,7 @@ export function buildWasmgradMlp(): nn.Sequential {
 /** The first Fashion-MNIST test images of the bundled subset, in [0, 1], shape [n, 1, 28, 28]. */
 export async function firstTestImages(count: number): Promise<Tensor> {
   const file = new URL("data/fashion-mnist-subset/t10k-images-idx3-ubyte.gz", ROOT);
-  const images = await readIdx(await readFile(file), { name: fileURLToPath(file) });
+  const images = await readIdx(await readFile(file), { name: fileURLToPath(file), maxBytes: 16 + 10_000 * 28 * 28 });
   const [, rows, cols] = images.dims as [number, number, number];
   const pixels = images.data.subarray(0, count * rows * cols);
   return tensor(Float32Array.from(pixels, (p) => p / 255), { shape: [count, 1, rows, cols] });

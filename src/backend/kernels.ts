@@ -164,6 +164,21 @@ export interface OptimKernels {
     lr: number, beta1: number, beta2: number, eps: number, weightDecay: number,
     step: number, decoupled: number, amsgrad: number, maximize: number,
   ): void;
+  /**
+   * One PyTorch 1.13 RMSprop step, in place on param, squareAvg, gradAvg (read
+   * only when centered = 1) and buf (only when momentum > 0).
+   */
+  f32_rmsprop_step(
+    param: number, grad: number, squareAvg: number, gradAvg: number, buf: number, n: number,
+    lr: number, alpha: number, eps: number, weightDecay: number, momentum: number, centered: number, maximize: number,
+  ): void;
+  /** One PyTorch 1.13 Adagrad step, in place on param and sum; clr = lr / (1 + (step − 1)·lrDecay). */
+  f32_adagrad_step(param: number, grad: number, sum: number, n: number, clr: number, eps: number, weightDecay: number, maximize: number): void;
+  /** One PyTorch 1.13 Adadelta step, in place on param, squareAvg and accDelta. */
+  f32_adadelta_step(
+    param: number, grad: number, squareAvg: number, accDelta: number, n: number,
+    lr: number, rho: number, eps: number, weightDecay: number, maximize: number,
+  ): void;
 }
 
 export interface Kernels

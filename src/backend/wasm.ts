@@ -250,6 +250,12 @@ const SPLITS: Record<SplitKernel, { min: number; n: number; step: readonly numbe
   f32_sgd_step: { min: OPTIM, n: 3, step: [4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0] },
   // param, grad, m, v, vmax, n, then 9 scalars
   f32_adam_step: { min: OPTIM, n: 5, step: [4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] },
+  // param, grad, squareAvg, gradAvg, buf, n, then 7 scalars
+  f32_rmsprop_step: { min: OPTIM, n: 5, step: [4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0] },
+  // param, grad, sum, n, then 4 scalars
+  f32_adagrad_step: { min: OPTIM, n: 3, step: [4, 4, 4, 0, 0, 0, 0, 0] },
+  // param, grad, squareAvg, accDelta, n, then 5 scalars
+  f32_adadelta_step: { min: OPTIM, n: 4, step: [4, 4, 4, 4, 0, 0, 0, 0, 0, 0] },
 };
 
 /**

@@ -1,7 +1,7 @@
 // The command line: sub-commands, their options (node:util parseArgs) and
 // checks that turn every bad argument into a UsageError (exit code 2).
 
-import { existsSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, openSync, rmSync, statSync } from "node:fs";
 import { dirname, extname, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { BackendName } from "../index.ts";
@@ -269,7 +269,28 @@ function outputFile(name: string, raw: string, ext: string, command: CommandName
   const dir = dirname(path);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--${name} ${raw}: no such directory ${dir}`, command);
   if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--${name} ${raw} is a directory`, command);
+  const unwritable = cannotWrite(path);
+  if (unwritable) throw new UsageError(`--${name} ${raw}: ${unwritable}`, command);
   return path;
+}
+
+/**
+ * Why `path` could not be written, or null if it can: found out by creating a
+ * file beside it (as the save's temporary file will be) before training, not
+ * after it, when the failure would lose the trained model.
+ */
+function cannotWrite(path: string): string | null {
+  const probe = `${path}.${process.pid}.probe`;
+  try {
+    closeSync(openSync(probe, "wx"));
+    rmSync(probe, { force: true });
+    if (existsSync(path)) accessSync(path, constants.W_OK);
+    return null;
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    const where = e.path === path ? path : dirname(path);
+    return `cannot write ${e.path === path ? "" : "a file in "}${where} (${e.code ?? e.message})`;
+  }
 }
 
 type Values = Record<string, string | boolean | string[] | undefined>;

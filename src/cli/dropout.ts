@@ -3,6 +3,8 @@
 // the loss/accuracy figure and the saved model.
 
 import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { saveSafetensors } from "../io.ts";
 import { trainDropoutMlp, type EpochStats, type MlpOptions } from "../experiments/dropout.ts";
 import { FULL_FASHION_MNIST, mlpReference, type MlpReference, type Range } from "../experiments/reference.ts";
@@ -202,14 +204,26 @@ async function saveModel(net: nn.Sequential, path: string, o: ResolvedMlpOptions
     ...(last ? { train_loss: String(last.trainLoss), train_acc: String(last.trainAcc), test_acc: String(last.testAcc) } : {}),
   };
   const bytes = saveSafetensors(net.stateDict(), metadata);
+  writeOrKeep(path, bytes);
+  ctx.out(`Model: ${path} (${bytes.length} bytes, safetensors)`);
+  return path;
+}
+
+/**
+ * Writes bytes to path through a temporary file and a rename. --save was found
+ * writable before training; should the write fail anyway (the disk filled, the
+ * directory went), the bytes go to the system's temporary directory and the
+ * error names that file, so a trained model is never lost.
+ */
+export function writeOrKeep(path: string, bytes: Uint8Array): void {
   const partial = `${path}.${process.pid}.partial`;
   try {
     writeFileSync(partial, bytes);
     renameSync(partial, path);
   } catch (error) {
     rmSync(partial, { force: true });
-    throw error;
+    const fallback = join(tmpdir(), `wasmgrad-${process.pid}-${basename(path)}`);
+    writeFileSync(fallback, bytes);
+    throw new Error(`could not write ${path} (${(error as Error).message}): the trained model was saved to ${fallback} instead`, { cause: error });
   }
-  ctx.out(`Model: ${path} (${bytes.length} bytes, safetensors)`);
-  return path;
 }

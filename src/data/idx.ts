@@ -16,11 +16,12 @@ export interface GunzipOptions {
   /** Names the source in error messages (a file name, a URL). */
   name?: string;
   /**
-   * Abort once the decompressed output would exceed this many bytes. A few KB
-   * of gzip can expand to gigabytes, so callers reading untrusted input should
-   * set it to the largest file they expect.
+   * Abort once the decompressed output would exceed this many bytes: the
+   * largest file the caller expects. Required, because a few KB of gzip can
+   * expand to gigabytes and the size trailer that presizes the output is
+   * whatever the file says.
    */
-  maxBytes?: number;
+  maxBytes: number;
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b] as const;
@@ -43,10 +44,13 @@ export function isGzip(bytes: Uint8Array): boolean {
  * Returns gzip input decompressed and anything else unchanged. Uses the web
  * standard DecompressionStream so Node and browsers share one code path.
  */
-export async function gunzipIfNeeded(bytes: Uint8Array, options: GunzipOptions = {}): Promise<Uint8Array> {
+export async function gunzipIfNeeded(bytes: Uint8Array, options: GunzipOptions): Promise<Uint8Array> {
+  const maxBytes = options?.maxBytes;
+  if (typeof maxBytes !== "number" || !Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+    throw new TypeError(`gunzipIfNeeded: maxBytes must be a non-negative integer (the largest output expected), got ${String(maxBytes)}`);
+  }
   if (!isGzip(bytes)) return bytes;
   const name = options.name ?? "input";
-  const maxBytes = options.maxBytes ?? Infinity;
 
   const compressed = new ReadableStream<BufferSource>({
     start(controller) {
@@ -61,7 +65,7 @@ export async function gunzipIfNeeded(bytes: Uint8Array, options: GunzipOptions =
   // size as chunks arrive, so 47 MB of images never exist twice (chunks + copy).
   // The hint is only trusted up to maxBytes; a lying trailer just means regrowing.
   const hinted = bytes.length >= 18 ? new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4).getUint32(0, true) : 0;
-  let out = new Uint8Array(Math.min(hinted, Number.isFinite(maxBytes) ? maxBytes : hinted));
+  let out = new Uint8Array(Math.min(hinted, maxBytes));
   let total = 0;
   for (;;) {
     let result: ReadableStreamReadResult<Uint8Array>;
@@ -140,7 +144,7 @@ export function parseIdx(bytes: Uint8Array, name = "input"): IdxArray {
 }
 
 /** Decompresses (if gzipped) and parses one IDX file. */
-export async function readIdx(bytes: Uint8Array, options: GunzipOptions = {}): Promise<IdxArray> {
+export async function readIdx(bytes: Uint8Array, options: GunzipOptions): Promise<IdxArray> {
   return parseIdx(await gunzipIfNeeded(bytes, options), options.name);
 }
 

@@ -4,7 +4,7 @@ import { withoutGrad } from "../autograd.ts";
 import { scope } from "../storage.ts";
 import { describeValue } from "../ops.ts";
 import { fmt } from "../shape.ts";
-import { zeroGradient, type Tensor } from "../tensor.ts";
+import { Tensor, zeroGradient } from "../tensor.ts";
 
 export type StateDict = Record<string, Tensor>;
 
@@ -138,6 +138,9 @@ export abstract class Module {
 
   /** @internal Throws what loadStateDict would throw, changing nothing. */
   checkStateDict(sd: StateDict, opts: { strict?: boolean } = {}): LoadResult {
+    if (sd === null || typeof sd !== "object" || Array.isArray(sd) || sd instanceof Tensor) {
+      throw new TypeError(`Expected state_dict to be dict-like (an object of name → Tensor, as stateDict() returns), got ${describeValue(sd)}.`);
+    }
     const strict = opts.strict ?? true;
     const own = new Map(this.namedParameters());
     const keys = Object.keys(sd);
@@ -150,8 +153,8 @@ export abstract class Module {
       const p = own.get(k);
       const v = sd[k];
       if (!p) continue;
-      if (!v || typeof v !== "object" || !("shape" in v)) {
-        errors.push(`While copying the parameter named "${k}", expected a Tensor, got ${typeof v}.`);
+      if (!(v instanceof Tensor)) {
+        errors.push(`While copying the parameter named "${k}", expected a Tensor of shape ${fmt(p.shape)} from checkpoint but received ${describeValue(v)}.`);
       } else if (v.shape.join() !== p.shape.join()) {
         errors.push(
           `size mismatch for ${k}: copying a param with shape ${fmt(v.shape)} from checkpoint, the shape in current model is ${fmt(p.shape)}.`,

@@ -1,6 +1,6 @@
 // optim kernels: see src/backend/kernels.ts for the contract.
 //
-// PyTorch 1.13's _single_tensor_sgd / _single_tensor_adam(w), rounded where
+// PyTorch 1.13's _single_tensor_sgd / _adam(w) / _rmsprop / _adagrad / _adadelta, rounded where
 // PyTorch's CPU kernels round (see assembly/optim.ts, which does the same
 // operations in the same order): Python scalars in f64, rounded to f32 where
 // they meet a tensor; `add(…, alpha)` and `addcmul_` as one fused multiply-add,
@@ -118,6 +118,82 @@ export function jsOptimKernels(heap: Heap): OptimKernels {
         }
         const denom = f(f(f(Math.sqrt(vi)) / bc2Sqrt) + epsf);
         f32[pb + i] = p + f(f(negStepSize * mi) / denom);
+      }
+    },
+
+    f32_rmsprop_step(param, grad, squareAvg, gradAvg, buf, n, lr, alpha, eps, weightDecay, momentum, centered, maximize) {
+      const f32 = heap.f32;
+      const negLr = f(-lr);
+      const a = f(alpha);
+      const oneMinusA = f(1 - alpha);
+      const epsf = f(eps);
+      const wd = f(weightDecay);
+      const mom = f(momentum);
+      const [pb, gb, sb, ab, bb] = [param >>> 2, grad >>> 2, squareAvg >>> 2, gradAvg >>> 2, buf >>> 2];
+      for (let i = 0; i < n; i++) {
+        const p = f32[pb + i];
+        let g = f32[gb + i];
+        if (maximize) g = -g;
+        if (weightDecay !== 0) g = fma32(wd, p, g);
+        const sq = fma32(f(oneMinusA * g), g, f(f32[sb + i] * a));
+        f32[sb + i] = sq;
+        let avg: number;
+        if (centered) {
+          const ga = fma32(oneMinusA, g, f(f32[ab + i] * a));
+          f32[ab + i] = ga;
+          avg = f(Math.sqrt(fma32(-ga, ga, sq)));
+        } else {
+          avg = f(Math.sqrt(sq));
+        }
+        avg = f(avg + epsf);
+        if (momentum > 0) {
+          const b = f(f(f32[bb + i] * mom) + f(g / avg));
+          f32[bb + i] = b;
+          f32[pb + i] = fma32(negLr, b, p);
+        } else {
+          f32[pb + i] = p + f(f(negLr * g) / avg);
+        }
+      }
+    },
+
+    f32_adagrad_step(param, grad, sum, n, clr, eps, weightDecay, maximize) {
+      const f32 = heap.f32;
+      const negClr = f(-clr);
+      const epsf = f(eps);
+      const wd = f(weightDecay);
+      const [pb, gb, sb] = [param >>> 2, grad >>> 2, sum >>> 2];
+      for (let i = 0; i < n; i++) {
+        const p = f32[pb + i];
+        let g = f32[gb + i];
+        if (maximize) g = -g;
+        if (weightDecay !== 0) g = fma32(wd, p, g);
+        const s = fma32(g, g, f32[sb + i]);
+        f32[sb + i] = s;
+        const std = f(f(Math.sqrt(s)) + epsf);
+        f32[pb + i] = p + f(f(negClr * g) / std);
+      }
+    },
+
+    f32_adadelta_step(param, grad, squareAvg, accDelta, n, lr, rho, eps, weightDecay, maximize) {
+      const f32 = heap.f32;
+      const negLr = f(-lr);
+      const r = f(rho);
+      const oneMinusR = f(1 - rho);
+      const epsf = f(eps);
+      const wd = f(weightDecay);
+      const [pb, gb, sb, db] = [param >>> 2, grad >>> 2, squareAvg >>> 2, accDelta >>> 2];
+      for (let i = 0; i < n; i++) {
+        const p = f32[pb + i];
+        let g = f32[gb + i];
+        if (maximize) g = -g;
+        if (weightDecay !== 0) g = fma32(wd, p, g);
+        const sq = fma32(f(oneMinusR * g), g, f(f32[sb + i] * r));
+        f32[sb + i] = sq;
+        const std = f(Math.sqrt(f(sq + epsf)));
+        const acc = f32[db + i];
+        const delta = f(f(f(Math.sqrt(f(acc + epsf))) / std) * g);
+        f32[db + i] = fma32(f(oneMinusR * delta), delta, f(acc * r));
+        f32[pb + i] = fma32(negLr, delta, p);
       }
     },
   };
