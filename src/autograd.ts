@@ -86,6 +86,7 @@ export function detectAnomaly<T>(fn: () => T): T {
 export function hasNaN(t: Tensor): boolean {
   const n = t.numel();
   if (t.dtype !== "float32" || n === 0) return false;
+  if (!t.isContiguous()) return noGrad(() => hasNaN(t.contiguous()));
   const be = t.backend;
   const out = be.allocator.alloc(4);
   try {

@@ -8,6 +8,8 @@ import { BinaryOp, GemmLayout, ReduceOp, UnaryOp } from "./backend/kernels.ts";
 import { checkForward, inBackward, isAnomalyEnabled, isGradEnabled, Node, Saved, type BackwardFn } from "./autograd.ts";
 import { broadcastShapes, broadcastStrides, fmt, normDim, numel, stridesOf, type Shape } from "./shape.ts";
 import { Tensor, type DType } from "./tensor.ts";
+import * as views from "./ops/views.ts";
+import { broadcastViewStrides, dense } from "./ops/views.ts";
 
 // ---- plumbing -----------------------------------------------------------------
 
@@ -63,9 +65,16 @@ function checkDims(shape: Shape): void {
   if (shape.length > MAX_DIMS) throw new RangeError(`tensors may have at most ${MAX_DIMS} dimensions, got ${shape.length}`);
 }
 
-function requireFloat(t: Tensor, what: string): Tensor {
+/** t read as float32: bool storage already is (0 / 1), int32 is converted. Views stay views. */
+export function requireFloat(t: Tensor, what: string): Tensor {
   if (t.dtype === "float32") return t;
+  if (t.dtype === "bool") return new Tensor(t.storage, t.shape, "float32", t.strides, t.offset);
   return toFloat(t, what);
+}
+
+/** requireFloat, then contiguous: what a kernel reading a dense block needs. */
+export function floatDense(t: Tensor, what: string): Tensor {
+  return dense(requireFloat(t, what));
 }
 
 /** Frees an internal temporary now rather than at the next step boundary. */
@@ -75,10 +84,14 @@ function drop(t: Tensor): void {
 
 // ---- copies, views, casts ------------------------------------------------------
 
-export function toFloat(x: Tensor, _what = "float()"): Tensor {
-  if (x.dtype === "float32") return x;
+/** A float32 copy (PyTorch's .float() copies a bool or int tensor, and returns a float one itself). */
+export function toFloat(x0: Tensor, _what = "float()"): Tensor {
+  if (x0.dtype === "float32") return x0;
+  const x = dense(x0);
   const out = result(x.shape, [x], false);
-  x.backend.kernels.i32_to_f32(x.ptr, out.ptr, x.numel());
+  if (x.dtype === "int32") x.backend.kernels.i32_to_f32(x.ptr, out.ptr, x.numel());
+  else x.backend.heap.u8.copyWithin(out.ptr, x.ptr, x.ptr + x.numel() * 4);
+  if (x !== x0) drop(x);
   return out;
 }
 
@@ -86,58 +99,29 @@ export function clone(x: Tensor): Tensor {
   const graph = needsGrad(x);
   // Always owned: clone() is how a user keeps a value, and how a leaf gets its first .grad.
   const out = Tensor.empty(x.shape, x.dtype, x.backend, false);
-  const p = x.ptr;
-  x.backend.heap.u8.copyWithin(out.ptr, p, p + x.numel() * 4);
+  if (x.isContiguous()) {
+    const p = x.ptr;
+    x.backend.heap.u8.copyWithin(out.ptr, p, p + x.numel() * 4);
+  } else {
+    views.copyStrided(out, x);
+  }
   if (graph) record(out, "Clone", [x], (g) => [g]);
   return out;
 }
 
 export function reshape(x: Tensor, shape: number[]): Tensor {
-  checkDims(shape);
-  const out = new Tensor(x.storage, shape, x.dtype);
-  if (needsGrad(x)) {
-    const from = [...x.shape];
-    record(out, "View", [x], (g) => [reshape(g, from)]);
-  }
-  return out;
+  return views.reshape(x, shape);
 }
 
-export function permute(x: Tensor, dims: number[]): Tensor {
-  const nd = x.ndim;
-  const perm = dims.map((d) => normDim(d, nd));
-  if (perm.length !== nd || new Set(perm).size !== nd) {
-    throw new RangeError(`permute(): dims [${dims.join(", ")}] are not a permutation of the ${nd} dimensions of ${fmt(x.shape)}`);
-  }
-  const src = stridesOf(x.shape);
-  const shape = perm.map((d) => x.shape[d]);
-  const out = result(shape, [x], needsGrad(x), x.dtype);
-  const be = x.backend;
-  be.kernels.f32_strided_copy(x.ptr, out.ptr, nd, writeMeta(be, shape, perm.map((d) => src[d])));
-  if (needsGrad(x)) {
-    const inverse = new Array<number>(nd);
-    perm.forEach((d, i) => (inverse[d] = i));
-    record(out, "Permute", [x], (g) => [permute(g, inverse)]);
-  }
-  return out;
-}
-
-/** x read as `shape` through broadcasting, materialised. */
+/** x read as `shape` through broadcasting, materialised (backward code adds it to dense tensors). */
 export function expand(x: Tensor, shape: Shape): Tensor {
-  checkDims(shape);
   broadcastShapes(x.shape, shape);
-  const out = result(shape, [x], needsGrad(x), x.dtype);
-  const be = x.backend;
-  be.kernels.f32_strided_copy(x.ptr, out.ptr, shape.length, writeMeta(be, [...shape], broadcastStrides(x.shape, shape)));
-  if (needsGrad(x)) {
-    const from = [...x.shape];
-    record(out, "Expand", [x], (g) => [sumTo(g, from)]);
-  }
-  return out;
+  return dense(views.expand(x, [...shape]));
 }
 
 export function copyInto(dst: Tensor, src: Tensor): void {
   if (src.backend !== dst.backend) {
-    const vals = src.data();
+    const vals = src.dtype === "bool" ? Float32Array.from(src.data()) : src.data();
     if (vals.length !== dst.numel()) {
       throw new RangeError(`copy_(): source of shape ${fmt(src.shape)} does not match destination ${fmt(dst.shape)}`);
     }
@@ -150,10 +134,10 @@ export function copyInto(dst: Tensor, src: Tensor): void {
   if (shape.join() !== dst.shape.join()) {
     throw new RangeError(`output with shape ${fmt(dst.shape)} doesn't match the broadcast shape ${fmt(shape)}`);
   }
-  const s = src.dtype === dst.dtype ? src : src.dtype === "int32" ? toFloat(src) : null;
-  if (!s) throw new TypeError("copy_(): cannot copy a float32 tensor into an int32 tensor");
+  const s = src.dtype === dst.dtype ? src : dst.dtype === "float32" ? toFloat(src) : null;
+  if (!s) throw new TypeError(`copy_(): cannot copy a ${src.dtype} tensor into a ${dst.dtype} tensor`);
   const be = dst.backend;
-  be.kernels.f32_strided_copy(s.ptr, dst.ptr, shape.length, writeMeta(be, shape, broadcastStrides(s.shape, shape)));
+  be.kernels.f32_strided_copy(s.dataPtr, dst.ptr, shape.length, writeMeta(be, shape, broadcastViewStrides(s, shape)));
   if (s !== src) drop(s);
 }
 
@@ -167,7 +151,7 @@ const UNARY_NAMES: Record<UnaryOp, string> = {
 
 export function unary(x0: Tensor, op: UnaryOp): Tensor {
   const name = UNARY_NAMES[op];
-  const x = requireFloat(x0, name);
+  const x = floatDense(x0, name);
   const graph = needsGrad(x) && op !== UnaryOp.Sign;
   const out = result(x.shape, [x], graph);
   const n = x.numel();
@@ -200,12 +184,13 @@ function binaryKernel(a: Tensor, b: Tensor | number, op: BinaryOp, out: Tensor, 
   const k = a.backend.kernels;
   if (typeof b === "number") {
     k.f32_binary_scalar(op, a.ptr, b, out.ptr, out.numel(), reversed ? 1 : 0);
-  } else if (a.shape.join() === b.shape.join() && out.shape.join() === a.shape.join()) {
+  } else if (a.shape.join() === b.shape.join() && out.shape.join() === a.shape.join() && a.isContiguous() && b.isContiguous()) {
     k.f32_binary(op, a.ptr, b.ptr, out.ptr, out.numel());
   } else {
+    // Broadcast and strided views alike: the kernel walks each operand by its own strides.
     checkDims(out.shape);
-    const meta = writeMeta(a.backend, [...out.shape], broadcastStrides(a.shape, out.shape), broadcastStrides(b.shape, out.shape));
-    k.f32_binary_broadcast(op, a.ptr, b.ptr, out.ptr, out.ndim, meta);
+    const meta = writeMeta(a.backend, [...out.shape], broadcastViewStrides(a, out.shape), broadcastViewStrides(b, out.shape));
+    k.f32_binary_broadcast(op, a.dataPtr, b.dataPtr, out.ptr, out.ndim, meta);
   }
 }
 
@@ -213,9 +198,9 @@ function binaryKernel(a: Tensor, b: Tensor | number, op: BinaryOp, out: Tensor, 
 export function binary(a0: Tensor, b0: Tensor | number, op: BinaryOp, reversed = false): Tensor {
   const name = BINARY_NAMES[op];
   if (typeof b0 === "number") {
-    const a = requireFloat(a0, name);
+    const a = floatDense(a0, name);
     const graph = needsGrad(a) && !isComparison(op);
-    const out = result(a.shape, [a], graph);
+    const out = result(a.shape, [a], graph, isComparison(op) ? "bool" : "float32");
     binaryKernel(a, b0, op, out, reversed);
     if (isAnomalyEnabled()) checkForward(name, out, [a]);
     if (graph) scalarBackward(out, a, b0, op, reversed, name);
@@ -229,7 +214,7 @@ export function binary(a0: Tensor, b0: Tensor | number, op: BinaryOp, reversed =
   const b = requireFloat(b0, name);
   const shape = broadcastShapes(a.shape, b.shape);
   const graph = needsGrad(a, b) && !isComparison(op);
-  const out = result(shape, [a, b], graph);
+  const out = result(shape, [a, b], graph, isComparison(op) ? "bool" : "float32");
   binaryKernel(a, b, op, out, false);
   if (isAnomalyEnabled()) checkForward(name, out, [a, b]);
   if (graph) tensorBackward(out, a, b, op, name);
@@ -250,7 +235,7 @@ export function binaryInto(target: Tensor, other: Tensor | number, op: BinaryOp)
     const o = requireFloat(other, BINARY_NAMES[op]);
     binaryKernel(target, o, op, target, false);
     if (isAnomalyEnabled()) checkForward(name, target, [o]);
-    if (o !== other) drop(o);
+    if (o.storage !== other.storage) drop(o);
   } else {
     binaryKernel(target, other, op, target, false);
     if (isAnomalyEnabled()) checkForward(name, target, []);
@@ -381,7 +366,8 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
 }
 
 export function reduce(x0: Tensor, kind: "sum" | "mean", dim: number | number[] | null | undefined, keepdim: boolean): Tensor {
-  const x = requireFloat(x0, kind);
+  if (x0.dtype === "bool") return countTrue(x0, kind, dim, keepdim);
+  const x = floatDense(x0, kind);
   const dims = reduceDims(x, dim);
   const graph = needsGrad(x);
   const raw = reduceRaw(x, kind === "sum" ? ReduceOp.Sum : ReduceOp.Mean, dims);
@@ -400,8 +386,20 @@ export function reduce(x0: Tensor, kind: "sum" | "mean", dim: number | number[] 
   return out;
 }
 
+/** sum() of a bool tensor counts its true values, as int32 (PyTorch: int64); mean() refuses, as PyTorch does. */
+function countTrue(x: Tensor, kind: "sum" | "mean", dim: number | number[] | null | undefined, keepdim: boolean): Tensor {
+  if (kind === "mean") {
+    throw new TypeError("mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: Bool (call .float() first)");
+  }
+  const counts = reduce(requireFloat(x, "sum"), "sum", dim, keepdim);
+  const out = result(counts.shape, [counts], false, "int32");
+  out.backend.kernels.f32_to_i32(counts.ptr, out.ptr, out.numel());
+  drop(counts);
+  return out;
+}
+
 export function maxAll(x0: Tensor): Tensor {
-  const x = requireFloat(x0, "max");
+  const x = floatDense(x0, "max");
   if (x.numel() === 0) throw new RangeError("max(): Expected reduction dim to be specified for input.numel() == 0.");
   const graph = needsGrad(x);
   const raw = reduceRaw(x, ReduceOp.Max, reduceDims(x, null));
@@ -421,7 +419,7 @@ export function maxAll(x0: Tensor): Tensor {
 }
 
 export function argmax(x0: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
-  const x = requireFloat(x0, "argmax");
+  const x = floatDense(x0, "argmax");
   const be = x.backend;
   // The kernel would answer 0 for an empty reduction: PyTorch refuses, and so do we.
   if (dim === undefined) {
@@ -438,7 +436,7 @@ export function argmax(x0: Tensor, dim: number | undefined, keepdim: boolean): T
 }
 
 export function maxDim(x0: Tensor, dim: number, keepdim: boolean): { values: Tensor; indices: Tensor } {
-  const x = requireFloat(x0, "max");
+  const x = floatDense(x0, "max");
   const d = normDim(dim, x.ndim);
   // The kernel would answer −∞ for an empty reduction: PyTorch refuses, and so do we.
   if (x.ndim > 0 && x.shape[d] === 0) throw new RangeError(`max(): Expected reduction dim ${d} to have non-zero size.`);
@@ -466,7 +464,7 @@ export function maxDim(x0: Tensor, dim: number, keepdim: boolean): { values: Ten
 
 export function norm(x0: Tensor, p: 1 | 2, dim: number | number[] | null | undefined, keepdim: boolean): Tensor {
   if (p !== 1 && p !== 2) throw new RangeError(`norm(): only p = 1 and p = 2 are supported, got ${p}`);
-  const x = requireFloat(x0, "norm");
+  const x = floatDense(x0, "norm");
   const dims = reduceDims(x, dim);
   const graph = needsGrad(x);
   const raw = reduceRaw(x, p === 2 ? ReduceOp.SumSquares : ReduceOp.SumAbs, dims);
@@ -491,32 +489,72 @@ export function norm(x0: Tensor, p: 1 | 2, dim: number | number[] | null | undef
 
 // ---- matrix products -----------------------------------------------------------
 
-/** C = op(A)·op(B) into a new [m, n] tensor. */
-export function gemm(layout: GemmLayout, a: Tensor, b: Tensor, m: number, n: number, k: number, inputs: Tensor[], graph: boolean): Tensor {
+/**
+ * How a GEMM reads a 2-d tensor in place: a row-major block with leading
+ * dimension ld, or a column-major one (a transposed view: t(), transpose,
+ * permute) read as the transposed operand. Null when neither (a copy is due).
+ */
+interface Operand {
+  t: Tensor;
+  colMajor: boolean;
+  ld: number;
+}
+
+function operand(x: Tensor): Operand | null {
+  const [r, c] = x.shape;
+  if (x.isContiguous()) return { t: x, colMajor: false, ld: Math.max(c, 1) };
+  const [sr, sc] = x.strides;
+  if ((sr === 1 || r === 1) && sc >= Math.max(r, 1)) return { t: x, colMajor: true, ld: sc };
+  if ((sc === 1 || c === 1) && sr >= Math.max(c, 1)) return { t: x, colMajor: false, ld: sr };
+  return null;
+}
+
+function operandOf(x: Tensor): Operand {
+  return operand(x) ?? { t: dense(x), colMajor: false, ld: Math.max(x.shape[1], 1) };
+}
+
+/** C = op(A)·op(B) into a new [m, n] tensor, where op transposes when trans XOR the operand is column-major. */
+function gemmOf(a: Operand, transA: boolean, b: Operand, transB: boolean, m: number, n: number, k: number, inputs: Tensor[], graph: boolean): Tensor {
   const out = result([m, n], inputs, graph);
-  const be = a.backend;
-  const lda = layout === GemmLayout.TN ? m : k;
-  const ldb = layout === GemmLayout.NT ? k : n;
+  const be = out.backend;
+  const ta = transA !== a.colMajor;
+  const tb = transB !== b.colMajor;
+  if (ta && tb) throw new Error("wasmgrad internal error: a GEMM with both operands transposed");
+  const layout = ta ? GemmLayout.TN : tb ? GemmLayout.NT : GemmLayout.NN;
   if (m * n > 0) {
     if (k === 0) be.kernels.f32_fill(out.ptr, m * n, 0);
-    else be.kernels.f32_gemm(layout, m, n, k, 1, a.ptr, lda, b.ptr, ldb, 0, out.ptr, n, be.gemmWorkspace);
+    else be.kernels.f32_gemm(layout, m, n, k, 1, a.t.dataPtr, a.ld, b.t.dataPtr, b.ld, 0, out.ptr, n, be.gemmWorkspace);
   }
   return out;
 }
 
-/** [m, k] · [k, n]. */
+/** C = op(A)·op(B) into a new [m, n] tensor, for dense A and B. */
+export function gemm(layout: GemmLayout, a: Tensor, b: Tensor, m: number, n: number, k: number, inputs: Tensor[], graph: boolean): Tensor {
+  const lda = layout === GemmLayout.TN ? m : k;
+  const ldb = layout === GemmLayout.NT ? k : n;
+  return gemmOf({ t: a, colMajor: false, ld: lda }, layout === GemmLayout.TN, { t: b, colMajor: false, ld: ldb },
+    layout === GemmLayout.NT, m, n, k, inputs, graph);
+}
+
+/** [m, k] · [k, n]. A transposed view reads as a transposed GEMM operand, without a copy. */
 function mm(a: Tensor, b: Tensor): Tensor {
   const [m, k] = a.shape;
   const n = b.shape[1];
   const graph = needsGrad(a, b);
-  const out = gemm(GemmLayout.NN, a, b, m, n, k, [a, b], graph);
+  const oa = operandOf(a);
+  let ob = operandOf(b);
+  // The GEMM has no TT layout: one of two transposed views is copied.
+  if (oa.colMajor && ob.colMajor) ob = { t: dense(b), colMajor: false, ld: Math.max(n, 1) };
+  const out = gemmOf(oa, false, ob, false, m, n, k, [a, b], graph);
   if (isAnomalyEnabled()) checkForward("Mm", out, [a, b]);
   if (graph) {
     const sa = new Saved(a, "Mm");
     const sb = new Saved(b, "Mm");
+    const dg = (g: Tensor): Operand => ({ t: g, colMajor: false, ld: Math.max(n, 1) });
+    // dA = g·Bᵀ and dB = Aᵀ·g read the forward's operands in place (get() checks their versions).
     record(out, "Mm", [a, b], (g) => [
-      a.requiresGrad ? gemm(GemmLayout.NT, g, sb.get(), m, k, n, [g], false) : null,
-      b.requiresGrad ? gemm(GemmLayout.TN, sa.get(), g, k, n, m, [g], false) : null,
+      a.requiresGrad && sb.get() ? gemmOf(dg(g), false, ob, true, m, k, n, [g], false) : null,
+      b.requiresGrad && sa.get() ? gemmOf(oa, true, dg(g), false, k, n, m, [g], false) : null,
     ]);
   }
   return out;
@@ -553,7 +591,7 @@ export function matmul(a0: Tensor, b0: Tensor): Tensor {
     const shape = [...a.shape.slice(0, -1), ...(b.ndim === 1 ? [] : [b.shape[1]])];
     return reshape(out, shape);
   }
-  if (a.ndim === b.ndim && a.shape.slice(0, -2).join() === b.shape.slice(0, -2).join()) return bmm(a, b);
+  if (a.ndim === b.ndim && a.shape.slice(0, -2).join() === b.shape.slice(0, -2).join()) return bmm(dense(a), dense(b));
   if (a.ndim === 1) return reshape(matmul(reshape(a, [1, k]), b), [...b.shape.slice(0, -2), b.shape[b.ndim - 1]]);
   throw new RangeError(
     `matmul: batch dimensions of ${fmt(a.shape)} and ${fmt(b.shape)} must be equal (broadcast batch matmul is not supported)`,
