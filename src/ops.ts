@@ -135,7 +135,7 @@ export function copyInto(dst: Tensor, src: Tensor): void {
     throw new RangeError(`output with shape ${fmt(dst.shape)} doesn't match the broadcast shape ${fmt(shape)}`);
   }
   const s = src.dtype === dst.dtype ? src : dst.dtype === "float32" ? toFloat(src) : null;
-  if (!s) throw new TypeError(`copy_(): cannot copy a ${src.dtype} tensor into a ${dst.dtype} tensor`);
+  if (!s) throw new TypeError(`copy_(): cannot copy a ${src.dtype} tensor into ${dst.dtype === "int32" ? "an" : "a"} ${dst.dtype} tensor`);
   const be = dst.backend;
   be.kernels.f32_strided_copy(s.dataPtr, dst.ptr, shape.length, writeMeta(be, shape, broadcastViewStrides(s, shape)));
   if (s !== src) drop(s);

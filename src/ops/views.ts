@@ -142,11 +142,10 @@ export function reshape(x: Tensor, request: number[]): Tensor {
 
 export function permute(x: Tensor, dims: number[]): Tensor {
   const nd = x.ndim;
-  if (dims.length !== nd) {
-    throw new RangeError(`permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = ${nd} is not equal to len(dims) = ${dims.length}`);
-  }
   const perm = dims.map((d) => normDim(d, nd));
-  if (new Set(perm).size !== nd) throw new RangeError(`permute(): repeated dim in [${dims.join(", ")}]`);
+  if (perm.length !== nd || new Set(perm).size !== nd) {
+    throw new RangeError(`permute(): dims [${dims.join(", ")}] are not a permutation of the ${nd} dimensions of ${fmt(x.shape)}`);
+  }
   const inverse = new Array<number>(nd);
   perm.forEach((d, i) => (inverse[d] = i));
   return makeView(x, "Permute", perm.map((d) => x.shape[d]), perm.map((d) => x.strides[d]), x.offset,
