@@ -32,8 +32,7 @@ export class Tensor {
   private gradValue: Tensor | null = null;
   private requiresGradFlag = false;
 
-  /** Element steps between neighbours along each dim (PyTorch's stride()). */
-  readonly strides: readonly number[];
+  private stridesValue: readonly number[] | undefined;
   private contiguousFlag: boolean;
 
   /** @internal Use the creation functions (tensor, zeros, randn, …). */
@@ -45,8 +44,14 @@ export class Tensor {
     /** Elements from the start of the storage to this tensor's first element. */
     readonly offset = 0,
   ) {
-    this.strides = strides ?? stridesOf(shape);
-    this.contiguousFlag = strides === undefined || isDense(shape, this.strides);
+    // Most tensors are dense results: their strides are worked out only if asked for.
+    this.stridesValue = strides;
+    this.contiguousFlag = strides === undefined || isDense(shape, strides);
+  }
+
+  /** Element steps between neighbours along each dim (PyTorch's stride()). */
+  get strides(): readonly number[] {
+    return (this.stridesValue ??= stridesOf(this.shape));
   }
 
   /** @internal A fresh tensor on `backend` whose memory is step-scoped when `stepScoped`. */
@@ -150,8 +155,12 @@ export class Tensor {
     const t = this.contiguousFlag ? this : noGrad(() => views.dense(this));
     const p = t.ptr >>> 2;
     const n = t.numel();
-    if (t.dtype === "bool") return Uint8Array.from(t.backend.heap.f32.subarray(p, p + n), (v) => (v !== 0 ? 1 : 0));
-    return t.dtype === "int32" ? t.backend.heap.i32.slice(p, p + n) : t.backend.heap.f32.slice(p, p + n);
+    const heap = t.backend.heap;
+    const values =
+      t.dtype === "bool" ? Uint8Array.from(heap.f32.subarray(p, p + n), (v) => (v !== 0 ? 1 : 0))
+      : t.dtype === "int32" ? heap.i32.slice(p, p + n) : heap.f32.slice(p, p + n);
+    views.doneWith(t, this, false);
+    return values;
   }
 
   /** The value of a one-element tensor as a JS number. */

@@ -98,6 +98,30 @@ for (const backend of ["wasm", "js"] as const) {
       });
     });
 
+    it("ops that copy a strided view to read it densely free the copy at once, leaving only their result", () => {
+      setup();
+      const x = randn([4, 3]);
+      const m = x.gt(0);
+      const rows = tensor([1], { dtype: "int32" });
+      const y = randn([2, 4]);
+      const picks = tensor([[0, 1, 2, 0]], { dtype: "int32" });
+      noGrad(() => {
+        const ops = [() => x.t().exp(), () => x.t().add(1), () => x.t().mul(x.t()), () => x.t().sum(0), () => x.t().max(),
+          () => x.t().argmax(1), () => x.t().indexSelect(0, rows), () => x.t().maskedFill(m.t(), 0),
+          () => x.t().maskedSelect(m.t()), () => x.t().gather(0, picks),
+          () => x.narrow(1, 0, 2).matmul(x.t().narrow(0, 0, 2)), () => x.t().matmul(y.t())];
+        for (const op of ops) {
+          const before = memoryStats().liveTensors;
+          const y = op();
+          expect(memoryStats().liveTensors, String(op)).toBe(before + 1);
+          y.dispose();
+        }
+        const before = memoryStats().liveTensors;
+        x.t().data();
+        expect(memoryStats().liveTensors).toBe(before);
+      });
+    });
+
     it("linear reads a transposed weight view in place, bitwise as its contiguous copy", () => {
       setup();
       const x = randn([4, 3]);

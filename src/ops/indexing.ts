@@ -8,7 +8,7 @@ import { noGrad, Saved } from "../autograd.ts";
 import { backendOf, describeValue, needsGrad, record, requireFloat, result } from "../ops.ts";
 import { broadcastShapes, fmt, normDim, numel } from "../shape.ts";
 import type { DType, Tensor } from "../tensor.ts";
-import { copyStrided, dense, expand, narrow, unsqueeze } from "./views.ts";
+import { copyStrided, dense, doneWith, expand, narrow, unsqueeze } from "./views.ts";
 
 function checkIndex(what: string, index: unknown, x: Tensor): Tensor {
   if (typeof index !== "object" || index === null || !("dtype" in index)) {
@@ -73,6 +73,8 @@ export function indexSelect(x0: Tensor, dim: number, index: Tensor): Tensor {
       return [dx];
     });
   }
+  doneWith(x, x0, graph);
+  doneWith(idx, index, graph);
   return out;
 }
 
@@ -108,6 +110,8 @@ export function gather(x0: Tensor, dim: number, index: Tensor): Tensor {
       return [dx];
     });
   }
+  doneWith(x, x0, graph);
+  doneWith(idx, index, graph);
   return out;
 }
 
@@ -115,6 +119,7 @@ export function gather(x0: Tensor, dim: number, index: Tensor): Tensor {
 export function maskedFillInto(target: Tensor, mask: Tensor, value: number): void {
   const m = denseAs(checkMask("maskedFill_", mask, target), [...target.shape]);
   fillKernel(target, m, target, value);
+  doneWith(m, mask, false);
 }
 
 function fillKernel(x: Tensor, mask: Tensor, out: Tensor, value: number): void {
@@ -145,6 +150,8 @@ export function maskedFill(x0: Tensor, mask: Tensor, value: number): Tensor {
       return [dx];
     });
   }
+  doneWith(x, x0, graph);
+  doneWith(m, mask, graph);
   return out;
 }
 
@@ -166,6 +173,8 @@ export function maskedSelect(x0: Tensor, mask: Tensor): Tensor {
       return [dx];
     });
   }
+  doneWith(x, x0, graph);
+  doneWith(m, m0, graph);
   return out;
 }
 
@@ -217,6 +226,11 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
       return [da.requiresGrad ? pick(true) : null, db.requiresGrad ? pick(false) : null];
     });
   }
+  doneWith(c, c0, graph);
+  doneWith(da, ta, graph);
+  doneWith(db, tb, graph);
+  if (typeof a === "number" && da.storage !== ta.storage) ta.storage.release("it was an internal temporary");
+  if (typeof b === "number" && db.storage !== tb.storage) tb.storage.release("it was an internal temporary");
   return out;
 }
 
@@ -248,6 +262,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
       at += t.shape[d];
     }
   });
+  parts.forEach((t, i) => doneWith(t, tensors[i], false));
   if (graph) {
     record(out, "Cat", parts, (g) =>
       parts.map((t, i) => (t.requiresGrad ? dense(narrow(g, d, offsets[i], t.shape[d])) : null)));

@@ -40,6 +40,18 @@ export function dense(x: Tensor): Tensor {
   return out;
 }
 
+/**
+ * An op is done with `tmp`, a copy of `orig` it made to read densely: freed
+ * now, or at a step boundary when the op recorded a backward that may read it.
+ * (Nothing else would free it before the garbage collector: a loop of such
+ * ops under noGrad would otherwise grow the heap.)
+ */
+export function doneWith(tmp: Tensor, orig: Tensor, graph: boolean): void {
+  if (tmp.storage === orig.storage) return;
+  if (graph || tmp.gradFn !== null) tmp.storage.markStepScoped();
+  else tmp.storage.release("it was an internal temporary");
+}
+
 /** dst (any strides) ← src (any strides, broadcast to dst's shape), elementwise, same dtype bits. */
 export function copyStrided(dst: Tensor, src: Tensor): void {
   if (dst.numel() === 0) return;
