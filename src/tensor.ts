@@ -651,6 +651,7 @@ export function arange(start: number, end?: number, step = 1, opts?: TensorOptio
   const n = Math.max(0, Math.ceil((end - start) / step));
   const ints = [start, end, step].every(Number.isInteger);
   const o = creationOpts(opts, ints ? "int32" : "float32");
+  if (o.dtype === "bool") throw new TypeError('arange: dtype "bool" is not supported (as in PyTorch): use arange(n).lt(k) for a mask');
   if (o.dtype === "int32" && n > 0 && !(isInt32(start) && isInt32(start + (n - 1) * step))) {
     throw new RangeError(`arange: values from ${start} to ${start + (n - 1) * step} do not fit in int32`);
   }
