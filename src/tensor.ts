@@ -149,7 +149,6 @@ export class Tensor {
 
   // ---- reading values ------------------------------------------------------
 
-  /** A copy of the values: Float32Array, or Int32Array for int32. */
   /** A copy of the values: Float32Array, Int32Array for int32, Uint8Array of 0 / 1 for bool. */
   data(): Float32Array | Int32Array | Uint8Array {
     const t = this.contiguousFlag ? this : noGrad(() => views.dense(this));

@@ -8,7 +8,7 @@
 import { MAX_DIMS } from "../backend/backend.ts";
 import { noGrad } from "../autograd.ts";
 import { needsGrad, record, result, sumTo } from "../ops.ts";
-import { fmt, normDim, numel, stridesOf, type Shape } from "../shape.ts";
+import { fmt, inferShape, normDim, stridesOf, type Shape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 
 function checkDims(shape: Shape): void {
@@ -116,22 +116,7 @@ function viewStrides(x: Tensor, shape: number[]): number[] | null {
 }
 
 function resolveShape(x: Tensor, request: number[]): number[] {
-  const total = x.numel();
-  let infer = -1;
-  let known = 1;
-  request.forEach((d, i) => {
-    if (d === -1) {
-      if (infer >= 0) throw new RangeError("only one dimension can be inferred");
-      infer = i;
-    } else if (!Number.isInteger(d) || d < 0) throw new RangeError(`invalid shape dimension ${d} in ${fmt(request)}`);
-    else known *= d;
-  });
-  const out = [...request];
-  if (infer >= 0 && known !== 0 && total % known === 0) out[infer] = total / known;
-  else if (infer >= 0 || known !== total) {
-    throw new RangeError(`shape '${fmt(request)}' is invalid for input of size ${total} (tensor of shape ${fmt(x.shape)})`);
-  }
-  return out;
+  return inferShape(request, x.numel(), x.shape);
 }
 
 export function view(x: Tensor, request: number[]): Tensor {
