@@ -97,6 +97,12 @@ export function detectAnomaly<T>(fn: () => T): T {
 export function hasNaN(t: Tensor): boolean {
   const n = t.numel();
   if (t.dtype !== "float32" || n === 0) return false;
+  if (!t.isContiguous()) {
+    const copy = noGrad(() => t.contiguous());
+    const found = hasNaN(copy);
+    copy.storage.release("it was an internal temporary");
+    return found;
+  }
   const be = t.backend;
   const out = be.allocator.alloc(4);
   try {

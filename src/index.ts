@@ -4,6 +4,7 @@ import { getBackend } from "./backend/index.ts";
 import { liveStorageCount } from "./storage.ts";
 
 export { Tensor, tensor, empty, zeros, ones, full, zerosLike, onesLike, randn, rand, arange } from "./tensor.ts";
+export { cat, stack, where } from "./ops/indexing.ts";
 export type { DType, TensorOptions, NestedArray } from "./tensor.ts";
 export { noGrad, enableGrad, isGradEnabled, setDetectAnomaly, isAnomalyEnabled, detectAnomaly, AnomalyError } from "./autograd.ts";
 export { manualSeed, getRngState, setRngState } from "./random.ts";

@@ -76,7 +76,7 @@ const DTYPE_BITS: Readonly<Record<string, number>> = {
   F4: 4, F6_E2M3: 6, F6_E3M2: 6,
 };
 
-const STORED_DTYPE: Record<DType, string> = { float32: "F32", int32: "I32" };
+const STORED_DTYPE: Partial<Record<DType, string>> = { float32: "F32", int32: "I32" };
 
 /**
  * What each readable dtype becomes. I64 is read as int32 because PyTorch
@@ -106,7 +106,7 @@ export function saveSafetensors(stateDict: StateDictInput, metadata?: Record<str
     const byteLength = tensorBytes(name, t).length;
     // Written by hand rather than through an object, so the order given is the
     // order stored and a name such as "__proto__" is just a string.
-    const info = { dtype: STORED_DTYPE[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + byteLength] };
+    const info = { dtype: STORED_DTYPE[t.dtype]!, shape: [...t.shape], data_offsets: [offset, offset + byteLength] };
     headerParts.push(`${JSON.stringify(name)}:${JSON.stringify(info)}`);
     byteLengths.push(byteLength);
     offset += byteLength;
@@ -176,6 +176,8 @@ function namedTensors(stateDict: StateDictInput): [string, Tensor][] {
 function tensorBytes(name: string, t: Tensor): Uint8Array {
   let ptr: number;
   try {
+    // A strided view (w.t()) is saved as the values it shows, in row-major order.
+    if (!t.isContiguous()) t = t.detach().contiguous();
     ptr = t.ptr;
   } catch (error) {
     throw new Error(`saveSafetensors: cannot save tensor ${q(name)}: ${describeError(error)}`, { cause: error });

@@ -9,6 +9,7 @@ import type { DType, NestedArray } from "./tensor.ts";
  * would wrap 3e9 to −1294967296 and turn NaN into 0); fractions truncate, as in PyTorch.
  */
 export function checkFillValue(value: number, dtype: DType): void {
+  if (dtype === "bool") return; // any number is true or false, as in PyTorch
   const whole = Math.trunc(value);
   const fits = dtype === "int32"
     ? Number.isFinite(value) && whole >= -(2 ** 31) && whole < 2 ** 31

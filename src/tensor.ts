@@ -5,15 +5,20 @@
 import { getBackend, type Backend } from "./backend/index.ts";
 import { inBackward, isGradEnabled, runBackward, withoutGrad, type BackwardOptions, type Node } from "./autograd.ts";
 import * as ops from "./ops.ts";
+import * as views from "./ops/views.ts";
+import * as indexing from "./ops/indexing.ts";
 import { takeStream } from "./random.ts";
-import { checkShape, fmt, inferShape, normDim, numel, type Shape } from "./shape.ts";
+import { checkShape, fmt, inferShape, normDim, numel, stridesOf, type Shape } from "./shape.ts";
 import { beginOp, boundary, ReclaimedTensorError, Storage, type Lifetime } from "./storage.ts";
 import { BinaryOp, UnaryOp } from "./backend/kernels.ts";
 import { checkFillValue, emptyNested } from "./tensor-values.ts";
 
-export type DType = "float32" | "int32";
+/** "bool" is stored as float32 0 / 1 (4 bytes an element), so masks feed the float kernels directly. */
+export type DType = "float32" | "int32" | "bool";
 export type Scalar = number;
 export type NestedArray = number | NestedArray[];
+/** What tensor() reads: nested numbers, or booleans (which make a bool tensor). */
+export type NestedInput = number | boolean | NestedInput[];
 
 export interface TensorOptions {
   dtype?: DType;
@@ -28,12 +33,27 @@ export class Tensor {
   private gradValue: Tensor | null = null;
   private requiresGradFlag = false;
 
+  private stridesValue: readonly number[] | undefined;
+  private contiguousFlag: boolean;
+
   /** @internal Use the creation functions (tensor, zeros, randn, …). */
   constructor(
     readonly storage: Storage,
     readonly shape: readonly number[],
     readonly dtype: DType,
-  ) {}
+    strides?: readonly number[],
+    /** Elements from the start of the storage to this tensor's first element. */
+    readonly offset = 0,
+  ) {
+    // Most tensors are dense results: their strides are worked out only if asked for.
+    this.stridesValue = strides;
+    this.contiguousFlag = strides === undefined || isDense(shape, strides);
+  }
+
+  /** Element steps between neighbours along each dim (PyTorch's stride()). */
+  get strides(): readonly number[] {
+    return (this.stridesValue ??= stridesOf(this.shape));
+  }
 
   /** @internal A fresh tensor on `backend` with memory of the given lifetime (storage.ts). */
   static empty(shape: Shape, dtype: DType, backend: Backend, lifetime: Lifetime): Tensor {
@@ -43,11 +63,33 @@ export class Tensor {
   get backend(): Backend {
     return this.storage.backend;
   }
-  /** Byte address of the first element (throws if the memory was reclaimed). */
+  /**
+   * Byte address of the first element of a contiguous tensor (throws if the
+   * memory was reclaimed). Kernels read it as a dense row-major block, so a
+   * strided view has none: ops take `dense(x)` first (ops/views.ts).
+   */
   get ptr(): number {
+    if (!this.contiguousFlag) throw new Error("wasmgrad internal error: a kernel was handed a non-contiguous view (call dense() first)");
+    return this.dataPtr;
+  }
+  /** @internal Byte address of the first element, for strided kernels (throws if the memory was reclaimed). */
+  get dataPtr(): number {
     const why = this.storage.reclaimedReason;
     if (why !== null) throw this.reclaimedError(why);
-    return this.storage.ptr;
+    return this.storage.ptr + this.offset * ELEMENT_BYTES;
+  }
+  /** Whether the elements lie in row-major order with no gaps (sizes of 1 and 0 ignore their strides). */
+  isContiguous(): boolean {
+    return this.contiguousFlag;
+  }
+  /** This tensor when contiguous, else a contiguous copy (gradients flow through). */
+  contiguous(): Tensor {
+    return views.dense(this);
+  }
+  stride(): readonly number[];
+  stride(dim: number): number;
+  stride(dim?: number): number | readonly number[] {
+    return dim === undefined ? this.strides : this.strides[normDim(dim, this.ndim)];
   }
 
   private reclaimedError(why: string): ReclaimedTensorError {
@@ -120,12 +162,18 @@ export class Tensor {
 
   // ---- reading values ------------------------------------------------------
 
-  /** A copy of the values: Float32Array, or Int32Array for int32. */
-  data(): Float32Array | Int32Array {
+  /** A copy of the values: Float32Array, Int32Array for int32, Uint8Array of 0 / 1 for bool. */
+  data(): Float32Array | Int32Array | Uint8Array {
     beginOp();
-    const p = this.ptr >>> 2;
-    const n = this.numel();
-    return this.dtype === "int32" ? this.backend.heap.i32.slice(p, p + n) : this.backend.heap.f32.slice(p, p + n);
+    const t = this.contiguousFlag ? this : withoutGrad(() => views.dense(this));
+    const p = t.ptr >>> 2;
+    const n = t.numel();
+    const heap = t.backend.heap;
+    const values =
+      t.dtype === "bool" ? Uint8Array.from(heap.f32.subarray(p, p + n), (v) => (v !== 0 ? 1 : 0))
+      : t.dtype === "int32" ? heap.i32.slice(p, p + n) : heap.f32.slice(p, p + n);
+    views.doneWith(t, this, false);
+    return values;
   }
 
   /** The value of a one-element tensor as a JS number. */
@@ -134,7 +182,9 @@ export class Tensor {
       throw new RangeError(`a Tensor with ${this.numel()} elements cannot be converted to Scalar`);
     }
     beginOp();
-    return this.dtype === "int32" ? this.backend.heap.i32[this.ptr >>> 2] : this.backend.heap.f32[this.ptr >>> 2];
+    if (this.dtype === "int32") return this.backend.heap.i32[this.dataPtr >>> 2];
+    const v = this.backend.heap.f32[this.dataPtr >>> 2];
+    return this.dtype === "bool" ? (v !== 0 ? 1 : 0) : v;
   }
 
   /** The values as nested arrays (a number for a 0-d tensor). */
@@ -156,13 +206,14 @@ export class Tensor {
 
   toString(): string {
     // Not JSON: it prints NaN and ±Infinity as null, and those are what someone printing a tensor looks for.
-    const show = (x: NestedArray): string => (Array.isArray(x) ? `[${x.map(show).join(",")}]` : String(x));
+    const leaf = (x: number): string => (this.dtype === "bool" ? String(x !== 0) : String(x));
+    const show = (x: NestedArray): string => (Array.isArray(x) ? `[${x.map(show).join(",")}]` : leaf(x));
     // A zero-element tensor prints as PyTorch's `tensor([], size=(…))`: its shape
     // can be [2^26, 2^26, 0], whose nested arrays would not fit in memory.
     const empty = this.numel() === 0;
     const body = !this.storage.isAlive ? '"<reclaimed>"' : empty ? "[]" : show(this.toArray());
     const size = empty && this.ndim !== 1 ? `, size=(${this.shape.join(", ")})` : "";
-    const extra = size + (this.dtype === "int32" ? ", dtype=int32" : "");
+    const extra = size + (this.dtype === "float32" ? "" : `, dtype=${this.dtype}`);
     const grad = this.gradFn ? `, gradFn=<${this.gradFn.name}Backward>` : this.requiresGrad ? ", requiresGrad=true" : "";
     return `tensor(${body}${extra}${grad})`;
   }
@@ -185,31 +236,49 @@ export class Tensor {
   // ---- views (share memory) ------------------------------------------------
 
   view(...shape: (number | readonly number[])[]): Tensor {
-    const req = shape.length === 1 && Array.isArray(shape[0]) ? (shape[0] as number[]) : (shape as number[]);
-    return ops.reshape(this, inferShape(req, this.numel(), this.shape));
+    return views.view(this, shapeArgs(shape));
   }
+  /** A view when the strides allow one, else a contiguous copy. */
   reshape(...shape: (number | readonly number[])[]): Tensor {
-    return this.view(...shape);
+    return views.reshape(this, shapeArgs(shape));
   }
   flatten(startDim = 0, endDim = -1): Tensor {
-    if (this.ndim === 0) return this.view(1);
+    if (this.ndim === 0) return this.reshape(1);
     const s = normDim(startDim, this.ndim);
     const e = normDim(endDim, this.ndim);
     if (s > e) throw new RangeError("flatten() has invalid args: start_dim cannot come after end_dim");
-    return this.view([...this.shape.slice(0, s), numel(this.shape.slice(s, e + 1)), ...this.shape.slice(e + 1)]);
+    return this.reshape([...this.shape.slice(0, s), numel(this.shape.slice(s, e + 1)), ...this.shape.slice(e + 1)]);
   }
-  unsqueeze(dim: number): Tensor {
-    const d = normDim(dim, this.ndim + 1);
-    return this.view([...this.shape.slice(0, d), 1, ...this.shape.slice(d)]);
-  }
-  squeeze(dim?: number): Tensor {
-    if (dim === undefined) return this.view(this.shape.filter((d) => d !== 1));
-    const d = normDim(dim, this.ndim);
-    return this.shape[d] === 1 ? this.view([...this.shape.slice(0, d), ...this.shape.slice(d + 1)]) : this;
-  }
+  unsqueeze(dim: number): Tensor { return views.unsqueeze(this, dim); }
+  squeeze(dim?: number): Tensor { return views.squeeze(this, dim); }
+  /** Transpose of a ≤ 2-d tensor: a view. */
+  t(): Tensor { return views.t(this); }
+  /** All dims reversed (x.T): a view. */
+  get T(): Tensor { return views.permute(this, this.shape.map((_, i) => this.ndim - 1 - i)); }
+  transpose(dim0: number, dim1: number): Tensor { return views.transpose(this, dim0, dim1); }
+  permute(...dims: (number | readonly number[])[]): Tensor { return views.permute(this, shapeArgs(dims)); }
+  /** Elements start … start+length−1 of dim: a view. */
+  narrow(dim: number, start: number, length: number): Tensor { return views.narrow(this, dim, start, length); }
+  /** Index `index` of dim, which goes away (x[:, i] is x.select(1, i)): a view. */
+  select(dim: number, index: number): Tensor { return views.select(this, dim, index); }
+  /** Size-1 dims (and new leading ones) repeated to `sizes` without copying; −1 keeps a size. */
+  expand(...sizes: (number | readonly number[])[]): Tensor { return views.expand(this, shapeArgs(sizes)); }
+  expandAs(other: Tensor): Tensor { return views.expand(this, [...other.shape]); }
+  /** Splits dim into pieces of splitSize (the last may be smaller), or of the given sizes: views. */
+  split(splitSize: number | readonly number[], dim = 0): Tensor[] { return views.split(this, splitSize, dim); }
+  /** Splits dim into `chunks` views of equal size (the last may be smaller). */
+  chunk(chunks: number, dim = 0): Tensor[] { return views.chunk(this, chunks, dim); }
+  /** Rows (dim's entries) picked by the int32 indices of a 1-d `index`: a copy. */
+  indexSelect(dim: number, index: Tensor): Tensor { return indexing.indexSelect(this, dim, index); }
+  /** out[i][j] = this[index[i][j]][j] along dim (for dim 0): a copy. */
+  gather(dim: number, index: Tensor): Tensor { return indexing.gather(this, dim, index); }
+  /** `value` where the bool mask (broadcast to this shape) is true. */
+  maskedFill(mask: Tensor, value: number): Tensor { return indexing.maskedFill(this, mask, value); }
+  /** The elements where the bool mask is true, as a 1-d tensor. */
+  maskedSelect(mask: Tensor): Tensor { return indexing.maskedSelect(this, mask); }
   /** Shares memory, without a gradient. */
   detach(): Tensor {
-    return new Tensor(this.storage, this.shape, this.dtype);
+    return new Tensor(this.storage, this.shape, this.dtype, this.strides, this.offset);
   }
 
   // ---- copies --------------------------------------------------------------
@@ -221,20 +290,9 @@ export class Tensor {
   float(): Tensor {
     return ops.toFloat(this);
   }
-  /** Transpose of a ≤ 2-d tensor (a copy, not a view). */
-  t(): Tensor {
-    if (this.ndim > 2) throw new RangeError(`t() expects a tensor with <= 2 dimensions, but self is ${this.ndim}D`);
-    return this.ndim < 2 ? this : ops.permute(this, [1, 0]);
-  }
-  transpose(dim0: number, dim1: number): Tensor {
-    const perm = this.shape.map((_, i) => i);
-    const a = normDim(dim0, this.ndim);
-    const b = normDim(dim1, this.ndim);
-    [perm[a], perm[b]] = [perm[b], perm[a]];
-    return ops.permute(this, perm);
-  }
-  permute(...dims: number[]): Tensor {
-    return ops.permute(this, dims);
+  /** A bool tensor: true where nonzero. */
+  bool(): Tensor {
+    return this.ne(0);
   }
 
   // ---- elementwise (ops.ts) ------------------------------------------------
@@ -252,7 +310,7 @@ export class Tensor {
   pow(exponent: Tensor | Scalar): Tensor { return ops.binary(this, exponent, BinaryOp.Pow); }
   maximum(other: Tensor | Scalar): Tensor { return ops.binary(this, other, BinaryOp.Maximum); }
   minimum(other: Tensor | Scalar): Tensor { return ops.binary(this, other, BinaryOp.Minimum); }
-  /** Comparisons give float32 1 / 0 (PyTorch gives bool) and no gradient. */
+  /** Comparisons give bool tensors and no gradient. */
   eq(other: Tensor | Scalar): Tensor { return ops.binary(this, other, BinaryOp.Eq); }
   ne(other: Tensor | Scalar): Tensor { return ops.binary(this, other, BinaryOp.Ne); }
   lt(other: Tensor | Scalar): Tensor { return ops.binary(this, other, BinaryOp.Lt); }
@@ -307,65 +365,67 @@ export class Tensor {
     this.storage.version++;
     return this;
   }
+  /** Runs `write` on this tensor, or on a dense copy that is then written back through the view. */
+  private inPlace(what: string, write: (dense: Tensor) => void): this {
+    this.checkInPlace(what);
+    views.writeThrough(this, what, write);
+    return this.written();
+  }
   zero_(): this {
     return this.fill_(0);
   }
   fill_(value: number): this {
-    this.checkInPlace("fill_");
     if (typeof value !== "number") throw new TypeError(`fill_(): value must be a number, got ${ops.describeValue(value)}`);
     checkFillValue(value, this.dtype);
-    if (this.dtype === "int32") this.backend.heap.i32.fill(value | 0, this.ptr >>> 2, (this.ptr >>> 2) + this.numel());
-    else this.backend.kernels.f32_fill(this.ptr, this.numel(), value);
-    return this.written();
+    return this.inPlace("fill_", (d) => {
+      if (d.dtype === "int32") d.backend.heap.i32.fill(value | 0, d.ptr >>> 2, (d.ptr >>> 2) + d.numel());
+      else d.backend.kernels.f32_fill(d.ptr, d.numel(), d.dtype === "bool" ? Number(value !== 0) : value);
+    });
   }
   add_(other: Tensor | Scalar, opts?: { alpha?: number }): this {
-    this.checkInPlace("add_");
     const o = withoutGrad(() => scaled(other, opts?.alpha));
-    ops.binaryInto(this, o, BinaryOp.Add);
+    this.inPlace("add_", (d) => ops.binaryInto(d, o, BinaryOp.Add));
     dropScaled(o, other);
-    return this.written();
+    return this;
   }
   sub_(other: Tensor | Scalar, opts?: { alpha?: number }): this {
-    this.checkInPlace("sub_");
     const o = withoutGrad(() => scaled(other, opts?.alpha));
-    ops.binaryInto(this, o, BinaryOp.Sub);
+    this.inPlace("sub_", (d) => ops.binaryInto(d, o, BinaryOp.Sub));
     dropScaled(o, other);
-    return this.written();
+    return this;
   }
   mul_(other: Tensor | Scalar): this {
-    this.checkInPlace("mul_");
-    ops.binaryInto(this, other, BinaryOp.Mul);
-    return this.written();
+    return this.inPlace("mul_", (d) => ops.binaryInto(d, other, BinaryOp.Mul));
   }
   div_(other: Tensor | Scalar): this {
-    this.checkInPlace("div_");
-    ops.binaryInto(this, other, BinaryOp.Div);
-    return this.written();
+    return this.inPlace("div_", (d) => ops.binaryInto(d, other, BinaryOp.Div));
   }
   copy_(src: Tensor): this {
-    this.checkInPlace("copy_");
-    ops.copyInto(this, src);
-    return this.written();
+    return this.inPlace("copy_", (d) => ops.copyInto(d, src));
+  }
+  /** In place: `value` where the bool mask is true. */
+  maskedFill_(mask: Tensor, value: number): this {
+    return this.inPlace("maskedFill_", (d) => indexing.maskedFillInto(d, mask, value));
   }
   /** Fills with U(low, high) from the seeded generator. */
   uniform_(low = 0, high = 1): this {
-    this.checkInPlace("uniform_");
     this.checkRandomFill("uniform_");
     if (!(low <= high)) throw new RangeError(`uniform_ expects to return a [from, to) range, but found from=${low} > to=${high}`);
-    const n = this.numel();
-    const s = takeStream(this.backend, n);
-    this.backend.kernels.random_uniform(this.ptr, n, s.seedLo, s.seedHi, s.offset, low, high);
-    return this.written();
+    return this.inPlace("uniform_", (d) => {
+      const n = d.numel();
+      const s = takeStream(d.backend, n);
+      d.backend.kernels.random_uniform(d.ptr, n, s.seedLo, s.seedHi, s.offset, low, high);
+    });
   }
   /** Fills with N(mean, std²) from the seeded generator. */
   normal_(mean = 0, std = 1): this {
-    this.checkInPlace("normal_");
     this.checkRandomFill("normal_");
     if (!(std >= 0)) throw new RangeError(`normal expects std >= 0.0, but found std ${std}`);
-    const n = this.numel();
-    const s = takeStream(this.backend, n);
-    this.backend.kernels.random_normal(this.ptr, n, s.seedLo, s.seedHi, s.offset, mean, std);
-    return this.written();
+    return this.inPlace("normal_", (d) => {
+      const n = d.numel();
+      const s = takeStream(d.backend, n);
+      d.backend.kernels.random_normal(d.ptr, n, s.seedLo, s.seedHi, s.offset, mean, std);
+    });
   }
 
   /** The random kernels write float32 bits: into an int32 tensor they would be garbage integers. */
@@ -399,6 +459,7 @@ export class Tensor {
       // PyTorch casts the gradient to the output's dtype; read as float bits, 1 would be 1.4e-45.
       g = gradient.dtype === "float32" ? gradient : ops.toFloat(gradient);
       if (g !== gradient) g.storage.markStepScoped();
+      if (!g.isContiguous()) g = withoutGrad(() => g.contiguous());
     }
     if (this.isLeaf) {
       withoutGrad(() => accumulateLeaf(this, g));
@@ -414,6 +475,23 @@ export class Tensor {
     // A retained graph will be walked again: the step is not over (PyTorch allows as many walks as retains).
     if (!opts.retainGraph) boundary("backward()", true);
   }
+}
+
+/** Row-major with no gaps, ignoring the strides of size-1 dims (PyTorch's is_contiguous). */
+function isDense(shape: readonly number[], strides: readonly number[]): boolean {
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] === 0) return true;
+    if (shape[i] === 1) continue;
+    if (strides[i] !== expected) return false;
+    expected *= shape[i];
+  }
+  return true;
+}
+
+/** (2, 3), ([2, 3]) → [2, 3]. */
+function shapeArgs(args: readonly (number | readonly number[])[]): number[] {
+  return args.length === 1 && Array.isArray(args[0]) ? [...(args[0] as number[])] : (args as number[]);
 }
 
 function scaled(other: Tensor | Scalar, alpha = 1): Tensor | Scalar {
@@ -453,8 +531,8 @@ function accumulateLeaf(leaf: Tensor, g: Tensor): void {
 
 function creationOpts(opts: TensorOptions | undefined, fallback: DType = "float32"): { dtype: DType; requiresGrad: boolean } {
   const dtype = opts?.dtype ?? fallback;
-  if (dtype !== "float32" && dtype !== "int32") {
-    throw new TypeError(`unsupported dtype ${JSON.stringify(dtype)}: expected "float32" or "int32"`);
+  if (dtype !== "float32" && dtype !== "int32" && dtype !== "bool") {
+    throw new TypeError(`unsupported dtype ${JSON.stringify(dtype)}: expected "float32", "int32" or "bool"`);
   }
   return { dtype, requiresGrad: opts?.requiresGrad ?? false };
 }
@@ -481,17 +559,23 @@ function shapeArg(shape: readonly number[] | number, rest: number[]): number[] {
 }
 
 /** Flattens nested arrays, checking they are rectangular. */
-function flattenNested(data: NestedArray): { shape: number[]; values: number[] } {
+function flattenNested(data: NestedInput): { shape: number[]; values: number[]; bools: boolean } {
   const shape: number[] = [];
-  let probe: NestedArray = data;
+  let probe: NestedInput = data;
   while (Array.isArray(probe)) {
     shape.push(probe.length);
-    probe = probe[0] as NestedArray;
+    probe = probe[0] as NestedInput;
     if (probe === undefined) break;
   }
   const values: number[] = [];
-  const walk = (x: NestedArray, dim: number): void => {
+  let bools = false;
+  const walk = (x: NestedInput, dim: number): void => {
     if (dim === shape.length) {
+      if (typeof x === "boolean") {
+        bools = true;
+        values.push(Number(x));
+        return;
+      }
       if (typeof x !== "number") throw new TypeError(`tensor(): expected a number at depth ${dim}, got ${typeof x}`);
       values.push(x);
       return;
@@ -504,7 +588,7 @@ function flattenNested(data: NestedArray): { shape: number[]; values: number[] }
     for (const v of x) walk(v, dim + 1);
   };
   walk(data, 0);
-  return { shape, values };
+  return { shape, values, bools };
 }
 
 /**
@@ -512,11 +596,12 @@ function flattenNested(data: NestedArray): { shape: number[]; values: number[] }
  * Numbers give float32 (PyTorch would pick int64 for integers: say dtype "int32" for class labels).
  */
 export function tensor(
-  data: NestedArray | Float32Array | Int32Array | Uint8Array | readonly number[],
+  data: NestedInput | Float32Array | Int32Array | Uint8Array | readonly number[] | readonly boolean[],
   opts?: TensorOptions & { shape?: readonly number[] },
 ): Tensor {
   let shape: number[];
   let values: ArrayLike<number>;
+  let fallback: DType = data instanceof Int32Array ? "int32" : "float32";
   if (ArrayBuffer.isView(data)) {
     values = data as Float32Array;
     shape = opts?.shape ? checkShape([...opts.shape]) : [values.length];
@@ -524,11 +609,12 @@ export function tensor(
       throw new RangeError(`tensor(): shape ${fmt(shape)} needs ${numel(shape)} values, got ${values.length}`);
     }
   } else {
-    const f = flattenNested(data as NestedArray);
+    const f = flattenNested(data as NestedInput);
     shape = opts?.shape ? inferShape([...opts.shape], f.values.length, f.shape) : f.shape;
     values = f.values;
+    if (f.bools) fallback = "bool";
   }
-  const o = creationOpts(opts, data instanceof Int32Array ? "int32" : "float32");
+  const o = creationOpts(opts, fallback);
   if (o.dtype === "int32" && !(data instanceof Int32Array)) {
     for (let i = 0; i < values.length; i++) {
       if (!Number.isInteger(values[i])) throw new TypeError(`tensor(): int32 tensor got non-integer value ${values[i]}`);
@@ -539,6 +625,7 @@ export function tensor(
   const t = created("tensor", shape, o);
   const p = t.ptr >>> 2;
   if (o.dtype === "int32") t.backend.heap.i32.set(values as ArrayLike<number>, p);
+  else if (o.dtype === "bool") t.backend.heap.f32.set(Array.from(values, (v) => (v !== 0 ? 1 : 0)), p);
   else t.backend.heap.f32.set(values as ArrayLike<number>, p);
   return made(t);
 }
@@ -611,6 +698,7 @@ export function arange(start: number, end?: number, step = 1, opts?: TensorOptio
   const n = Math.max(0, Math.ceil((end - start) / step));
   const ints = [start, end, step].every(Number.isInteger);
   const o = creationOpts(opts, ints ? "int32" : "float32");
+  if (o.dtype === "bool") throw new TypeError('arange: dtype "bool" is not supported (as in PyTorch): use arange(n).lt(k) for a mask');
   if (o.dtype === "int32" && n > 0 && !(isInt32(start) && isInt32(start + (n - 1) * step))) {
     throw new RangeError(`arange: values from ${start} to ${start + (n - 1) * step} do not fit in int32`);
   }

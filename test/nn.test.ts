@@ -148,7 +148,7 @@ describe("optim", () => {
 });
 
 describe("nn.Sequential fuses a ReLU followed by a Dropout (F.reluDropout)", () => {
-  const bits = (t: { data(): Float32Array | Int32Array }) => Buffer.from(Float32Array.from(t.data()).buffer);
+  const bits = (t: { data(): Float32Array | Int32Array | Uint8Array }) => Buffer.from(Float32Array.from(t.data()).buffer);
   const build = () => {
     manualSeed(3);
     return new nn.Sequential(
@@ -203,7 +203,7 @@ describe("nn.Sequential fuses a ReLU followed by a Dropout (F.reluDropout)", () 
 });
 
 describe("nn.Sequential fuses a Linear followed by a ReLU (F.linearRelu: the GEMM applies the ReLU)", () => {
-  const bits = (t: { data(): Float32Array | Int32Array }) => Buffer.from(Float32Array.from(t.data()).buffer);
+  const bits = (t: { data(): Float32Array | Int32Array | Uint8Array }) => Buffer.from(Float32Array.from(t.data()).buffer);
   const layerByLayer = (net: nn.Sequential, h: ReturnType<typeof randn>) => {
     for (const m of net) h = m.forward(h);
     return h;

@@ -181,6 +181,37 @@ export interface OptimKernels {
   ): void;
 }
 
+/**
+ * Indexing (assembly/indexing.ts). Elements are 4 bytes and move bit for bit;
+ * masks and conditions are float32, true where nonzero. Index kernels trust
+ * their indices: callers check them with i32_check_range first.
+ */
+export interface IndexingKernels {
+  /** dst[dstStrides·i] = src[srcStrides·i] over shape; meta = shape, srcStrides, dstStrides (elements). */
+  f32_copy_strided(src: number, dst: number, ndim: number, meta: number): void;
+  /** The first position of idx[0..n) outside [0, size), or −1. */
+  i32_check_range(idx: number, n: number, size: number): number;
+  /** out[o, j, :] = x[o, idx[j], :]; x [outer, size, inner]. */
+  f32_index_select(x: number, idx: number, out: number, outer: number, size: number, inner: number, nidx: number): void;
+  /** dx[o, idx[j], :] += dy[o, j, :]. */
+  f32_index_add(dy: number, idx: number, dx: number, outer: number, size: number, inner: number, nidx: number): void;
+  /** out[o, j, i] = x[o, idx[o, j, i], i]; idx and out [outer, isize, inner]. */
+  f32_gather(x: number, idx: number, out: number, outer: number, size: number, inner: number, isize: number): void;
+  /** dx[o, idx[o, j, i], i] += dy[o, j, i]. */
+  f32_scatter_add(dy: number, idx: number, dx: number, outer: number, size: number, inner: number, isize: number): void;
+  /** out = cond ≠ 0 ? a : b. */
+  f32_where(cond: number, a: number, b: number, out: number, n: number): void;
+  /** out = mask ≠ 0 ? value : x. In place ok. */
+  f32_masked_fill(x: number, mask: number, out: number, n: number, value: number): void;
+  f32_count_nonzero(x: number, n: number): number;
+  /** Packs x where mask ≠ 0 into out; returns the count. */
+  f32_masked_select(x: number, mask: number, out: number, n: number): number;
+  /** dx[i] = mask[i] ≠ 0 ? next of g : 0. */
+  f32_masked_scatter(g: number, mask: number, dx: number, n: number): void;
+  /** Truncating float → int32. */
+  f32_to_i32(src: number, dst: number, n: number): void;
+}
+
 export interface Kernels
   extends GemmKernels, ElementwiseKernels, ReduceKernels, RandomKernels,
-    DropoutKernels, LossKernels, OptimKernels {}
+    DropoutKernels, LossKernels, OptimKernels, IndexingKernels {}

@@ -90,8 +90,8 @@ export class TensorDataset implements Dataset<Tensor[]> {
       throw new RangeError(`Size mismatch between tensors: first dimensions are ${tensors.map((t) => fmt(t.shape)).join(", ")}`);
     }
     // The data outlives any one training step: epochs iterate it again and again.
-    for (const t of tensors) t.keep();
-    this.tensors = tensors;
+    // Batches copy whole rows, so a strided view (X.t(), X.narrow(1, …)) is laid out densely once here.
+    this.tensors = tensors.map((t) => (t.isContiguous() ? t : t.detach().contiguous()).keep());
     this.length = length;
   }
 

@@ -104,7 +104,7 @@ export function* weightDecayEpochs(opts: WeightDecayOptions): Generator<WeightDe
       trainLoss: history[history.length - 1].trainLoss,
       testLoss: history[history.length - 1].testLoss,
       wNorm: noGrad(() => w.norm().item()),
-      sparsity: noGrad(() => wAbs.lt(1e-3).mean().item()),
+      sparsity: noGrad(() => wAbs.lt(1e-3).float().mean().item()),
       history,
       seconds: (performance.now() - start) / 1000,
     };

@@ -6,6 +6,7 @@
 import { GemmEpilogue, GemmLayout, ReduceOp, UnaryOp } from "../backend/kernels.ts";
 import { checkForward, isAnomalyEnabled, leafGradSink, Saved } from "../autograd.ts";
 import { backendOf, needsGrad, record, result, saveWith } from "../ops.ts";
+import { dense } from "../ops/views.ts";
 import { takeStream } from "../random.ts";
 import { fmt, numel } from "../shape.ts";
 import { Storage } from "../storage.ts";
@@ -55,6 +56,11 @@ function linearWith(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, 
   // The gemm reads raw bits: an int32 weight would be read as tiny denormal floats.
   if (weight.dtype !== "float32") throw new TypeError(`linear(): weight must be float32, got ${weight.dtype}`);
   if (bias && bias.dtype !== "float32") throw new TypeError(`linear(): bias must be float32, got ${bias.dtype}`);
+  x = dense(x);
+  bias = bias ? dense(bias) : bias;
+  // A weight that is a transposed view (w.t() of an [in, out] tensor) is read in place as the other GEMM layout.
+  const wt = weightLayout(weight);
+  if (!wt.colMajor && wt.ld !== inF) weight = dense(weight);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const name = relu ? "LinearRelu" : "Linear";
   const graph = needsGrad(...inputs);
@@ -64,7 +70,8 @@ function linearWith(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, 
   const epilogue = relu ? GemmEpilogue.Relu : GemmEpilogue.None;
   if (rows > 0) {
     if (bias) kr.f32_broadcast_rows(bias.ptr, out.ptr, rows, outF);
-    kr.f32_gemm(GemmLayout.NT, rows, outF, inF, 1, x.ptr, inF, weight.ptr, inF, bias ? 1 : 0, out.ptr, outF, be.gemmWorkspace, epilogue);
+    kr.f32_gemm(wt.colMajor ? GemmLayout.NN : GemmLayout.NT, rows, outF, inF, 1, x.ptr, inF, weight.dataPtr, wt.colMajor ? wt.ld : inF,
+      bias ? 1 : 0, out.ptr, outF, be.gemmWorkspace, epilogue);
   }
   if (isAnomalyEnabled()) checkForward(name, out, inputs);
   if (graph) {
@@ -83,7 +90,8 @@ function linearWith(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, 
       let gb: Tensor | null = null;
       if (x.requiresGrad) {
         gx = result(x.shape, [g], false);
-        kr.f32_gemm(GemmLayout.NN, rows, inF, outF, 1, g.ptr, outF, sw.get().ptr, inF, 0, gx.ptr, inF, be.gemmWorkspace);
+        kr.f32_gemm(wt.colMajor ? GemmLayout.NT : GemmLayout.NN, rows, inF, outF, 1, g.ptr, outF, sw.get().dataPtr,
+          wt.colMajor ? wt.ld : inF, 0, gx.ptr, inF, be.gemmWorkspace);
       }
       if (weight.requiresGrad) {
         const xs = sx.get();
@@ -111,6 +119,15 @@ function linearWith(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, 
   return out;
 }
 
+/** How linear's GEMM reads the weight [out, in]: row-major (as stored by Linear) or column-major (a transposed view). */
+function weightLayout(w: Tensor): { colMajor: boolean; ld: number } {
+  const [outF, inF] = w.shape;
+  if (w.isContiguous()) return { colMajor: false, ld: inF };
+  const [so, si] = w.strides;
+  if ((so === 1 || outF === 1) && si >= Math.max(outF, 1)) return { colMajor: true, ld: si };
+  return { colMajor: false, ld: -1 };
+}
+
 /**
  * Cross-entropy of logits [N, C] against int32 class indices [N]: fused
  * log-softmax + NLL (stable for large logits), gradient (softmax − onehot).
@@ -118,6 +135,8 @@ function linearWith(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, 
 export function crossEntropy(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
   const reduction = checkReduction(opts.reduction ?? "mean");
   backendOf(input, target);
+  input = dense(input);
+  target = dense(target);
   if (input.ndim !== 2) {
     throw new RangeError(`crossEntropy(): expected logits of shape [N, C], got ${fmt(input.shape)}`);
   }
@@ -166,6 +185,8 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: { reduction?: 
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
   const reduction = checkReduction(opts.reduction ?? "mean");
   backendOf(input, target);
+  input = dense(input);
+  target = dense(target);
   if (input.shape.join() !== target.shape.join()) {
     throw new RangeError(
       `mseLoss(): input shape ${fmt(input.shape)} and target shape ${fmt(target.shape)} differ; reshape one ` +
@@ -208,6 +229,7 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   }
   if (!training || p === 0) return x;
   if (x.dtype !== "float32") throw new TypeError(`dropout(): input must be float32, got ${x.dtype}`);
+  x = dense(x);
   const be = x.backend;
   const n = x.numel();
   const graph = needsGrad(x);
@@ -235,6 +257,7 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
  */
 export function reluDropout(x: Tensor, p = 0.5): Tensor {
   const be = backendOf(x);
+  x = dense(x);
   if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
     throw new RangeError(`dropout probability has to be between 0 and 1, but got ${p}`);
   }

@@ -147,7 +147,8 @@ export function jsElementwiseKernels(heap: Heap): ElementwiseKernels {
     },
 
     f32_strided_copy(src, dst, ndim, meta) {
-      const v = heap.f32;
+      // As i32: int32 and bool tensors are copied too, and a Float32Array would canonicalise NaN payloads.
+      const v = heap.i32;
       const si = src >>> 2, di = dst >>> 2;
       forEachStrided(heap.i32, ndim, meta, 1, (index, offsets) => {
         v[di + index] = v[si + offsets[0]];
