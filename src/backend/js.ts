@@ -14,6 +14,7 @@ import { jsRandomKernels } from "./js/random.ts";
 import { jsDropoutKernels } from "./js/dropout.ts";
 import { jsLossKernels } from "./js/loss.ts";
 import { jsOptimKernels } from "./js/optim.ts";
+import { jsPointwiseKernels } from "./js/pointwise.ts";
 
 export function createJsBackend(): Backend {
   const heap = new ArrayHeap(16 * 65536);
@@ -26,6 +27,7 @@ export function createJsBackend(): Backend {
     ...jsDropoutKernels(heap),
     ...jsLossKernels(heap),
     ...jsOptimKernels(heap),
+    ...jsPointwiseKernels(heap),
   };
   return {
     name: "js",

@@ -1,0 +1,256 @@
+// Pointwise kernels with parameters or transcendental functions that have no
+// f32 SIMD form here: sin, cos, clamp, leaky ReLU and GELU. See
+// src/backend/kernels.ts for the contract.
+//
+// Each element is computed in f64 from its f32 value and rounded once to f32,
+// so results are within an ulp of the correctly rounded value (GELU's erfc:
+// two) and the JS twin (src/backend/js/pointwise.ts) can mirror them with
+// Math.*. As in elementwise.ts, loops are generic over an op tag so that each
+// op compiles to a loop of its own, and no lookup tables: AssemblyScript's
+// Math.sin and Math.cos keep theirs in a data segment, which would sit at the
+// bottom of the shared heap.
+
+import { PointwiseOp } from "./ops";
+import { expF64 } from "./libm";
+
+class Sin {}
+class Cos {}
+class Clamp {}
+class LeakyRelu {}
+class Gelu {}
+class GeluTanh {}
+
+@inline function is<A, B>(): bool {
+  return idof<A>() == idof<B>();
+}
+
+@inline function at(p: usize, i: i32): usize {
+  return p + (<usize>i << 2);
+}
+
+// ---------------------------------------------------------------------------
+// sin and cos: musl's __rem_pio2f reduction to r in [−π/4, π/4] with a
+// quadrant, then musl's __sindf / __cosdf polynomials, all in f64.
+
+@inline const INV_PIO2: f64 = 6.36619772367581382433e-01;
+/** π/2 as its first 25 bits plus the rest: fn·PIO2_HI is exact for fn < 2^28. */
+@inline const PIO2_HI: f64 = 1.57079631090164184570e+00;
+@inline const PIO2_LO: f64 = 1.58932547735281966916e-08;
+@inline const PIO4: f64 = 0.78539818525314331055;
+@inline const TO_INT: f64 = 6755399441055744.0;
+
+/** sin r for |r| ≤ π/4 (musl __sindf: error below 2^−37 relative). */
+@inline function sinKernel(r: f64): f64 {
+  const z = r * r;
+  const w = z * z;
+  const p = -0.000198393348360966317347 + z * 0.0000027183114939898219064;
+  const s = z * r;
+  return (r + s * (-0.166666666416265235595 + z * 0.0083333293858894631756)) + s * w * p;
+}
+
+/** cos r for |r| ≤ π/4 (musl __cosdf). */
+@inline function cosKernel(r: f64): f64 {
+  const z = r * r;
+  const w = z * z;
+  const p = -0.00138867637746099294692 + z * 0.0000243904487962774090654;
+  return ((1.0 + z * -0.499999997251031003120) + w * 0.0416666233237390631894) + (w * z) * p;
+}
+
+/** The bits of 2/π after the binary point, 64 at a time (code, not a data segment). */
+function twoOverPiWord(i: i32): u64 {
+  switch (i) {
+    case 0: return 0xa2f9836e4e441529;
+    case 1: return 0xfc2757d1f534ddc0;
+    case 2: return 0xdb6295993c439041;
+    default: return 0xfe5163abdebbc561;
+  }
+}
+
+/** 64 bits of 2/π starting at bit `first` after the binary point (1-based). */
+function twoOverPiBits(first: i32): u64 {
+  const word = (first - 1) >> 6;
+  const offset = <u64>((first - 1) & 63);
+  const high = twoOverPiWord(word);
+  return offset == 0 ? high : (high << offset) | (twoOverPiWord(word + 1) >> (64 - offset));
+}
+
+// The reduced angle and its quadrant, returned through globals (a function has one result).
+let reduced: f64 = 0;
+let quadrant: i32 = 0;
+
+/** |x| = (4k + quadrant)·π/2 + reduced, |reduced| ≤ π/4 (about), for finite |x|. */
+function reduceQuarterTurns(ax: f64): void {
+  if (ax < 421657428.0) {
+    // |x| < 2^28·π/2: one multiple of π/2 removed in two exact-enough parts.
+    let fn = ax * INV_PIO2 + TO_INT - TO_INT;
+    let r = ax - fn * PIO2_HI - fn * PIO2_LO;
+    if (r < -PIO4) { fn -= 1; r = ax - fn * PIO2_HI - fn * PIO2_LO; }
+    else if (r > PIO4) { fn += 1; r = ax - fn * PIO2_HI - fn * PIO2_LO; }
+    reduced = r;
+    quadrant = <i32>fn & 3;
+    return;
+  }
+  // Payne–Hanek: ax = m·2^e with a 24-bit m and e ≥ 5. Bits of 2/π worth 4 or
+  // more after scaling drop out mod 4, so 128 bits of it from bit e − 1 on give
+  // x·2/π mod 4 as the top of (m · window) mod 2^128, with 2 bits of quadrant.
+  const bits = reinterpret<u64>(ax);
+  const e = <i32>(bits >> 52) - 1023 - 23;
+  const m = ((bits & 0x000fffffffffffff) | 0x0010000000000000) >> 29;
+  const wHigh = twoOverPiBits(e - 1);
+  const wLow = twoOverPiBits(e + 63);
+  const p0 = m * (wLow & 0xffffffff);
+  const p1 = m * (wLow >> 32);
+  const low = p0 + (p1 << 32);
+  const carry: u64 = low < p0 ? 1 : 0;
+  const high = m * wHigh + (p1 >> 32) + carry;
+  let q = <i32>(high >> 62);
+  // The fraction of a quarter turn as a signed 64-bit number: [−½, ½) after rounding q.
+  let frac = <i64>((high << 2) | (low >> 62));
+  if (frac < 0) q += 1;
+  reduced = <f64>frac * 5.42101086242752217e-20 * 1.57079632679489661923;
+  quadrant = q & 3;
+}
+
+function sinF64(x: f64): f64 {
+  if (!isFinite(x)) return NaN;
+  const ax = Math.abs(x);
+  reduceQuarterTurns(ax);
+  const r = reduced;
+  let s: f64;
+  switch (quadrant) {
+    case 0: s = sinKernel(r); break;
+    case 1: s = cosKernel(r); break;
+    case 2: s = -sinKernel(r); break;
+    default: s = -cosKernel(r);
+  }
+  return x < 0 ? -s : s;
+}
+
+function cosF64(x: f64): f64 {
+  if (!isFinite(x)) return NaN;
+  reduceQuarterTurns(Math.abs(x));
+  const r = reduced;
+  switch (quadrant) {
+    case 0: return cosKernel(r);
+    case 1: return -sinKernel(r);
+    case 2: return -cosKernel(r);
+    default: return sinKernel(r);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// GELU
+
+@inline const SQRT1_2: f64 = 0.70710678118654752440;
+@inline const INV_SQRT_2PI: f64 = 0.39894228040143267794;
+@inline const SQRT_2_OVER_PI: f64 = 0.79788456080286535588;
+@inline const KAPPA: f64 = 0.044715;
+
+/**
+ * erfc(u), relative error below 1.2e−7 everywhere (Numerical Recipes' erfcc,
+ * a Chebyshev fit): accurate in the far tail, where 1 − erf(u) would cancel.
+ */
+function erfc(u: f64): f64 {
+  const z = Math.abs(u);
+  const t = 1.0 / (1.0 + 0.5 * z);
+  const poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  const r = t * expF64(-z * z + poly);
+  return u >= 0 ? r : 2.0 - r;
+}
+
+/** Φ(x), the standard normal CDF. */
+@inline function normalCdf(x: f64): f64 {
+  return 0.5 * erfc(-x * SQRT1_2);
+}
+
+/**
+ * ½(1 + tanh u) = 1/(1 + e^−2u), where u = √(2/π)(x + 0.044715x³): GELU-tanh's
+ * gate without the cancellation of 1 + tanh u for u ≪ 0.
+ */
+function tanhGate(x: f64): f64 {
+  return 1.0 / (1.0 + expF64(-2.0 * SQRT_2_OVER_PI * (x + KAPPA * x * x * x)));
+}
+
+// ---------------------------------------------------------------------------
+// Forward and backward, per element
+
+@inline function forward<Op>(x: f64, a: f64, b: f64): f64 {
+  if (is<Op, Sin>()) return sinF64(x);
+  if (is<Op, Cos>()) return cosF64(x);
+  if (is<Op, Clamp>()) {
+    // Comparisons with NaN are false: NaN passes through, as in PyTorch.
+    const low = x < a ? a : x;
+    return low > b ? b : low;
+  }
+  if (is<Op, LeakyRelu>()) return x > 0 ? x : a * x;
+  if (is<Op, Gelu>()) return x * normalCdf(x);
+  if (is<Op, GeluTanh>()) return x * tanhGate(x);
+  return unreachable();
+}
+
+/** dy · op'(x), as PyTorch 1.13's backward formulas define it (clamp passes the gradient at its bounds). */
+@inline function backward<Op>(x: f64, dy: f64, a: f64, b: f64): f64 {
+  if (is<Op, Sin>()) return dy * cosF64(x);
+  if (is<Op, Cos>()) return dy * -sinF64(x);
+  if (is<Op, Clamp>()) return x >= a && x <= b ? dy : 0;
+  if (is<Op, LeakyRelu>()) return x > 0 ? dy : dy * a;
+  if (is<Op, Gelu>()) return dy * (normalCdf(x) + x * INV_SQRT_2PI * expF64(-0.5 * x * x));
+  if (is<Op, GeluTanh>()) {
+    // With s = ½(1 + tanh u): d/dx x·s = s + x·2s(1 − s)·du/dx.
+    const s = tanhGate(x);
+    const slope = SQRT_2_OVER_PI * (1.0 + 3.0 * KAPPA * x * x);
+    return dy * (s + 2.0 * x * s * (1.0 - s) * slope);
+  }
+  return unreachable();
+}
+
+function forwardLoop<Op>(x: usize, y: usize, n: i32, a: f64, b: f64): void {
+  for (let i = 0; i < n; i++) store<f32>(at(y, i), <f32>forward<Op>(<f64>load<f32>(at(x, i)), a, b));
+}
+
+function backwardLoop<Op>(x: usize, dy: usize, dx: usize, n: i32, a: f64, b: f64): void {
+  for (let i = 0; i < n; i++) {
+    store<f32>(at(dx, i), <f32>backward<Op>(<f64>load<f32>(at(x, i)), <f64>load<f32>(at(dy, i)), a, b));
+  }
+}
+
+export function f32_pointwise(op: i32, x: usize, y: usize, n: i32, a: f64, b: f64): void {
+  switch (op) {
+    case PointwiseOp.Sin: forwardLoop<Sin>(x, y, n, a, b); return;
+    case PointwiseOp.Cos: forwardLoop<Cos>(x, y, n, a, b); return;
+    case PointwiseOp.Clamp: forwardLoop<Clamp>(x, y, n, a, b); return;
+    case PointwiseOp.LeakyRelu: forwardLoop<LeakyRelu>(x, y, n, a, b); return;
+    case PointwiseOp.Gelu: forwardLoop<Gelu>(x, y, n, a, b); return;
+    case PointwiseOp.GeluTanh: forwardLoop<GeluTanh>(x, y, n, a, b); return;
+    default: unreachable();
+  }
+}
+
+export function f32_pointwise_backward(op: i32, x: usize, dy: usize, dx: usize, n: i32, a: f64, b: f64): void {
+  switch (op) {
+    case PointwiseOp.Sin: backwardLoop<Sin>(x, dy, dx, n, a, b); return;
+    case PointwiseOp.Cos: backwardLoop<Cos>(x, dy, dx, n, a, b); return;
+    case PointwiseOp.Clamp: backwardLoop<Clamp>(x, dy, dx, n, a, b); return;
+    case PointwiseOp.LeakyRelu: backwardLoop<LeakyRelu>(x, dy, dx, n, a, b); return;
+    case PointwiseOp.Gelu: backwardLoop<Gelu>(x, dy, dx, n, a, b); return;
+    case PointwiseOp.GeluTanh: backwardLoop<GeluTanh>(x, dy, dx, n, a, b); return;
+    default: unreachable();
+  }
+}
+
+/**
+ * One-hot rows: out[i, j] (i32) = 1 if labels[i] = j else 0, for out [n, c].
+ * A row whose label is `ignore` is all zeros (NLL's ignoreIndex). Returns −1,
+ * or the index of the first label outside [0, c) (rows before it are written).
+ */
+export function i32_one_hot(labels: usize, out: usize, n: i32, c: i32, ignore: i32): i32 {
+  memory.fill(out, 0, <usize>n * <usize>c << 2);
+  for (let i = 0; i < n; i++) {
+    const label = load<i32>(at(labels, i));
+    if (label == ignore) continue;
+    if (label < 0 || label >= c) return i;
+    store<i32>(at(out, i * c + label), 1);
+  }
+  return -1;
+}
