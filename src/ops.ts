@@ -8,6 +8,7 @@ import { BinaryOp, GemmLayout, ReduceOp, UnaryOp } from "./backend/kernels.ts";
 import { checkForward, inBackward, isAnomalyEnabled, isGradEnabled, Node, Saved, type BackwardFn } from "./autograd.ts";
 import { broadcastShapes, broadcastStrides, fmt, normDim, numel, stridesOf, type Shape } from "./shape.ts";
 import { Tensor, type DType } from "./tensor.ts";
+import { ValuesIndices } from "./values-indices.ts";
 
 // ---- plumbing -----------------------------------------------------------------
 
@@ -437,7 +438,7 @@ export function argmax(x0: Tensor, dim: number | undefined, keepdim: boolean): T
   return out;
 }
 
-export function maxDim(x0: Tensor, dim: number, keepdim: boolean): { values: Tensor; indices: Tensor } {
+export function maxDim(x0: Tensor, dim: number, keepdim: boolean): ValuesIndices {
   const x = requireFloat(x0, "max");
   const d = normDim(dim, x.ndim);
   // The kernel would answer −∞ for an empty reduction: PyTorch refuses, and so do we.
@@ -461,7 +462,7 @@ export function maxDim(x0: Tensor, dim: number, keepdim: boolean): { values: Ten
       return [dx];
     });
   }
-  return { values, indices };
+  return new ValuesIndices(values, indices);
 }
 
 export function norm(x0: Tensor, p: 1 | 2, dim: number | number[] | null | undefined, keepdim: boolean): Tensor {

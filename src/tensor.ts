@@ -5,6 +5,9 @@
 import { getBackend, type Backend } from "./backend/index.ts";
 import { inBackward, isGradEnabled, noGrad, runBackward, type BackwardOptions, type Node } from "./autograd.ts";
 import * as ops from "./ops.ts";
+import * as math from "./math.ts";
+import * as stats from "./statistics.ts";
+import type { ValuesIndices } from "./values-indices.ts";
 import { takeStream } from "./random.ts";
 import { checkShape, fmt, inferShape, normDim, numel, type Shape } from "./shape.ts";
 import { Storage, stepBoundary } from "./storage.ts";
@@ -254,6 +257,13 @@ export class Tensor {
   tanh(): Tensor { return ops.unary(this, UnaryOp.Tanh); }
   square(): Tensor { return ops.unary(this, UnaryOp.Square); }
   sign(): Tensor { return ops.unary(this, UnaryOp.Sign); }
+  sin(): Tensor { return math.sin(this); }
+  cos(): Tensor { return math.cos(this); }
+  /** min(max(x, min), max); either bound may be null. */
+  clamp(min?: number | null, max?: number | null): Tensor { return math.clamp(this, min, max); }
+  clip(min?: number | null, max?: number | null): Tensor { return math.clamp(this, min, max); }
+  softmax(dim: number): Tensor { return stats.softmax(this, dim); }
+  logSoftmax(dim: number): Tensor { return stats.logSoftmax(this, dim); }
 
   matmul(other: Tensor): Tensor { return ops.matmul(this, other); }
 
@@ -261,11 +271,27 @@ export class Tensor {
 
   sum(dim?: number | number[] | null, keepdim = false): Tensor { return ops.reduce(this, "sum", dim, keepdim); }
   mean(dim?: number | number[] | null, keepdim = false): Tensor { return ops.reduce(this, "mean", dim, keepdim); }
-  /** max() → the largest value; max(dim) → { values, indices } as in PyTorch. */
+  /** max() → the largest value; max(dim) → { values, indices }, also `const [values, indices] = x.max(1)`. */
   max(): Tensor;
-  max(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
-  max(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
+  max(dim: number, keepdim?: boolean): ValuesIndices;
+  max(dim?: number, keepdim = false): Tensor | ValuesIndices {
     return dim === undefined ? ops.maxAll(this) : ops.maxDim(this, dim, keepdim);
+  }
+  /** min() → the smallest value; min(dim) → { values, indices }, also destructurable. */
+  min(): Tensor;
+  min(dim: number, keepdim?: boolean): ValuesIndices;
+  min(dim?: number, keepdim = false): Tensor | ValuesIndices {
+    return dim === undefined ? stats.minAll(this) : stats.minDim(this, dim, keepdim);
+  }
+  /** Variance over dim (all by default), unbiased as in PyTorch 1.13; `{ unbiased: false }` or `{ correction }` to change. */
+  var(dim?: number | number[] | null | stats.VarOptions, keepdim?: boolean | stats.VarOptions, opts?: stats.VarOptions): Tensor {
+    const a = stats.varArgs("var", dim, keepdim, opts);
+    return stats.variance(this, a.dim, a.keepdim, a.correction);
+  }
+  /** Standard deviation: the square root of var() with the same arguments. */
+  std(dim?: number | number[] | null | stats.VarOptions, keepdim?: boolean | stats.VarOptions, opts?: stats.VarOptions): Tensor {
+    const a = stats.varArgs("std", dim, keepdim, opts);
+    return stats.std(this, a.dim, a.keepdim, a.correction);
   }
   argmax(dim?: number, keepdim = false): Tensor { return ops.argmax(this, dim, keepdim); }
   /** The p-norm (p = 2 or 1) over all elements or along dim. */
@@ -314,6 +340,11 @@ export class Tensor {
   div_(other: Tensor | Scalar): this {
     this.checkInPlace("div_");
     ops.binaryInto(this, other, BinaryOp.Div);
+    return this.written();
+  }
+  clamp_(min?: number | null, max?: number | null): this {
+    this.checkInPlace("clamp_");
+    math.clampInto(this, min, max);
     return this.written();
   }
   copy_(src: Tensor): this {
