@@ -145,12 +145,11 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: BceOptio
     if (!(lo >= 0 && hi <= 1)) throw new RangeError("binaryCrossEntropy(): all elements of input should be between 0 and 1");
   }
   const graph = needsGrad(input, target);
-  const [logX, logNotX, out] = noGrad(() => {
-    const lx = x.log().clamp(-100);
-    const lnx = x.rsub(1).log().clamp(-100);
-    let losses = t.mul(lx).add(t.rsub(1).mul(lnx)).neg();
-    if (w) losses = losses.mul(w);
-    return [lx, lnx, reduce(losses, reduction)];
+  const out = noGrad(() => {
+    const logX = x.log().clamp(-100);
+    const logNotX = x.rsub(1).log().clamp(-100);
+    const losses = t.mul(logX).add(t.rsub(1).mul(logNotX)).neg();
+    return reduce(w ? losses.mul(w) : losses, reduction);
   });
   if (!graph) return out;
   out.storage.markStepScoped();
@@ -163,7 +162,8 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: BceOptio
     const xs = sx.get();
     const ts = st.get();
     const gx = input.requiresGrad ? xs.sub(ts).div(xs.rsub(1).mul(xs).maximum(1e-12)).mul(weighted) : null;
-    const gt = target.requiresGrad ? logNotX.sub(logX).mul(weighted) : null;
+    // Unclamped, as PyTorch's: infinite where x is 0 or 1.
+    const gt = target.requiresGrad ? xs.rsub(1).log().sub(xs.log()).mul(weighted) : null;
     return [gx, gt];
   });
 }
