@@ -182,33 +182,30 @@ export function oneHot(labels: Tensor, numClasses = -1): Tensor {
   }
   const x = dense(labels);
   const n = x.numel();
-  let c = numClasses;
-  if (c === -1) {
-    if (n === 0) throw new RangeError("oneHot(): Can not infer total number of classes from empty tensor.");
-    c = largestLabel(x) + 1;
-  }
+  if (numClasses === -1 && n === 0) throw new RangeError("oneHot(): Can not infer total number of classes from empty tensor.");
+  const [lo, hi] = n === 0 ? [0, -1] : labelRange(x);
+  if (lo < 0) throw new RangeError(`oneHot(): Class values must be non-negative (got ${lo})`);
+  const c = numClasses === -1 ? hi + 1 : numClasses;
+  if (hi >= c) throw new RangeError(`oneHot(): Class values must be smaller than num_classes (got ${hi}, numClasses ${c})`);
   const out = result([...x.shape, c], [x], false, "int32");
-  const bad = be.kernels.i32_one_hot(x.ptr, out.ptr, n, c, -1);
-  if (bad < 0) return out;
-  const label = be.heap.i32[(x.ptr >>> 2) + bad];
-  out.dispose();
-  throw new RangeError(
-    label < 0 ? `oneHot(): Class values must be non-negative (got ${label} at flat index ${bad})`
-      : `oneHot(): Class values must be smaller than num_classes (got ${label} at flat index ${bad}, numClasses ${c})`,
-  );
+  // No label is negative, so −1 ignores none.
+  be.kernels.i32_one_hot(x.ptr, out.ptr, n, c, -1);
+  return out;
 }
 
-/** The largest of int32 labels, by the f32 reduce kernel (exact below 2^24, far beyond any class count). */
-function largestLabel(x: Tensor): number {
+/** The smallest and largest of n ≥ 1 int32 labels, by the f32 reduce kernel (exact below 2^24 in magnitude). */
+function labelRange(x: Tensor): [number, number] {
   const be = x.backend;
   const n = x.numel();
   const asFloat = result([n], [x], false);
   be.kernels.i32_to_f32(x.ptr, asFloat.ptr, n);
-  const top = result([], [x], false);
-  be.kernels.f32_reduce(ReduceOp.Max, asFloat.ptr, top.ptr, 1, n, 1);
-  const value = top.item();
+  const extreme = result([], [x], false);
+  be.kernels.f32_reduce(ReduceOp.Min, asFloat.ptr, extreme.ptr, 1, n, 1);
+  const lo = extreme.item();
+  be.kernels.f32_reduce(ReduceOp.Max, asFloat.ptr, extreme.ptr, 1, n, 1);
+  const hi = extreme.item();
   asFloat.dispose();
-  top.dispose();
-  if (value >= 2 ** 24) throw new RangeError(`oneHot(): class value ${value} is too large to infer numClasses from`);
-  return value;
+  extreme.dispose();
+  if (hi >= 2 ** 24) throw new RangeError(`oneHot(): class value ${hi} is too large (at most 2^24 classes)`);
+  return [lo, hi];
 }
