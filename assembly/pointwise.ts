@@ -74,21 +74,25 @@ function twoOverPiBits(first: i32): u64 {
   return offset == 0 ? high : (high << offset) | (twoOverPiWord(word + 1) >> (64 - offset));
 }
 
-// The reduced angle and its quadrant, returned through globals (a function has one result).
-let reduced: f64 = 0;
-let quadrant: i32 = 0;
+/** sin(q·π/2 + r) for |r| ≤ π/4 (about). */
+function sinOfQuarterTurns(q: i32, r: f64): f64 {
+  switch (q & 3) {
+    case 0: return sinKernel(r);
+    case 1: return cosKernel(r);
+    case 2: return -sinKernel(r);
+    default: return -cosKernel(r);
+  }
+}
 
-/** |x| = (4k + quadrant)·π/2 + reduced, |reduced| ≤ π/4 (about), for finite |x|. */
-function reduceQuarterTurns(ax: f64): void {
+/** sin(ax + shift·π/2) for a finite ax ≥ 0 and shift 0 (sin) or 1 (cos). */
+function sinShifted(ax: f64, shift: i32): f64 {
   if (ax < 421657428.0) {
     // |x| < 2^28·π/2: one multiple of π/2 removed in two exact-enough parts.
     let fn = ax * INV_PIO2 + TO_INT - TO_INT;
     let r = ax - fn * PIO2_HI - fn * PIO2_LO;
     if (r < -PIO4) { fn -= 1; r = ax - fn * PIO2_HI - fn * PIO2_LO; }
     else if (r > PIO4) { fn += 1; r = ax - fn * PIO2_HI - fn * PIO2_LO; }
-    reduced = r;
-    quadrant = <i32>fn & 3;
-    return;
+    return sinOfQuarterTurns(<i32>fn + shift, r);
   }
   // Payne–Hanek: ax = m·2^e with a 24-bit m and e ≥ 5. Bits of 2/π worth 4 or
   // more after scaling drop out mod 4, so 128 bits of it from bit e − 1 on give
@@ -105,10 +109,9 @@ function reduceQuarterTurns(ax: f64): void {
   const high = m * wHigh + (p1 >> 32) + carry;
   let q = <i32>(high >> 62);
   // The fraction of a quarter turn as a signed 64-bit number: [−½, ½) after rounding q.
-  let frac = <i64>((high << 2) | (low >> 62));
+  const frac = <i64>((high << 2) | (low >> 62));
   if (frac < 0) q += 1;
-  reduced = <f64>frac * 5.42101086242752217e-20 * 1.57079632679489661923;
-  quadrant = q & 3;
+  return sinOfQuarterTurns(q + shift, <f64>frac * 5.42101086242752217e-20 * 1.57079632679489661923);
 }
 
 function sinF64(x: f64): f64 {
@@ -116,28 +119,14 @@ function sinF64(x: f64): f64 {
   const ax = Math.abs(x);
   // sin x = x to f32 precision below 2^−12 (x³/6 is under half an ulp): keeps −0 and subnormals exact.
   if (ax < 0.000244140625) return x;
-  reduceQuarterTurns(ax);
-  const r = reduced;
-  let s: f64;
-  switch (quadrant) {
-    case 0: s = sinKernel(r); break;
-    case 1: s = cosKernel(r); break;
-    case 2: s = -sinKernel(r); break;
-    default: s = -cosKernel(r);
-  }
+  const s = sinShifted(ax, 0);
   return x < 0 ? -s : s;
 }
 
+/** cos x = sin(|x| + π/2). */
 function cosF64(x: f64): f64 {
   if (!isFinite(x)) return NaN;
-  reduceQuarterTurns(Math.abs(x));
-  const r = reduced;
-  switch (quadrant) {
-    case 0: return cosKernel(r);
-    case 1: return -sinKernel(r);
-    case 2: return -cosKernel(r);
-    default: return sinKernel(r);
-  }
+  return sinShifted(Math.abs(x), 1);
 }
 
 // ---------------------------------------------------------------------------
