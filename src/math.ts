@@ -5,7 +5,7 @@
 import { checkForward, isAnomalyEnabled, Saved } from "./autograd.ts";
 import { getBackend } from "./backend/index.ts";
 import { PointwiseOp, ReduceOp } from "./backend/kernels.ts";
-import { backendOf, describeValue, needsGrad, record, result } from "./ops.ts";
+import { backendOf, describeValue, needsGrad, record, result, toFloat } from "./ops.ts";
 import { Tensor, type TensorOptions } from "./tensor.ts";
 
 const NAMES: Record<PointwiseOp, string> = {
@@ -30,9 +30,12 @@ function floatInput(x: Tensor, what: string): Tensor {
   return dense(x);
 }
 
+/** Ops that read int32 as float32, as the arithmetic ops do (PyTorch's sin and cos promote to float too). */
+const PROMOTES_INT = new Set([PointwiseOp.Sin, PointwiseOp.Cos, PointwiseOp.Clamp]);
+
 /** y = op(x; a, b) with its gradient. `a` and `b` are rounded to f32 first, as PyTorch casts scalars to the tensor's dtype. */
 function pointwise(x0: Tensor, op: PointwiseOp, what: string, a = 0, b = 0): Tensor {
-  const x = floatInput(x0, what);
+  const x = floatInput(x0 instanceof Tensor && x0.dtype === "int32" && PROMOTES_INT.has(op) ? toFloat(x0) : x0, what);
   const fa = Math.fround(a);
   const fb = Math.fround(b);
   const graph = needsGrad(x);

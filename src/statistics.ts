@@ -3,7 +3,7 @@
 
 import { checkForward, isAnomalyEnabled, noGrad, Saved } from "./autograd.ts";
 import { ReduceOp, UnaryOp } from "./backend/kernels.ts";
-import { backendOf, describeValue, needsGrad, record, result } from "./ops.ts";
+import { backendOf, describeValue, needsGrad, record, result, toFloat } from "./ops.ts";
 import { normDim, numel } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
 import { ValuesIndices } from "./values-indices.ts";
@@ -28,7 +28,8 @@ function reducedShape(x: Tensor, d: number, keepdim: boolean): number[] {
 
 /** The smallest value (NaN if any is); ties share the gradient evenly, as PyTorch's min() does. */
 export function minAll(x0: Tensor): Tensor {
-  const x = floatInput(x0, "min");
+  // int32 is read as float32, as max() does.
+  const x = floatInput(toFloat(x0), "min");
   if (x.numel() === 0) throw new RangeError("min(): Expected reduction dim to be specified for input.numel() == 0.");
   const graph = needsGrad(x);
   const out = result([], [x], graph);
@@ -47,7 +48,8 @@ export function minAll(x0: Tensor): Tensor {
 
 /** { values, indices } of the minimum along dim (the first one; NaN counts as the minimum), destructurable. */
 export function minDim(x0: Tensor, dim: number, keepdim = false): ValuesIndices {
-  const x = floatInput(x0, "min");
+  // int32 is read as float32, as max() does.
+  const x = floatInput(toFloat(x0), "min");
   const d = normDim(dim, x.ndim);
   const [outer, size, inner] = around(x, d);
   if (size === 0) throw new RangeError(`min(): Expected reduction dim ${d} to have non-zero size.`);

@@ -212,9 +212,14 @@ describe("bad input gets PyTorch's errors", () => {
     expectError(() => tensor([1]).clamp(NaN), TypeError, "clamp(): min must be a number");
   });
 
-  it("sin of an int32 tensor, softmax of one", () => {
-    expectError(() => labels([1]).sin(), TypeError, "sin(): expected a float32 tensor, got int32");
+  it("softmax, var, GELU or leaky ReLU of an int32 tensor (sin, cos, clamp and min read it as float32, as arithmetic does)", () => {
     expectError(() => labels([1]).softmax(0), TypeError, "softmax(): expected a float32 tensor, got int32");
+    expectError(() => labels([1]).var(), TypeError, "var(): expected a float32 tensor, got int32");
+    expectError(() => F.gelu(labels([1])), TypeError, "gelu(): expected a float32 tensor, got int32");
+    expectError(() => F.leakyRelu(labels([1])), TypeError, "leakyRelu(): expected a float32 tensor, got int32");
+    expect(labels([0, 2]).sin().dtype).toBe("float32");
+    expect(labels([3, 1]).min(0).values.item()).toBe(1);
+    expect(labels([-3, 5]).clamp(0, 2).toArray()).toEqual([0, 2]);
   });
 
   it("min over an empty dim or of an empty tensor", () => {
