@@ -196,12 +196,44 @@ function tanhGate(x: f64): f64 {
   return unreachable();
 }
 
+/** Clamp and leaky ReLU are exact in f32 (bounds and slope are f32): four lanes at a time, as the scalar formula. */
+@inline function isSimd<Op>(): bool {
+  return is<Op, Clamp>() || is<Op, LeakyRelu>();
+}
+
+@inline function forwardLanes<Op>(x: v128, a: v128, b: v128): v128 {
+  if (is<Op, Clamp>()) {
+    const low = v128.bitselect(a, x, f32x4.lt(x, a));
+    return v128.bitselect(b, low, f32x4.gt(low, b));
+  }
+  if (is<Op, LeakyRelu>()) return v128.bitselect(x, f32x4.mul(x, a), f32x4.gt(x, f32x4.splat(0)));
+  return unreachable();
+}
+
+@inline function backwardLanes<Op>(x: v128, dy: v128, a: v128, b: v128): v128 {
+  if (is<Op, Clamp>()) return v128.and(dy, v128.and(f32x4.ge(x, a), f32x4.le(x, b)));
+  if (is<Op, LeakyRelu>()) return v128.bitselect(dy, f32x4.mul(dy, a), f32x4.gt(x, f32x4.splat(0)));
+  return unreachable();
+}
+
 function forwardLoop<Op>(x: usize, y: usize, n: i32, a: f64, b: f64): void {
-  for (let i = 0; i < n; i++) store<f32>(at(y, i), <f32>forward<Op>(<f64>load<f32>(at(x, i)), a, b));
+  let i = 0;
+  if (isSimd<Op>()) {
+    const va = f32x4.splat(<f32>a);
+    const vb = f32x4.splat(<f32>b);
+    for (; i <= n - 4; i += 4) v128.store(at(y, i), forwardLanes<Op>(v128.load(at(x, i)), va, vb));
+  }
+  for (; i < n; i++) store<f32>(at(y, i), <f32>forward<Op>(<f64>load<f32>(at(x, i)), a, b));
 }
 
 function backwardLoop<Op>(x: usize, dy: usize, dx: usize, n: i32, a: f64, b: f64): void {
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  if (isSimd<Op>()) {
+    const va = f32x4.splat(<f32>a);
+    const vb = f32x4.splat(<f32>b);
+    for (; i <= n - 4; i += 4) v128.store(at(dx, i), backwardLanes<Op>(v128.load(at(x, i)), v128.load(at(dy, i)), va, vb));
+  }
+  for (; i < n; i++) {
     store<f32>(at(dx, i), <f32>backward<Op>(<f64>load<f32>(at(x, i)), <f64>load<f32>(at(dy, i)), a, b));
   }
 }
