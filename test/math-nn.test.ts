@@ -4,7 +4,7 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  eye, linspace, manualSeed, nn, noGrad, ones, onesLike, oneHot, randn, setBackend, tensor, zeros, zerosLike, type Tensor,
+  eye, linspace, manualSeed, memoryStats, nn, noGrad, ones, onesLike, oneHot, randn, setBackend, tensor, zeros, zerosLike, type Tensor,
 } from "../src/index.ts";
 
 const F = nn.functional;
@@ -133,6 +133,35 @@ describe("activation layers", () => {
       last = loss.item();
     }
     expect(last).toBeLessThan(first / 2);
+  });
+});
+
+describe("memory in a training loop", () => {
+  it("stays flat with the new layers, losses, std, softmax and clipping in every step", () => {
+    manualSeed(2);
+    const net = new nn.Sequential(new nn.Linear(6, 16), new nn.GELU(), new nn.Linear(16, 4), new nn.LeakyReLU(0.1), new nn.LogSoftmax(1));
+    const head = new nn.Linear(6, 1);
+    const x = randn(32, 6);
+    const y = tensor(Int32Array.from({ length: 32 }, (_, i) => i % 4));
+    const t = x.sum(1, true).gt(0).float();
+    const weight = tensor([1, 2, 1, 0.5]);
+    const posWeight = tensor([2]);
+    const marks: { highWater: number; liveTensors: number }[] = [];
+    for (let step = 0; step < 30; step++) {
+      const out = net.forward(x);
+      const loss = F.nllLoss(out, y, { weight })
+        .add(F.binaryCrossEntropyWithLogits(head.forward(x), t, { posWeight }))
+        .add(F.binaryCrossEntropy(head.forward(x).sigmoid(), t))
+        .add(F.l1Loss(out.softmax(1), out.exp()))
+        .add(out.std().mul(0.01))
+        .add(out.min(1).values.sin().cos().clamp(-1, 1).mean());
+      for (const p of [...net.parameters(), ...head.parameters()]) p.grad?.zero_();
+      loss.backward();
+      nn.utils.clipGradNorm_([...net.parameters(), ...head.parameters()], 1).dispose();
+      nn.utils.clipGradValue_(net.parameters(), 0.5);
+      if (step % 10 === 9) marks.push({ highWater: memoryStats().highWater, liveTensors: memoryStats().liveTensors });
+    }
+    expect(marks[2]).toEqual(marks[1]);
   });
 });
 

@@ -37,6 +37,16 @@ function checkReduction(reduction: unknown): Reduction {
   return reduction;
 }
 
+/**
+ * t, made step-scoped when it joins a graph: a tensor computed from owned
+ * inputs alone (the target, a weight) is owned, and the graph holding it would
+ * leave it to the garbage collector.
+ */
+function scopedIn(graph: boolean, t: Tensor): Tensor {
+  if (graph) t.storage.markStepScoped();
+  return t;
+}
+
 function reduce(losses: Tensor, reduction: Reduction): Tensor {
   if (reduction === "none") return losses;
   return reduction === "sum" ? losses.sum() : losses.mean();
@@ -103,8 +113,12 @@ export function nllLoss(input: Tensor, target: Tensor, opts: NllOptions = {}): T
     }
     const f = toFloat(out);
     out.dispose();
-    return weight ? f.mul(weight.detach()) : f;
+    if (!weight) return f;
+    const weighted = f.mul(weight.detach());
+    f.dispose();
+    return weighted;
   });
+  scopedIn(needsGrad(input), pick);
   const losses = rows.mul(pick).sum(1).neg();
   if (reduction === "none") return losses.reshape(target.shape as number[]);
   if (reduction === "sum") return losses.sum();
@@ -146,10 +160,17 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: BceOptio
   }
   const graph = needsGrad(input, target);
   const out = noGrad(() => {
-    const logX = x.log().clamp(-100);
-    const logNotX = x.rsub(1).log().clamp(-100);
-    const losses = t.mul(logX).add(t.rsub(1).mul(logNotX)).neg();
-    return reduce(w ? losses.mul(w) : losses, reduction);
+    const temps: Tensor[] = [];
+    const keep = (v: Tensor) => (temps.push(v), v);
+    const logX = keep(keep(x.log()).clamp(-100));
+    const logNotX = keep(keep(keep(x.rsub(1)).log()).clamp(-100));
+    const terms = keep(keep(t.mul(logX)).add(keep(keep(t.rsub(1)).mul(logNotX))));
+    const losses = terms.neg();
+    const weighted = w ? keep(losses).mul(w) : losses;
+    const reduced = reduce(weighted, reduction);
+    if (reduced !== weighted) temps.push(weighted);
+    for (const v of temps) if (v !== reduced) v.dispose();
+    return reduced;
   });
   if (!graph) return out;
   out.storage.markStepScoped();
@@ -186,10 +207,12 @@ export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts
       backendOf(input, t);
     }
   }
+  const graph = needsGrad(input, target);
   const m = input.neg().relu();
   const softplusNeg = m.neg().exp().add(input.neg().sub(m).exp()).log().add(m);
-  const logWeight = posWeight ? posWeight.sub(1).mul(target).add(1) : null;
-  let losses = target.rsub(1).mul(input).add(logWeight ? softplusNeg.mul(logWeight) : softplusNeg);
+  const s = (t: Tensor) => scopedIn(graph, t);
+  const logWeight = posWeight ? s(s(s(posWeight.sub(1)).mul(target)).add(1)) : null;
+  let losses = s(target.rsub(1)).mul(input).add(logWeight ? softplusNeg.mul(logWeight) : softplusNeg);
   if (weight) losses = losses.mul(weight);
   return reduce(losses, reduction);
 }

@@ -28,11 +28,19 @@ export function clipGradNorm_(
   const grads = gradients("clipGradNorm_", parameters);
   if (grads.length === 0) return tensor(0);
   const total = noGrad(() => {
+    // Gradients are owned, so these temporaries would wait for the garbage collector: free them now.
+    const valueOf = (...chain: Tensor[]) => {
+      const v = chain[chain.length - 1].item();
+      chain.forEach((t) => t.dispose());
+      return v;
+    };
     const norms = grads.map((g) => {
       if (g.numel() === 0) return 0;
-      if (normType === Infinity) return g.abs().max().item();
-      if (normType === 1 || normType === 2) return g.norm(normType).item();
-      return g.abs().pow(normType).sum().item() ** (1 / normType);
+      if (normType === 1 || normType === 2) return valueOf(g.norm(normType));
+      const a = g.abs();
+      if (normType === Infinity) return valueOf(a, a.max());
+      const p = a.pow(normType);
+      return valueOf(a, p, p.sum()) ** (1 / normType);
     });
     if (normType === Infinity) return Math.max(...norms);
     return Math.fround(norms.reduce((s, v) => s + v ** normType, 0) ** (1 / normType));
