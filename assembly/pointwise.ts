@@ -2,16 +2,16 @@
 // f32 SIMD form here: sin, cos, clamp, leaky ReLU and GELU. See
 // src/backend/kernels.ts for the contract.
 //
-// Each element is computed in f64 from its f32 value and rounded once to f32,
-// so results are within an ulp of the correctly rounded value (GELU's erfc:
-// two) and the JS twin (src/backend/js/pointwise.ts) can mirror them with
-// Math.*. As in elementwise.ts, loops are generic over an op tag so that each
+// Each element is computed in f64 from its f32 value and rounded once to f32
+// (GELU two f64 lanes at a time, clamp and leaky ReLU four f32 lanes, where
+// f32 is exact), so results are within an ulp of the correctly rounded value
+// (GELU's erfc: two) and the JS twin (src/backend/js/pointwise.ts) can mirror
+// them with Math.*. As in elementwise.ts, loops are generic over an op tag so that each
 // op compiles to a loop of its own, and no lookup tables: AssemblyScript's
 // Math.sin and Math.cos keep theirs in a data segment, which would sit at the
 // bottom of the shared heap.
 
 import { PointwiseOp } from "./ops";
-import { expF64 } from "./libm";
 
 class Sin {}
 class Cos {}
@@ -137,30 +137,133 @@ function cosF64(x: f64): f64 {
 @inline const SQRT_2_OVER_PI: f64 = 0.79788456080286535588;
 @inline const KAPPA: f64 = 0.044715;
 
+// ---------------------------------------------------------------------------
+// GELU two lanes of f64 at a time (the same formulas, branch-free)
+
+@inline const LOG2E: f64 = 1.44269504088896338700;
+@inline const LN2_HI: f64 = 6.93147180369123816490e-01;
+@inline const LN2_LO: f64 = 1.90821492927058770002e-10;
+
+/** e^t per f64 lane: Cody–Waite reduction, degree-11 Taylor on |r| ≤ ln2/2 (error below 1e−14), 2^k by exponent bits. */
+function expLanes64(t: v128): v128 {
+  // Beyond these e^t is 0 or ∞ in f64; inside, k stays a normal exponent. pmax/pmin pass NaN through.
+  const c = f64x2.pmin(f64x2.pmax(t, f64x2.splat(-708.0)), f64x2.splat(709.0));
+  const k = f64x2.nearest(f64x2.mul(c, f64x2.splat(LOG2E)));
+  const r = f64x2.sub(f64x2.sub(c, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
+  let p = f64x2.splat(2.505210838544172e-8);
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(2.755731922398589e-7));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(2.7557319223985893e-6));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(2.48015873015873e-5));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.984126984126984e-4));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.3888888888888889e-3));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(8.333333333333333e-3));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(4.1666666666666664e-2));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(0.16666666666666666));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(0.5));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0));
+  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0));
+  const k64 = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k));
+  const scale = i64x2.shl(i64x2.add(k64, i64x2.splat(1023)), 52);
+  let e = f64x2.mul(p, scale);
+  e = v128.bitselect(f64x2.splat(Infinity), e, f64x2.gt(t, f64x2.splat(709.78)));
+  return v128.bitselect(f64x2.splat(0), e, f64x2.lt(t, f64x2.splat(-745.2)));
+}
+
 /**
- * erfc(u), relative error below 1.2e−7 everywhere (Numerical Recipes' erfcc,
- * a Chebyshev fit): accurate in the far tail, where 1 − erf(u) would cancel.
+ * Φ(x) = ½·erfc(−x/√2) per lane, erfc(u) to a relative 1.2e−7 everywhere
+ * (Numerical Recipes' erfcc, a Chebyshev fit): accurate in the far tail, where
+ * 1 − erf(u) would cancel.
  */
-function erfc(u: f64): f64 {
-  const z = Math.abs(u);
-  const t = 1.0 / (1.0 + 0.5 * z);
-  const poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
-    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
-  const r = t * expF64(-z * z + poly);
-  return u >= 0 ? r : 2.0 - r;
-}
-
-/** Φ(x), the standard normal CDF. */
-@inline function normalCdf(x: f64): f64 {
-  return 0.5 * erfc(-x * SQRT1_2);
+function normalCdfLanes(x: v128): v128 {
+  const u = f64x2.mul(x, f64x2.splat(-SQRT1_2));
+  const z = f64x2.abs(u);
+  const one = f64x2.splat(1.0);
+  const t = f64x2.div(one, f64x2.add(one, f64x2.mul(f64x2.splat(0.5), z)));
+  let p = f64x2.splat(0.17087277);
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(-0.82215223));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(1.48851587));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(-1.13520398));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(0.27886807));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(-0.18628806));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(0.09678418));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(0.37409196));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(1.00002368));
+  p = f64x2.add(f64x2.mul(p, t), f64x2.splat(-1.26551223));
+  const r = f64x2.mul(t, expLanes64(f64x2.add(f64x2.neg(f64x2.mul(z, z)), p)));
+  const erfcU = v128.bitselect(r, f64x2.sub(f64x2.splat(2.0), r), f64x2.ge(u, f64x2.splat(0)));
+  return f64x2.mul(f64x2.splat(0.5), erfcU);
 }
 
 /**
- * ½(1 + tanh u) = 1/(1 + e^−2u), where u = √(2/π)(x + 0.044715x³): GELU-tanh's
+ * ½(1 + tanh u) = 1/(1 + e^−2u) per lane, u = √(2/π)(x + 0.044715x³): GELU-tanh's
  * gate without the cancellation of 1 + tanh u for u ≪ 0.
  */
-function tanhGate(x: f64): f64 {
-  return 1.0 / (1.0 + expF64(-2.0 * SQRT_2_OVER_PI * (x + KAPPA * x * x * x)));
+function tanhGateLanes(x: v128): v128 {
+  const cube = f64x2.mul(f64x2.mul(x, x), x);
+  const u = f64x2.mul(f64x2.splat(SQRT_2_OVER_PI), f64x2.add(x, f64x2.mul(f64x2.splat(KAPPA), cube)));
+  const one = f64x2.splat(1.0);
+  return f64x2.div(one, f64x2.add(one, expLanes64(f64x2.mul(f64x2.splat(-2.0), u))));
+}
+
+@inline function geluLanes<Op>(x: v128): v128 {
+  if (is<Op, Gelu>()) return f64x2.mul(x, normalCdfLanes(x));
+  return f64x2.mul(x, tanhGateLanes(x));
+}
+
+@inline function geluBackwardLanes<Op>(x: v128, dy: v128): v128 {
+  if (is<Op, Gelu>()) {
+    const density = f64x2.mul(f64x2.splat(INV_SQRT_2PI), expLanes64(f64x2.mul(f64x2.splat(-0.5), f64x2.mul(x, x))));
+    return f64x2.mul(dy, f64x2.add(normalCdfLanes(x), f64x2.mul(x, density)));
+  }
+  const s = tanhGateLanes(x);
+  const slope = f64x2.mul(f64x2.splat(SQRT_2_OVER_PI), f64x2.add(f64x2.splat(1.0), f64x2.mul(f64x2.splat(3.0 * KAPPA), f64x2.mul(x, x))));
+  const ds = f64x2.mul(f64x2.mul(f64x2.mul(f64x2.splat(2.0), x), f64x2.mul(s, f64x2.sub(f64x2.splat(1.0), s))), slope);
+  return f64x2.mul(dy, f64x2.add(s, ds));
+}
+
+/** Lanes 0..count−1 of f32 from p (the rest repeat lane 0), for a 1–3 element tail. */
+@inline function loadTail(p: usize, count: i32): v128 {
+  let v = f32x4.splat(load<f32>(p));
+  if (count > 1) v = v128.load32_lane(p, v, 1, 4);
+  if (count > 2) v = v128.load32_lane(p, v, 2, 8);
+  return v;
+}
+
+@inline function storeTail(p: usize, v: v128, count: i32): void {
+  v128.store32_lane(p, v, 0);
+  if (count > 1) v128.store32_lane(p, v, 1, 4);
+  if (count > 2) v128.store32_lane(p, v, 2, 8);
+}
+
+/** f32x4 → two f64x2, f(each), back to one f32x4 (each lane rounded once). */
+@inline function widened<Op>(v: v128, dy: v128, grad: bool): v128 {
+  const lo = f64x2.promote_low_f32x4(v);
+  const hi = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 2, 3));
+  let a: v128, b: v128;
+  if (grad) {
+    a = geluBackwardLanes<Op>(lo, f64x2.promote_low_f32x4(dy));
+    b = geluBackwardLanes<Op>(hi, f64x2.promote_low_f32x4(i32x4.shuffle(dy, dy, 2, 3, 2, 3)));
+  } else {
+    a = geluLanes<Op>(lo);
+    b = geluLanes<Op>(hi);
+  }
+  return i32x4.shuffle(f32x4.demote_f64x2_zero(a), f32x4.demote_f64x2_zero(b), 0, 1, 4, 5);
+}
+
+function geluLoop<Op>(x: usize, y: usize, n: i32): void {
+  const unused = f32x4.splat(0);
+  let i = 0;
+  for (; i <= n - 4; i += 4) v128.store(at(y, i), widened<Op>(v128.load(at(x, i)), unused, false));
+  if (i < n) storeTail(at(y, i), widened<Op>(loadTail(at(x, i), n - i), unused, false), n - i);
+}
+
+function geluBackwardLoop<Op>(x: usize, dy: usize, dx: usize, n: i32): void {
+  let i = 0;
+  for (; i <= n - 4; i += 4) v128.store(at(dx, i), widened<Op>(v128.load(at(x, i)), v128.load(at(dy, i)), true));
+  if (i < n) {
+    const count = n - i;
+    storeTail(at(dx, i), widened<Op>(loadTail(at(x, i), count), loadTail(at(dy, i), count), true), count);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -175,24 +278,15 @@ function tanhGate(x: f64): f64 {
     return low > b ? b : low;
   }
   if (is<Op, LeakyRelu>()) return x > 0 ? x : a * x;
-  if (is<Op, Gelu>()) return x * normalCdf(x);
-  if (is<Op, GeluTanh>()) return x * tanhGate(x);
   return unreachable();
 }
 
-/** dy · op'(x), as PyTorch 1.13's backward formulas define it (clamp passes the gradient at its bounds). */
+/** dy · op'(x), as PyTorch 1.13's backward formulas define it (clamp passes the gradient at its bounds). GELU: geluBackwardLanes. */
 @inline function backward<Op>(x: f64, dy: f64, a: f64, b: f64): f64 {
   if (is<Op, Sin>()) return dy * cosF64(x);
   if (is<Op, Cos>()) return dy * -sinF64(x);
   if (is<Op, Clamp>()) return x >= a && x <= b ? dy : 0;
   if (is<Op, LeakyRelu>()) return x > 0 ? dy : dy * a;
-  if (is<Op, Gelu>()) return dy * (normalCdf(x) + x * INV_SQRT_2PI * expF64(-0.5 * x * x));
-  if (is<Op, GeluTanh>()) {
-    // With s = ½(1 + tanh u): d/dx x·s = s + x·2s(1 − s)·du/dx.
-    const s = tanhGate(x);
-    const slope = SQRT_2_OVER_PI * (1.0 + 3.0 * KAPPA * x * x);
-    return dy * (s + 2.0 * x * s * (1.0 - s) * slope);
-  }
   return unreachable();
 }
 
@@ -244,8 +338,8 @@ export function f32_pointwise(op: i32, x: usize, y: usize, n: i32, a: f64, b: f6
     case PointwiseOp.Cos: forwardLoop<Cos>(x, y, n, a, b); return;
     case PointwiseOp.Clamp: forwardLoop<Clamp>(x, y, n, a, b); return;
     case PointwiseOp.LeakyRelu: forwardLoop<LeakyRelu>(x, y, n, a, b); return;
-    case PointwiseOp.Gelu: forwardLoop<Gelu>(x, y, n, a, b); return;
-    case PointwiseOp.GeluTanh: forwardLoop<GeluTanh>(x, y, n, a, b); return;
+    case PointwiseOp.Gelu: geluLoop<Gelu>(x, y, n); return;
+    case PointwiseOp.GeluTanh: geluLoop<GeluTanh>(x, y, n); return;
     default: unreachable();
   }
 }
@@ -256,8 +350,8 @@ export function f32_pointwise_backward(op: i32, x: usize, dy: usize, dx: usize, 
     case PointwiseOp.Cos: backwardLoop<Cos>(x, dy, dx, n, a, b); return;
     case PointwiseOp.Clamp: backwardLoop<Clamp>(x, dy, dx, n, a, b); return;
     case PointwiseOp.LeakyRelu: backwardLoop<LeakyRelu>(x, dy, dx, n, a, b); return;
-    case PointwiseOp.Gelu: backwardLoop<Gelu>(x, dy, dx, n, a, b); return;
-    case PointwiseOp.GeluTanh: backwardLoop<GeluTanh>(x, dy, dx, n, a, b); return;
+    case PointwiseOp.Gelu: geluBackwardLoop<Gelu>(x, dy, dx, n); return;
+    case PointwiseOp.GeluTanh: geluBackwardLoop<GeluTanh>(x, dy, dx, n); return;
     default: unreachable();
   }
 }
