@@ -78,6 +78,24 @@ export function minDim(x0: Tensor, dim: number, keepdim = false): ValuesIndices 
   return new ValuesIndices(values, indices);
 }
 
+/** Index of the first minimum (NaN counts as the minimum), over everything or along dim; int32. */
+export function argmin(x0: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
+  const x = floatInput(toFloat(x0), "argmin");
+  const be = x.backend;
+  const whole = dim === undefined;
+  if (whole && x.numel() === 0) throw new RangeError("argmin(): Expected reduction dim to be specified for input.numel() == 0.");
+  const d = whole ? 0 : normDim(dim, x.ndim);
+  const [outer, size, inner] = whole ? [1, x.numel(), 1] : around(x, d);
+  if (size === 0) throw new RangeError(`argmin(): Expected reduction dim ${d} to have non-zero size.`);
+  const shape = whole ? (keepdim ? x.shape.map(() => 1) : []) : reducedShape(x, d, keepdim);
+  const negated = result(x.shape, [x], false);
+  be.kernels.f32_unary(UnaryOp.Neg, x.ptr, negated.ptr, x.numel());
+  const out = result(shape, [x], false, "int32");
+  be.kernels.f32_argmax(negated.ptr, out.ptr, outer, size, inner);
+  negated.dispose();
+  return out;
+}
+
 // ---- var and std ---------------------------------------------------------------
 
 export interface VarOptions {

@@ -294,6 +294,7 @@ export class Tensor {
     return stats.std(this, a.dim, a.keepdim, a.correction);
   }
   argmax(dim?: number, keepdim = false): Tensor { return ops.argmax(this, dim, keepdim); }
+  argmin(dim?: number, keepdim = false): Tensor { return stats.argmin(this, dim, keepdim); }
   /** The p-norm (p = 2 or 1) over all elements or along dim. */
   norm(p: 1 | 2 = 2, dim?: number | number[] | null, keepdim = false): Tensor { return ops.norm(this, p, dim, keepdim); }
 

@@ -32,6 +32,13 @@ describe("min(dim) and max(dim) results", () => {
     expect(i.toArray()).toEqual([[0, 1, 0]]);
   });
 
+  it("argmin gives min's indices, or the flat index of the first minimum of everything", () => {
+    const x = tensor([[3, -1, 2], [-1, 4, -5]]);
+    expect(x.argmin(1).toArray()).toEqual(x.min(1).indices.toArray());
+    expect(x.argmin().toArray()).toBe(5);
+    expect(x.argmin(0, true).shape).toEqual([1, 3]);
+  });
+
   it("min() of everything is a 0-d tensor; min(dim) picks the first of equal minima", () => {
     expect(tensor([[3, -1], [-1, 4]]).min().item()).toBe(-1);
     expect(tensor([[3, -1], [-1, -1]]).min(1).indices.toArray()).toEqual([1, 0]);
