@@ -8,6 +8,7 @@ export * from "./dropout";
 export * from "./loss";
 export * from "./optim";
 export * from "./indexing";
+export * from "./pointwise";
 // Last, so that its functions are last in the code section: the relaxed-SIMD
 // build differs from the baseline one in GEMM alone (see tools/build-wasm.mjs).
 export * from "./gemm";

@@ -62,3 +62,17 @@ export enum GemmEpilogue {
   /** C = max(C, +0) as f32_unary's ReLU (NaN passes through): Linear then ReLU in one pass. */
   Relu = 1,
 }
+
+/** y = op(x; a, b), one element at a time in f64 (assembly/pointwise.ts). */
+export enum PointwiseOp {
+  Sin = 0,
+  Cos = 1,
+  /** min(max(x, a), b); a = −∞ or b = +∞ for a one-sided clamp. */
+  Clamp = 2,
+  /** x > 0 ? x : a·x. */
+  LeakyRelu = 3,
+  /** x·Φ(x), Φ the standard normal CDF (PyTorch's exact GELU). */
+  Gelu = 4,
+  /** ½x(1 + tanh(√(2/π)(x + 0.044715x³))): GELU with approximate = "tanh". */
+  GeluTanh = 5,
+}

@@ -11,6 +11,7 @@ import { beginOp, Cell, unite, type Storage } from "./storage.ts";
 import { Tensor, type DType } from "./tensor.ts";
 import * as views from "./ops/views.ts";
 import { broadcastViewStrides, dense, doneWith } from "./ops/views.ts";
+import { ValuesIndices } from "./values-indices.ts";
 
 // ---- plumbing -----------------------------------------------------------------
 
@@ -500,7 +501,7 @@ export function argmax(x0: Tensor, dim: number | undefined, keepdim: boolean): T
   return out;
 }
 
-export function maxDim(x0: Tensor, dim: number, keepdim: boolean): { values: Tensor; indices: Tensor } {
+export function maxDim(x0: Tensor, dim: number, keepdim: boolean): ValuesIndices {
   const x = floatDense(x0, "max");
   const d = normDim(dim, x.ndim);
   // The kernel would answer −∞ for an empty reduction: PyTorch refuses, and so do we.
@@ -525,7 +526,7 @@ export function maxDim(x0: Tensor, dim: number, keepdim: boolean): { values: Ten
     saveWith(values, indices.storage);
   }
   doneWith(x, x0, graph);
-  return { values, indices };
+  return new ValuesIndices(values, indices);
 }
 
 export function norm(x0: Tensor, p: 1 | 2, dim: number | number[] | null | undefined, keepdim: boolean): Tensor {

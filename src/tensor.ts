@@ -7,6 +7,9 @@ import { inBackward, isGradEnabled, runBackward, withoutGrad, type BackwardOptio
 import * as ops from "./ops.ts";
 import * as views from "./ops/views.ts";
 import * as indexing from "./ops/indexing.ts";
+import * as math from "./math.ts";
+import * as stats from "./statistics.ts";
+import type { ValuesIndices } from "./values-indices.ts";
 import { takeStream } from "./random.ts";
 import { checkShape, fmt, inferShape, normDim, numel, stridesOf, type Shape } from "./shape.ts";
 import { beginOp, boundary, ReclaimedTensorError, Storage, type Lifetime } from "./storage.ts";
@@ -332,6 +335,13 @@ export class Tensor {
   tanh(): Tensor { return ops.unary(this, UnaryOp.Tanh); }
   square(): Tensor { return ops.unary(this, UnaryOp.Square); }
   sign(): Tensor { return ops.unary(this, UnaryOp.Sign); }
+  sin(): Tensor { return math.sin(this); }
+  cos(): Tensor { return math.cos(this); }
+  /** min(max(x, min), max); either bound may be null. */
+  clamp(min?: number | null, max?: number | null): Tensor { return math.clamp(this, min, max); }
+  clip(min?: number | null, max?: number | null): Tensor { return math.clamp(this, min, max); }
+  softmax(dim: number): Tensor { return stats.softmax(this, dim); }
+  logSoftmax(dim: number): Tensor { return stats.logSoftmax(this, dim); }
 
   matmul(other: Tensor): Tensor { return ops.matmul(this, other); }
 
@@ -339,13 +349,30 @@ export class Tensor {
 
   sum(dim?: number | number[] | null, keepdim = false): Tensor { return ops.reduce(this, "sum", dim, keepdim); }
   mean(dim?: number | number[] | null, keepdim = false): Tensor { return ops.reduce(this, "mean", dim, keepdim); }
-  /** max() → the largest value; max(dim) → { values, indices } as in PyTorch. */
+  /** max() → the largest value; max(dim) → { values, indices }, also `const [values, indices] = x.max(1)`. */
   max(): Tensor;
-  max(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
-  max(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
+  max(dim: number, keepdim?: boolean): ValuesIndices;
+  max(dim?: number, keepdim = false): Tensor | ValuesIndices {
     return dim === undefined ? ops.maxAll(this) : ops.maxDim(this, dim, keepdim);
   }
+  /** min() → the smallest value; min(dim) → { values, indices }, also destructurable. */
+  min(): Tensor;
+  min(dim: number, keepdim?: boolean): ValuesIndices;
+  min(dim?: number, keepdim = false): Tensor | ValuesIndices {
+    return dim === undefined ? stats.minAll(this) : stats.minDim(this, dim, keepdim);
+  }
+  /** Variance over dim (all by default), unbiased as in PyTorch 1.13; `{ unbiased: false }` or `{ correction }` to change. */
+  var(dim?: number | number[] | null | stats.VarOptions, keepdim?: boolean | stats.VarOptions, opts?: stats.VarOptions): Tensor {
+    const a = stats.varArgs("var", dim, keepdim, opts);
+    return stats.variance(this, a.dim, a.keepdim, a.correction);
+  }
+  /** Standard deviation: the square root of var() with the same arguments. */
+  std(dim?: number | number[] | null | stats.VarOptions, keepdim?: boolean | stats.VarOptions, opts?: stats.VarOptions): Tensor {
+    const a = stats.varArgs("std", dim, keepdim, opts);
+    return stats.std(this, a.dim, a.keepdim, a.correction);
+  }
   argmax(dim?: number, keepdim = false): Tensor { return ops.argmax(this, dim, keepdim); }
+  argmin(dim?: number, keepdim = false): Tensor { return stats.argmin(this, dim, keepdim); }
   /** The p-norm (p = 2 or 1) over all elements or along dim. */
   norm(p: 1 | 2 = 2, dim?: number | number[] | null, keepdim = false): Tensor { return ops.norm(this, p, dim, keepdim); }
 
@@ -399,6 +426,11 @@ export class Tensor {
   }
   div_(other: Tensor | Scalar): this {
     return this.inPlace("div_", (d) => ops.binaryInto(d, other, BinaryOp.Div));
+  }
+  clamp_(min?: number | null, max?: number | null): this {
+    this.checkInPlace("clamp_");
+    math.clampInto(this, min, max);
+    return this.written();
   }
   copy_(src: Tensor): this {
     return this.inPlace("copy_", (d) => ops.copyInto(d, src));

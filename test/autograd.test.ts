@@ -7,7 +7,7 @@
 
 import { afterAll, describe, expect, it } from "vitest";
 import { nn, setBackend, tensor, type Tensor } from "../src/index.ts";
-import { matmul2, map1, map2, numelOf, reduceDims, sumAll, type Arr } from "./helpers/ref.ts";
+import { alongDim, erfSeries, matmul2, map1, map2, numelOf, reduceDims, sumAll, type Arr } from "./helpers/ref.ts";
 import { rng } from "./helpers/backends.ts";
 
 const F = nn.functional;
@@ -79,10 +79,47 @@ const cases: Case[] = [
   { name: "logSoftmax over the last dim", shapes: [[3, 4]], build: (a) => F.logSoftmax(a), ref: (a) => { const d = new Float64Array(12); for (let i = 0; i < 3; i++) { const row = a.data.slice(i * 4, i * 4 + 4); const m = Math.max(...row); const l = Math.log(row.reduce((s, x) => s + Math.exp(x - m), 0)) + m; for (let j = 0; j < 4; j++) d[i * 4 + j] = row[j] - l; } return { shape: [3, 4], data: d }; } },
   { name: "the book's L2 penalty Σw²/2", shapes: [[5, 1]], build: (w) => F.l2Penalty(w), ref: (w) => scalar(sumAll(map1(w, (x) => x * x)) / 2) },
   { name: "the book's L1 penalty Σ|w|", shapes: [[5, 1]], build: (w) => F.l1Penalty(w), ref: (w) => scalar(sumAll(map1(w, Math.abs))) },
+  // Issue 18's math ops, activations and losses.
+  { name: "sin and cos", shapes: [[6]], build: (a) => a.sin().add(a.mul(3).cos()), ref: (a) => map1(a, (x) => Math.sin(x) + Math.cos(3 * x)) },
+  { name: "clamp(-0.5, 0.75)", shapes: [[8]], build: (a) => a.clamp(-0.5, 0.75), ref: (a) => map1(a, (x) => Math.min(Math.max(x, -0.5), 0.75)) },
+  { name: "clamp with one bound", shapes: [[8]], build: (a) => a.clamp(0.2).add(a.clamp(null, -0.3)), ref: (a) => map1(a, (x) => Math.max(x, 0.2) + Math.min(x, -0.3)) },
+  { name: "min of everything", shapes: [[3, 4]], build: (a) => a.min(), ref: (a) => reduceDims(a, all(a), Infinity, Math.min) },
+  { name: "min over dim 1 (values)", shapes: [[3, 4]], build: (a) => a.min(1).values, ref: (a) => reduceDims(a, [1], Infinity, Math.min) },
+  { name: "var over dim 1 (unbiased)", shapes: [[3, 5]], build: (a) => a.var(1), ref: (a) => varRef(a, [1], 1) },
+  { name: "var of everything, biased", shapes: [[2, 3]], build: (a) => a.var({ unbiased: false }), ref: (a) => varRef(a, all(a), 0) },
+  { name: "std over dims [0, 2] keepdim", shapes: [[2, 3, 2]], build: (a) => a.std([0, 2], true), ref: (a) => map1(varRef(a, [0, 2], 1, true), Math.sqrt) },
+  { name: "softmax over dim 1 of a 3-d tensor", shapes: [[2, 3, 2]], build: (a) => a.softmax(1), ref: (a) => alongDim(a, 1, softmaxLine) },
+  { name: "logSoftmax over dim 0", shapes: [[3, 4]], build: (a) => a.logSoftmax(0), ref: (a) => alongDim(a, 0, (l) => softmaxLine(l).map(Math.log)) },
+  { name: "leakyRelu(0.1)", shapes: [[8]], build: (a) => F.leakyRelu(a, 0.1), ref: (a) => map1(a, (x) => (x > 0 ? x : 0.1 * x)) },
+  { name: "gelu (exact)", shapes: [[8]], build: (a) => F.gelu(a), ref: (a) => map1(a, (x) => 0.5 * x * (1 + erfSeries(x / Math.SQRT2))) },
+  { name: "gelu (tanh)", shapes: [[8]], build: (a) => F.gelu(a, { approximate: "tanh" }), ref: (a) => map1(a, (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)))) },
+  { name: "nllLoss (mean) with class weights", shapes: [[3, 4]], build: (a) => F.nllLoss(a, tensor([1, 0, 3], { dtype: "int32" }), { weight: tensor([1, 2, 0.5, 3]) }), ref: (a) => scalar(-(a.data[1] * 2 + a.data[4] * 1 + a.data[11] * 3) / 6) },
+  { name: "l1Loss (mean)", shapes: [[2, 3], [2, 3]], build: (a, b) => F.l1Loss(a, b), ref: (a, b) => scalar(sumAll(map2(a, b, (x, y) => Math.abs(x - y))) / 6) },
+  { name: "binaryCrossEntropy (sum)", shapes: [[5], [5]], low: 0.1, high: 0.9, build: (x, t) => F.binaryCrossEntropy(x, t, { reduction: "sum" }), ref: (x, t) => scalar(sumAll(map2(x, t, (p, y) => -(y * Math.log(p) + (1 - y) * Math.log(1 - p))))) },
+  { name: "binaryCrossEntropyWithLogits (mean) with posWeight", shapes: [[2, 3], [2, 3]], build: (x, t) => F.binaryCrossEntropyWithLogits(x, t, { posWeight: tensor([1, 2, 0.5]) }), ref: (x, t) => scalar(x.data.reduce((s, z, i) => s + bceLogitsRef(z, t.data[i], [1, 2, 0.5][i % 3]), 0) / 6) },
   { name: "crossEntropy (mean) against int32 labels", shapes: [[3, 4]], build: (a) => F.crossEntropy(a, tensor([1, 0, 3], { dtype: "int32" })), ref: (a) => scalar(crossEntropyRef(a, [1, 0, 3]).reduce((x, y) => x + y) / 3) },
   { name: "crossEntropy (sum)", shapes: [[2, 5]], build: (a) => F.crossEntropy(a, tensor([4, 2], { dtype: "int32" }), { reduction: "sum" }), ref: (a) => scalar(crossEntropyRef(a, [4, 2]).reduce((x, y) => x + y)) },
   { name: "crossEntropy (none)", shapes: [[3, 3]], build: (a) => F.crossEntropy(a, tensor([2, 2, 0], { dtype: "int32" }), { reduction: "none" }), ref: (a) => ({ shape: [3], data: Float64Array.from(crossEntropyRef(a, [2, 2, 0])) }) },
 ];
+
+function varRef(a: Arr, dims: number[], correction: number, keep = false): Arr {
+  const count = dims.reduce((n, d) => n * a.shape[d], 1);
+  const m = mean(a, dims, true);
+  const centred = map2(a, m, (x, y) => (x - y) ** 2);
+  return map1(sum(centred, dims, keep), (s) => s / (count - correction));
+}
+
+/** −(posWeight·y·log σ(z) + (1 − y)·log(1 − σ(z))). */
+function bceLogitsRef(z: number, y: number, posWeight: number): number {
+  return -(posWeight * y * Math.log(sigmoid(z)) + (1 - y) * Math.log(1 - sigmoid(z)));
+}
+
+function softmaxLine(line: number[]): number[] {
+  const m = Math.max(...line);
+  const e = line.map((x) => Math.exp(x - m));
+  const s = e.reduce((p, q) => p + q, 0);
+  return e.map((x) => x / s);
+}
 
 function crossEntropyRef(a: Arr, labels: number[]): number[] {
   const c = a.shape[1];

@@ -18,7 +18,7 @@ import { promisify } from "node:util";
 import * as esbuild from "esbuild";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import type { Backend } from "../src/backend/backend.ts";
-import { BinaryOp, GemmEpilogue, GemmLayout, UnaryOp } from "../src/backend/kernels.ts";
+import { BinaryOp, GemmEpilogue, GemmLayout, PointwiseOp, UnaryOp } from "../src/backend/kernels.ts";
 import { MAX_THREADS, MIN_THREADED_WORK, SPLIT_KERNELS, workerTilesPosted, type SplitKernel } from "../src/backend/threads.ts";
 import { createWasmBackend } from "../src/backend/wasm.ts";
 import {
@@ -288,6 +288,16 @@ describe("threaded elementwise kernels: large calls split by element ranges", ()
       be.kernels.f32_adadelta_step(param!, floats(n, 33), sq!, acc!, n, 1, 0.9, 1e-6, 1e-2, 0);
       return [param!, sq!, acc!].map((ptr) => bytes(ptr, 4 * n));
     },
+    f32_pointwise: (n) => [PointwiseOp.Sin, PointwiseOp.Gelu, PointwiseOp.Clamp].map((op) => {
+      const y = keep(scratch(be, n));
+      be.kernels.f32_pointwise(op, floats(n, 22, -8, 8), y, n, -0.5, 0.75);
+      return bytes(y, 4 * n);
+    }),
+    f32_pointwise_backward: (n) => [PointwiseOp.Cos, PointwiseOp.LeakyRelu].map((op) => {
+      const dx = keep(scratch(be, n));
+      be.kernels.f32_pointwise_backward(op, floats(n, 23, -8, 8), floats(n, 24), dx, n, 0.125, 0);
+      return bytes(dx, 4 * n);
+    }),
   };
   // Around the thresholds (2^14 elements a thread for random draws, 2^15 for
   // the optimizers, 2^16 for the rest), with ragged ends and odd counts.

@@ -15,6 +15,7 @@ import { jsDropoutKernels } from "./js/dropout.ts";
 import { jsLossKernels } from "./js/loss.ts";
 import { jsOptimKernels } from "./js/optim.ts";
 import { jsIndexingKernels } from "./js/indexing.ts";
+import { jsPointwiseKernels } from "./js/pointwise.ts";
 
 export function createJsBackend(): Backend {
   const heap = new ArrayHeap(16 * 65536);
@@ -28,6 +29,7 @@ export function createJsBackend(): Backend {
     ...jsLossKernels(heap),
     ...jsOptimKernels(heap),
     ...jsIndexingKernels(heap),
+    ...jsPointwiseKernels(heap),
   };
   return {
     name: "js",

@@ -13,7 +13,7 @@
 // signature here.
 
 // assembly/ops.ts is the source of truth; the build copies it here so dist/ mirrors src/.
-export { UnaryOp, BinaryOp, ReduceOp, GemmLayout, GemmEpilogue } from "./ops.generated.ts";
+export { UnaryOp, BinaryOp, ReduceOp, GemmLayout, GemmEpilogue, PointwiseOp } from "./ops.generated.ts";
 
 export interface GemmKernels {
   /**
@@ -212,6 +212,21 @@ export interface IndexingKernels {
   f32_to_i32(src: number, dst: number, n: number): void;
 }
 
+export interface PointwiseKernels {
+  /**
+   * y = op(x; a, b) (PointwiseOp), computed in f64 per element and rounded once.
+   * Clamp: a = lower, b = upper bound (±∞ for none); LeakyRelu: a = negative slope. In place ok.
+   */
+  f32_pointwise(op: number, x: number, y: number, n: number, a: number, b: number): void;
+  /** dx = dy · op'(x; a, b), PyTorch 1.13's backward formulas. In place ok (dx = dy). */
+  f32_pointwise_backward(op: number, x: number, dy: number, dx: number, n: number, a: number, b: number): void;
+  /**
+   * out [n, c] (i32) = one-hot rows of labels [n] (i32); a row labelled `ignore` is all 0.
+   * Returns −1, or the index of the first label outside [0, c).
+   */
+  i32_one_hot(labels: number, out: number, n: number, c: number, ignore: number): number;
+}
+
 export interface Kernels
   extends GemmKernels, ElementwiseKernels, ReduceKernels, RandomKernels,
-    DropoutKernels, LossKernels, OptimKernels, IndexingKernels {}
+    DropoutKernels, LossKernels, OptimKernels, IndexingKernels, PointwiseKernels {}

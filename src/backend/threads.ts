@@ -61,7 +61,7 @@ export const SPLIT_KERNELS = [
   "f32_unary", "f32_unary_backward", "f32_binary", "f32_binary_scalar", "f32_fill", "u8_to_f32", "i32_to_f32",
   "random_uniform", "random_normal", "f32_dropout", "f32_dropout_backward", "f32_relu_dropout",
   "f32_relu_dropout_backward", "f32_sgd_step", "f32_adam_step", "f32_rmsprop_step", "f32_adagrad_step",
-  "f32_adadelta_step",
+  "f32_adadelta_step", "f32_pointwise", "f32_pointwise_backward",
 ] as const;
 export type SplitKernel = (typeof SPLIT_KERNELS)[number];
 /**

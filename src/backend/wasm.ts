@@ -256,6 +256,8 @@ const SPLITS: Record<SplitKernel, { min: number; n: number; step: readonly numbe
   f32_adagrad_step: { min: OPTIM, n: 3, step: [4, 4, 4, 0, 0, 0, 0, 0] },
   // param, grad, squareAvg, accDelta, n, then 5 scalars
   f32_adadelta_step: { min: OPTIM, n: 4, step: [4, 4, 4, 4, 0, 0, 0, 0, 0, 0] },
+  f32_pointwise: { min: PLAIN, n: 3, step: [0, 4, 4, 0, 0, 0] }, // op, x, y, n, a, b
+  f32_pointwise_backward: { min: PLAIN, n: 4, step: [0, 4, 4, 4, 0, 0, 0] }, // op, x, dy, dx, n, a, b
 };
 
 /**

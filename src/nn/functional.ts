@@ -10,6 +10,7 @@ import { dense } from "../ops/views.ts";
 import { takeStream } from "../random.ts";
 import { fmt, numel } from "../shape.ts";
 import { Storage } from "../storage.ts";
+import * as stats from "../statistics.ts";
 import type { Tensor } from "../tensor.ts";
 
 export type Reduction = "mean" | "sum" | "none";
@@ -289,13 +290,24 @@ export function l2Penalty(w: Tensor): Tensor {
   return w.square().sum().div(2);
 }
 
-/** log(softmax(x)) along dim, computed stably. */
+/** log(softmax(x)) along dim (default −1), computed stably. */
 export function logSoftmax(x: Tensor, dim = -1): Tensor {
-  const m = x.max(dim, true).values.detach();
-  const shifted = x.sub(m);
-  return shifted.sub(shifted.exp().sum(dim, true).log());
+  return stats.logSoftmax(x, dim);
 }
 
+/** softmax along dim (default −1), computed stably. */
 export function softmax(x: Tensor, dim = -1): Tensor {
-  return logSoftmax(x, dim).exp();
+  return stats.softmax(x, dim);
 }
+
+export function sigmoid(x: Tensor): Tensor {
+  return x.sigmoid();
+}
+
+export function tanh(x: Tensor): Tensor {
+  return x.tanh();
+}
+
+export { leakyRelu, gelu, oneHot, type GeluApproximate } from "../math.ts";
+export { nllLoss, l1Loss, binaryCrossEntropy, binaryCrossEntropyWithLogits } from "./loss-functions.ts";
+export type { NllOptions, BceOptions, BceWithLogitsOptions } from "./loss-functions.ts";

@@ -1,5 +1,8 @@
 // The nn namespace: modules, layers, losses, init and functional.
 export { Module, Sequential, type StateDict, type LoadResult } from "./module.ts";
 export { Linear, ReLU, Dropout, Flatten, MSELoss, CrossEntropyLoss } from "./layers.ts";
+export { Tanh, Sigmoid, Softmax, LogSoftmax, Identity, LeakyReLU, GELU } from "./activations.ts";
+export { NLLLoss, L1Loss, BCELoss, BCEWithLogitsLoss } from "./losses.ts";
 export * as init from "./init.ts";
+export * as utils from "./utils.ts";
 export * as functional from "./functional.ts";
