@@ -45,8 +45,8 @@ class Mixed extends nn.Module {
   act = new nn.ReLU();
   blocks = new nn.ModuleList([new nn.Linear(4, 4), new nn.Dropout(0.5)]);
   w = nn.Parameter(zeros([2]));
-  running = this.registerBuffer("running", zeros([2]));
-  scratch = this.registerBuffer("scratch", zeros([1]), false);
+  running = this.registerBuffer("running", zeros([2]))!;
+  scratch = this.registerBuffer("scratch", zeros([1]), false)!;
   seq = new nn.Sequential(new nn.Flatten(), new nn.Linear(2, 2, { bias: false }));
   forward(x: Tensor): Tensor {
     return this.fc1.forward(x);
