@@ -81,16 +81,10 @@ class Net extends nn.Module {
 
   forward(X: Tensor) {
     let H1 = this.relu.forward(this.lin1.forward(X.reshape(-1, this.numInputs)));
-    // Dropout only while training.
-    if (this.training) {
-      // A dropout layer after the first fully connected layer.
-      H1 = dropoutLayer(H1, dropout1);
-    }
+    // Dropout only while training, after each hidden layer.
+    if (this.training) H1 = dropoutLayer(H1, dropout1);
     let H2 = this.relu.forward(this.lin2.forward(H1));
-    if (this.training) {
-      // A dropout layer after the second fully connected layer.
-      H2 = dropoutLayer(H2, dropout2);
-    }
+    if (this.training) H2 = dropoutLayer(H2, dropout2);
     return this.lin3.forward(H2);
   }
 }

@@ -51,9 +51,7 @@ function initParams() {
 }
 
 // ---- Defining the L2 norm penalty ----------------------------------------------------
-function l2Penalty(w: Tensor) {
-  return w.pow(2).sum().div(2);
-}
+const l2Penalty = (w: Tensor) => w.pow(2).sum().div(2);
 
 // ---- Defining the training loop ------------------------------------------------------
 function train(lambd: number) {
