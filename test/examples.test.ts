@@ -128,7 +128,7 @@ const FULL = process.env.FASHION_MNIST_DIR ?? "/usr/share/datasets/fashion-mnist
 const hasFullData = ["train-images-idx3-ubyte", "t10k-images-idx3-ubyte"].every((f) => existsSync(`${FULL}/${f}`) || existsSync(`${FULL}/${f}.gz`));
 
 describe("examples/dropout.ts against PyTorch running the same code", () => {
-  // PyTorch's ranges are for the full 60 000 images. Three PyTorch seeds understate the
+  // PyTorch's ranges are for the full 60 000 images. Six PyTorch seeds understate the
   // spread of one run, so the band is their [min, max] widened by half its width each way
   // (test/d2l.test.ts does the same for the CLI's runs).
   const band = (r: Range): Range => ({ min: r.min - (r.max - r.min) / 2, max: r.max + (r.max - r.min) / 2 });
