@@ -6,8 +6,8 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { BOOK_VARIANTS, runWeightDecay } from "../examples/weight-decay.ts";
-import { dropoutFromScratchDemo, trainDropoutMlp, type EpochStats } from "../examples/dropout.ts";
+import { BOOK_VARIANTS, runWeightDecay } from "../src/experiments/weight-decay.ts";
+import { dropoutFromScratchDemo, trainDropoutMlp, type EpochStats } from "../src/experiments/dropout.ts";
 
 type Range = { mean: number; min: number; max: number };
 const reference = (name: string) =>

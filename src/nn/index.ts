@@ -1,5 +1,7 @@
 // The nn namespace: modules, layers, losses, init and functional.
-export { Module, Sequential, type StateDict, type LoadResult } from "./module.ts";
+export { Module, KeyError, type StateDict, type LoadResult } from "./module.ts";
+export { Sequential, ModuleList } from "./containers.ts";
+export { Parameter, isParameter } from "./parameter.ts";
 export { Linear, ReLU, Dropout, Flatten, MSELoss, CrossEntropyLoss } from "./layers.ts";
 export { Tanh, Sigmoid, Softmax, LogSoftmax, Identity, LeakyReLU, GELU } from "./activations.ts";
 export { NLLLoss, L1Loss, BCELoss, BCEWithLogitsLoss } from "./losses.ts";

@@ -6,6 +6,7 @@ import type { Tensor } from "../tensor.ts";
 import * as F from "./functional.ts";
 import { kaimingUniform_, uniform_ } from "./init.ts";
 import { forwardOf, Module } from "./module.ts";
+import { pyBool, pyFloat } from "./repr.ts";
 
 export class Linear extends Module {
   readonly weight: Tensor;
@@ -23,6 +24,9 @@ export class Linear extends Module {
   }
   forward(x: Tensor): Tensor {
     return F.linear(x, this.weight, this.bias);
+  }
+  override extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${pyBool(this.bias !== null)}`;
   }
   /** Linear then ReLU: the GEMM applies the ReLU (F.linearRelu), unless a subclass changed either forward. */
   override fusedWith(next: Module): ((x: Tensor) => Tensor) | null {
@@ -55,6 +59,9 @@ export class Dropout extends Module {
   forward(x: Tensor): Tensor {
     return F.dropout(x, this.p, this.training);
   }
+  override extraRepr(): string {
+    return `p=${pyFloat(this.p)}, inplace=False`;
+  }
 }
 
 /** Flattens dims startDim..endDim (default: all but the batch dim), like x.view(N, -1). */
@@ -64,6 +71,9 @@ export class Flatten extends Module {
   }
   forward(x: Tensor): Tensor {
     return x.flatten(this.startDim, this.endDim);
+  }
+  override extraRepr(): string {
+    return `start_dim=${this.startDim}, end_dim=${this.endDim}`;
   }
 }
 
