@@ -14,6 +14,9 @@ import { jsRandomKernels } from "./js/random.ts";
 import { jsDropoutKernels } from "./js/dropout.ts";
 import { jsLossKernels } from "./js/loss.ts";
 import { jsOptimKernels } from "./js/optim.ts";
+import { jsConvKernels } from "./js/conv.ts";
+import { jsPoolKernels } from "./js/pool.ts";
+import { jsBatchNormKernels } from "./js/batchnorm.ts";
 
 export function createJsBackend(): Backend {
   const heap = new ArrayHeap(16 * 65536);
@@ -26,6 +29,9 @@ export function createJsBackend(): Backend {
     ...jsDropoutKernels(heap),
     ...jsLossKernels(heap),
     ...jsOptimKernels(heap),
+    ...jsConvKernels(heap),
+    ...jsPoolKernels(heap),
+    ...jsBatchNormKernels(heap),
   };
   return {
     name: "js",
