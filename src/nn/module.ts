@@ -17,6 +17,7 @@ export abstract class Module {
   training = true;
   private readonly ownParameters = new Map<string, Tensor | null>();
   private readonly children = new Map<string, Module>();
+  private readonly ownBuffers = new Map<string, Tensor | null>();
 
   abstract forward(...inputs: Tensor[]): Tensor;
 
@@ -42,14 +43,37 @@ export abstract class Module {
     return t;
   }
 
-  protected registerModule<M extends Module>(name: string, m: M): M {
-    if (!(m instanceof Module)) throw new TypeError(`child module "${name}" must be a Module, got ${describeValue(m)}`);
-    this.children.set(name, m);
-    return m;
+  /**
+   * Registers t as a buffer: state that is not a parameter (BatchNorm's running
+   * statistics). It never requires grad, is never reclaimed at a step boundary,
+   * and is saved in stateDict after the module's parameters, as in PyTorch.
+   */
+  registerBuffer(name: string, t: Tensor | null): Tensor | null {
+    if (t) {
+      t.requiresGrad = false;
+      t.keep();
+    }
+    this.ownBuffers.set(name, t);
+    return t;
   }
 
-  /** [name, parameter] pairs, own parameters first, then each child's ("1.weight"), as PyTorch orders them. */
-  namedParameters(prefix = ""): [string, Tensor][] {
+  /** [name, buffer] pairs, own buffers first, then each child's, as PyTorch orders them. */
+  namedBuffers(prefix = ""): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    const walk = (m: Module, pre: string) => {
+      for (const [n, b] of m.ownBuffers) if (b) out.push([pre + n, b]);
+      for (const [n, c] of m.children) walk(c, `${pre}${n}.`);
+    };
+    walk(this, prefix ? `${prefix}.` : "");
+    return out;
+  }
+
+  buffers(): Tensor[] {
+    return this.namedBuffers().map(([, b]) => b);
+  }
+
+  /** Parameters then buffers of each module, depth first: PyTorch's state_dict order. */
+  private namedState(prefix: string, parametersOnly: boolean): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     const seen = new Set<Tensor>();
     const walk = (m: Module, pre: string) => {
@@ -59,10 +83,22 @@ export abstract class Module {
           out.push([pre + n, p]);
         }
       }
+      if (!parametersOnly) for (const [n, b] of m.ownBuffers) if (b) out.push([pre + n, b]);
       for (const [n, c] of m.children) walk(c, `${pre}${n}.`);
     };
     walk(this, prefix ? `${prefix}.` : "");
     return out;
+  }
+
+  protected registerModule<M extends Module>(name: string, m: M): M {
+    if (!(m instanceof Module)) throw new TypeError(`child module "${name}" must be a Module, got ${describeValue(m)}`);
+    this.children.set(name, m);
+    return m;
+  }
+
+  /** [name, parameter] pairs, own parameters first, then each child's ("1.weight"), as PyTorch orders them. */
+  namedParameters(prefix = ""): [string, Tensor][] {
+    return this.namedState(prefix, true);
   }
 
   parameters(): Tensor[] {
@@ -100,17 +136,17 @@ export abstract class Module {
     });
   }
 
-  /** The parameters by PyTorch name, in PyTorch's order; the tensors share memory with the model. */
+  /** The parameters and buffers by PyTorch name, in PyTorch's order; the tensors share memory with the model. */
   stateDict(): StateDict {
     const sd: StateDict = {};
-    for (const [n, p] of this.namedParameters()) sd[n] = p.detach();
+    for (const [n, p] of this.namedState("", false)) sd[n] = p.detach();
     return sd;
   }
 
   /** Copies values in by name. strict (default) throws on missing or unexpected keys, like PyTorch. */
   loadStateDict(sd: StateDict, opts: { strict?: boolean } = {}): LoadResult {
     const result = this.checkStateDict(sd, opts);
-    const own = new Map(this.namedParameters());
+    const own = new Map(this.namedState("", false));
     noGrad(() => {
       for (const k of Object.keys(sd)) own.get(k)?.copy_(sd[k]);
     });
@@ -120,7 +156,7 @@ export abstract class Module {
   /** @internal Throws what loadStateDict would throw, changing nothing. */
   checkStateDict(sd: StateDict, opts: { strict?: boolean } = {}): LoadResult {
     const strict = opts.strict ?? true;
-    const own = new Map(this.namedParameters());
+    const own = new Map(this.namedState("", false));
     const keys = Object.keys(sd);
     const missingKeys = [...own.keys()].filter((k) => !Object.hasOwn(sd, k));
     const unexpectedKeys = keys.filter((k) => !own.has(k));
