@@ -33,6 +33,22 @@
   return o < lo ? lo : o < outLen ? o : outLen;
 }
 
+// Rows of a LeNet-sized image are 28 floats: V8's memory.copy / memory.fill
+// cost a call each, more than the copy itself, so short spans are moved here.
+
+@inline function copySpan(d: usize, s: usize, len: i32): void {
+  let i = 0;
+  for (; i + 4 <= len; i += 4) v128.store(at(d, i), v128.load(at(s, i)));
+  for (; i < len; i++) store<f32>(at(d, i), load<f32>(at(s, i)));
+}
+
+@inline function zeroSpan(d: usize, len: i32): void {
+  let i = 0;
+  const z = f32x4.splat(0);
+  for (; i + 4 <= len; i += 4) v128.store(at(d, i), z);
+  for (; i < len; i++) store<f32>(at(d, i), 0);
+}
+
 /**
  * col[r, n·P + oh·OW + ow] = x[n, c, oh·SH − PH + ki·DH, ow·SW − PW + kj·DW]
  * (0 outside the image) for rows r = (c·KH + ki)·KW + kj in [r0, r0 + rows).
@@ -53,20 +69,20 @@ export function f32_im2col(
     let dst = at(col, r * N * P);
     for (let n = 0; n < N; n++) {
       const plane = at(x, (n * C + c) * H * W);
-      if (ohLo > 0) memory.fill(dst, 0, <usize>(ohLo * OW) << 2);
+      zeroSpan(dst, ohLo * OW);
       for (let oh = ohLo; oh < ohHi; oh++) {
         const row = at(plane, (oh * SH - PH + ki * DH) * W);
         const d = at(dst, oh * OW);
-        if (owLo > 0) memory.fill(d, 0, <usize>owLo << 2);
+        zeroSpan(d, owLo);
         const iw0 = owLo * SW - PW + kj * DW;
         if (SW == 1) {
-          memory.copy(at(d, owLo), at(row, iw0), <usize>(owHi - owLo) << 2);
+          copySpan(at(d, owLo), at(row, iw0), owHi - owLo);
         } else {
           for (let ow = owLo, iw = iw0; ow < owHi; ow++, iw += SW) store<f32>(at(d, ow), load<f32>(at(row, iw)));
         }
-        if (owHi < OW) memory.fill(at(d, owHi), 0, <usize>(OW - owHi) << 2);
+        zeroSpan(at(d, owHi), OW - owHi);
       }
-      if (ohHi < OH) memory.fill(at(dst, ohHi * OW), 0, <usize>((OH - ohHi) * OW) << 2);
+      zeroSpan(at(dst, ohHi * OW), (OH - ohHi) * OW);
       dst = at(dst, P);
     }
   }
@@ -93,7 +109,7 @@ export function f32_col2im(
     const n = u / C;
     const c = u % C;
     const plane = at(dx, u * H * W);
-    memory.fill(plane, 0, <usize>(H * W) << 2);
+    zeroSpan(plane, H * W);
     for (let ki = 0; ki < KH; ki++) {
       const ohLo = firstValid(PH, ki * DH, SH, OH);
       const ohHi = lastValid(PH, ki * DH, SH, H, OH, ohLo);
@@ -131,7 +147,7 @@ export function f32_swap_planes(
     const d = at(dst, u * P);
     const s = at(src, (a * B + b) * P);
     if (hasBias == 0) {
-      memory.copy(d, s, <usize>P << 2);
+      copySpan(d, s, P);
       continue;
     }
     const bv = load<f32>(at(bias, a));

@@ -99,6 +99,40 @@ for (const backend of ["wasm", "js"] as const) {
       [x, w, b].forEach((p: Tensor, i) => expectClose(p.grad!.data(), numericGrad(ins, i, loss), 1e-4, 1e-4, `gradient ${i}`));
     });
 
+    it("conv2d over a batch convolved in chunks (im2col columns above 1 MiB an image): output and gradients match float64", () => {
+      const g: Geo = { N: 3, C: 8, H: 64, W: 64, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1 };
+      const OC = 4;
+      const P = 64 * 64;
+      const [xa, wa, ba] = [randomF32(3 * 8 * P, 21), randomF32(OC * 72, 22), randomF32(OC, 23)];
+      const x = t(xa, [3, 8, 64, 64]);
+      const w = t(wa, [OC, 8, 3, 3]);
+      const b = t(ba, [OC]);
+      const y = F.conv2d(x, w, b, { padding: 1 });
+      const r = randomF32(y.numel(), 24);
+      y.mul(tensor(r, { shape: y.shape })).sum().backward();
+      expectClose(y.data(), refConv(f64(xa), f64(wa), f64(ba), g, OC), 1e-5, 1e-5, "output");
+      // The adjoints of the definition: dW = Σ r·x and dx = Σ r·w over the windows, db = Σ r.
+      const dw = new Float64Array(wa.length);
+      const dx = new Float64Array(xa.length);
+      const db = new Float64Array(OC);
+      for (let n = 0; n < 3; n++) for (let o = 0; o < OC; o++) for (let i = 0; i < 64; i++) for (let j = 0; j < 64; j++) {
+        const rv = r[((n * OC + o) * 64 + i) * 64 + j]!;
+        db[o]! += rv;
+        for (let c = 0; c < 8; c++) for (let ki = 0; ki < 3; ki++) for (let kj = 0; kj < 3; kj++) {
+          const ih = i - 1 + ki;
+          const iw = j - 1 + kj;
+          if (ih < 0 || ih >= 64 || iw < 0 || iw >= 64) continue;
+          const xi = ((n * 8 + c) * 64 + ih) * 64 + iw;
+          const wi = ((o * 8 + c) * 3 + ki) * 3 + kj;
+          dw[wi]! += rv * xa[xi]!;
+          dx[xi]! += rv * wa[wi]!;
+        }
+      }
+      expectClose(w.grad!.data(), dw, 1e-4, 1e-4, "weight gradient");
+      expectClose(x.grad!.data(), dx, 1e-4, 1e-5, "input gradient");
+      expectClose(b.grad!.data(), db, 1e-4, 1e-4, "bias gradient");
+    });
+
     it("max and average pooling with padding: input gradients", () => {
       const g: Geo = { N: 1, C: 2, H: 5, W: 6, KH: 3, KW: 2, SH: 2, SW: 2, PH: 1, PW: 1, DH: 1, DW: 1 };
       const xa = randomF32(60, 5);

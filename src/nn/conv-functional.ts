@@ -89,25 +89,41 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
 /** N, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW. */
 type Geometry = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
 
+/**
+ * Floats of im2col buffer per chunk of images (1 MiB): the batch is convolved
+ * a few images at a time so that each chunk's columns are written by im2col
+ * and read by the GEMM while they are in L2, rather than a whole batch's
+ * (25× the input for LeNet's first layer) going through memory. The chunks
+ * depend on the shapes alone, so results do not depend on the thread count.
+ */
+const CHUNK_FLOATS = 1 << 18;
+
 function conv2dForward(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry): Tensor {
   const [N, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW] = g;
   const be = x.backend;
   const kr = be.kernels;
   const K = C * KH * KW;
-  const NP = N * OH * OW;
+  const P = OH * OW;
+  const CHW = C * H * W;
+  const per = Math.max(1, Math.min(N, Math.floor(CHUNK_FLOATS / Math.max(1, K * P))));
+  const chunks = Array.from({ length: Math.ceil(N / per) }, (_, i) => [i * per, Math.min(per, N - i * per)] as const);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const graph = needsGrad(...inputs);
   const out = result([N, OC, OH, OW], inputs, graph);
-  const im2col = (col: Storage) => kr.f32_im2col(x.ptr, col.ptr, 0, K, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
-  if (NP * OC > 0) {
-    const col = scratch(be, K * NP);
-    const y2 = scratch(be, OC * NP);
-    if (K > 0) {
-      im2col(col);
-      kr.f32_gemm(GemmLayout.NN, OC, NP, K, 1, weight.ptr, K, col.ptr, NP, 0, y2.ptr, NP, be.gemmWorkspace);
-    } else kr.f32_fill(y2.ptr, OC * NP, 0);
+  /** col [K, n·P] of images [n0, n0 + n) of x. */
+  const im2col = (xs: Tensor, col: Storage, n0: number, n: number) =>
+    kr.f32_im2col(xs.ptr + 4 * n0 * CHW, col.ptr, 0, K, n, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
+  if (N * OC * P > 0) {
+    const col = scratch(be, K * per * P);
+    const y2 = scratch(be, OC * per * P);
+    for (const [n0, n] of chunks) {
+      if (K > 0) {
+        im2col(x, col, n0, n);
+        kr.f32_gemm(GemmLayout.NN, OC, n * P, K, 1, weight.ptr, K, col.ptr, n * P, 0, y2.ptr, n * P, be.gemmWorkspace);
+      } else kr.f32_fill(y2.ptr, OC * n * P, 0);
+      kr.f32_swap_planes(y2.ptr, out.ptr + 4 * n0 * OC * P, bias ? bias.ptr : 0, 0, n * OC, OC, n, P, bias ? 1 : 0);
+    }
     col.release("conv2d's forward is done with it");
-    kr.f32_swap_planes(y2.ptr, out.ptr, bias ? bias.ptr : 0, 0, N * OC, OC, N, OH * OW, bias ? 1 : 0);
     y2.release("conv2d's forward is done with it");
   }
   if (isAnomalyEnabled()) checkForward("Conv2d", out, inputs);
@@ -118,31 +134,39 @@ function conv2dForward(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geomet
     let gx: Tensor | null = null;
     let gw: Tensor | null = null;
     let gb: Tensor | null = null;
-    // dY as [OC, N·P], the layout the GEMMs and the bias sum read.
-    const dyT = scratch(be, OC * NP);
-    kr.f32_swap_planes(dy.ptr, dyT.ptr, 0, 0, OC * N, N, OC, OH * OW, 0);
     if (bias?.requiresGrad) {
+      // Σ over images and pixels of dy [N, OC, P]: pixels first, then images.
+      const perImage = scratch(be, N * OC);
       gb = result([OC], [dy], false);
-      kr.f32_reduce(ReduceOp.Sum, dyT.ptr, gb.ptr, OC, NP, 1);
+      kr.f32_reduce(ReduceOp.Sum, dy.ptr, perImage.ptr, N * OC, P, 1);
+      kr.f32_reduce(ReduceOp.Sum, perImage.ptr, gb.ptr, 1, N, OC);
+      perImage.release("conv2d's bias gradient is done with it");
     }
-    const col = scratch(be, K * NP);
-    if (weight.requiresGrad) {
-      gw = result(weight.shape, [dy], false);
-      if (K * OC > 0) {
-        sx.get();
-        im2col(col);
-        kr.f32_gemm(GemmLayout.NT, OC, K, NP, 1, dyT.ptr, NP, col.ptr, NP, 0, gw.ptr, K, be.gemmWorkspace);
+    if (weight.requiresGrad) gw = result(weight.shape, [dy], false);
+    if (x.requiresGrad) gx = result(x.shape, [dy], false);
+    if (gw && (K * OC === 0 || N * P === 0)) kr.f32_fill(gw.ptr, weight.numel(), 0);
+    if (gx && (K * OC === 0 || N * P === 0)) kr.f32_fill(gx.ptr, x.numel(), 0);
+    if ((gw || gx) && K * OC > 0 && N * P > 0) {
+      const xs = gw ? sx.get() : x;
+      const ws = gx ? sw.get() : weight;
+      // dY as [OC, n·P] per chunk, the layout the GEMMs read.
+      const dyT = scratch(be, OC * per * P);
+      const col = scratch(be, K * per * P);
+      for (const [i, [n0, n]] of chunks.entries()) {
+        kr.f32_swap_planes(dy.ptr + 4 * n0 * OC * P, dyT.ptr, 0, 0, OC * n, n, OC, P, 0);
+        if (gw) {
+          im2col(xs, col, n0, n);
+          // The chunks' products add up in order into the gradient.
+          kr.f32_gemm(GemmLayout.NT, OC, K, n * P, 1, dyT.ptr, n * P, col.ptr, n * P, i === 0 ? 0 : 1, gw.ptr, K, be.gemmWorkspace);
+        }
+        if (gx) {
+          kr.f32_gemm(GemmLayout.TN, K, n * P, OC, 1, ws.ptr, K, dyT.ptr, n * P, 0, col.ptr, n * P, be.gemmWorkspace);
+          kr.f32_col2im(col.ptr, gx.ptr + 4 * n0 * CHW, 0, n * C, n, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
+        }
       }
+      col.release("conv2d's backward is done with it");
+      dyT.release("conv2d's backward is done with it");
     }
-    if (x.requiresGrad) {
-      gx = result(x.shape, [dy], false);
-      if (K * NP > 0) {
-        kr.f32_gemm(GemmLayout.TN, K, NP, OC, 1, sw.get().ptr, K, dyT.ptr, NP, 0, col.ptr, NP, be.gemmWorkspace);
-        kr.f32_col2im(col.ptr, gx.ptr, 0, N * C, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
-      } else kr.f32_fill(gx.ptr, x.numel(), 0);
-    }
-    col.release("conv2d's backward is done with it");
-    dyT.release("conv2d's backward is done with it");
     return [gx, gw, gb];
   });
 }
