@@ -99,3 +99,33 @@ describe("a CNN's safetensors from PyTorch", () => {
     expect(net.stateDict()["1.num_batches_tracked"]!.item()).toBe(1);
   });
 });
+
+describe("convolution layers reject bad input with PyTorch's messages", () => {
+  const x = (shape: number[]) => tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), { shape });
+  it("conv2d: wrong channel count, kernel larger than the padded input, wrong input rank, bad sizes", () => {
+    const conv = new nn.Conv2d(3, 4, 5);
+    expect(() => conv.forward(x([2, 1, 8, 8]))).toThrow("Given groups=1, weight of size [4, 3, 5, 5], expected input[2, 1, 8, 8] to have 3 channels, but got 1 channels instead");
+    expect(() => conv.forward(x([1, 3, 4, 4]))).toThrow("Kernel size can't be greater than actual input size");
+    expect(() => conv.forward(x([3, 8]))).toThrow("Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: [3, 8]");
+    expect(() => new nn.Conv2d(3, 4, 0)).toThrow("kernelSize must be an integer ≥ 1");
+    expect(() => new nn.Conv2d(3, 4, 3, { stride: [1, 0] })).toThrow("stride must be an integer ≥ 1");
+    expect(() => new nn.Conv2d(3, 4, 3, { padding: -1 })).toThrow("padding must be an integer ≥ 0");
+  });
+
+  it("conv2d accepts an unbatched [C, H, W] input and returns [OC, OH, OW]", () => {
+    expect(new nn.Conv2d(3, 4, 3, { padding: 1 }).forward(x([3, 6, 5])).shape).toEqual([4, 6, 5]);
+  });
+
+  it("pooling: padding over half the kernel, an output too small", () => {
+    expect(() => F.maxPool2d(x([1, 1, 8, 8]), 2, { padding: 2 })).toThrow("pad should be at most half of effective kernel size");
+    expect(() => F.avgPool2d(x([1, 2, 3, 3]), 4)).toThrow("Given input size: (2x3x3). Calculated output size: (2x0x0). Output size is too small");
+  });
+
+  it("batch norm: one value per channel in training, wrong feature count, wrong rank", () => {
+    expect(() => new nn.BatchNorm1d(3).forward(x([1, 3]))).toThrow("Expected more than 1 value per channel when training, got input size [1, 3]");
+    expect(() => new nn.BatchNorm1d(3).forward(x([4, 5]))).toThrow("running_mean should contain 5 elements not 3");
+    expect(() => new nn.BatchNorm2d(3).forward(x([4, 3]))).toThrow("BatchNorm2d: expected 4D input (got 2D input)");
+    // In eval mode a batch of one is fine: the running statistics normalise it.
+    expect(new nn.BatchNorm1d(3).eval().forward(x([1, 3])).shape).toEqual([1, 3]);
+  });
+});
