@@ -79,11 +79,16 @@ describe("d2l LeNet", () => {
       expect(ours, what).toBeLessThanOrEqual(r.max + slack);
     };
     const at = (epoch: number, f: (s: EpochStats) => number) => mean(runs.map((h) => f(h[epoch - 1]!)));
-    inside(10, "test_acc", at(10, (s) => s.testAcc), 0);
+    inside(3, "train_loss", at(3, (s) => s.trainLoss), SLACK_LOSS);
     inside(10, "train_loss", at(10, (s) => s.trainLoss), SLACK_LOSS);
-    inside(5, "test_acc", at(5, (s) => s.testAcc), 0);
+    inside(10, "test_acc", at(10, (s) => s.testAcc), SLACK_ACC);
   }, 1_800_000);
 });
 
-/** Three seeds of PyTorch span only 0.011 in epoch-10 train loss; three of ours are compared with that span widened by this much. */
+/**
+ * PyTorch's three seeds span only 0.011 in epoch-10 train loss, and its test
+ * accuracy moves by ±0.03 from one epoch to the next (seed 2: 0.801, then
+ * 0.763): three seeds of ours are compared with PyTorch's span widened by these.
+ */
 const SLACK_LOSS = 0.02;
+const SLACK_ACC = 0.02;
