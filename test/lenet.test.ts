@@ -57,6 +57,30 @@ describe("d2l LeNet", () => {
     }
   });
 
+  it("trains to bitwise the same parameters on 1, 2 and 3 threads (every conv, pool and GEMM split)", async () => {
+    const { data, manualSeed, nn, optim, setNumThreads, getNumThreads } = await import("../src/index.ts");
+    const { trainEpoch } = await import("../src/experiments/dropout.ts");
+    const { buildLenet } = await import("../src/experiments/lenet.ts");
+    const before = getNumThreads();
+    const run = async (threads: number) => {
+      setNumThreads(threads);
+      manualSeed(4);
+      const set = new data.FashionMnistDataset(
+        Uint8Array.from({ length: 256 * 784 }, (_, i) => (i * 53) % 256),
+        Int32Array.from({ length: 256 }, (_, i) => (i * 3) % 10),
+      );
+      const net = buildLenet();
+      await trainEpoch(net, new data.DataLoader(set, { batchSize: 128, shuffle: true }), new optim.SGD(net.parameters(), { lr: 0.9 }), new nn.CrossEntropyLoss());
+      return net.parameters().map((p) => Buffer.from(p.data().buffer));
+    };
+    try {
+      const one = await run(1);
+      for (const t of [2, 3]) (await run(t)).forEach((b, i) => expect(b.equals(one[i]!), `parameter ${i} on ${t} threads`).toBe(true));
+    } finally {
+      setNumThreads(before);
+    }
+  });
+
   // About 4 minutes on 2 cores (30 epochs, 2 threads).
   it.skipIf(!hasFullData)("trains 10 epochs inside PyTorch's seed ranges (mean of 3 seeds, full data)", async () => {
     const before = getNumThreads();
