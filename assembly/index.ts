@@ -9,6 +9,9 @@ export * from "./loss";
 export * from "./optim";
 export * from "./indexing";
 export * from "./pointwise";
+export * from "./conv";
+export * from "./pool";
+export * from "./batchnorm";
 // Last, so that its functions are last in the code section: the relaxed-SIMD
 // build differs from the baseline one in GEMM alone (see tools/build-wasm.mjs).
 export * from "./gemm";

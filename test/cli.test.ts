@@ -282,6 +282,23 @@ describe("the wasmgrad bin", () => {
     expect(header.__metadata__).toMatchObject({ format: "pt", epochs: "2", stopped: "false", test_acc: String(s.final.testAcc) });
   });
 
+  it("lenet: JSON lines per epoch, a summary with PyTorch's LeNet reference, the figure and the saved CNN", async () => {
+    const svg = join(tmp, "lenet.svg");
+    const model = join(tmp, "lenet.safetensors");
+    const r = await wasmgrad(["lenet", "--epochs", "2", "--limit-batches", "2", "--data", SUBSET, "--json", "--plot", svg, "--save", model]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.type === "epoch").map((l) => [l.experiment, l.epoch, l.batches])).toEqual([["lenet", 1, 2], ["lenet", 2, 2]]);
+    const s = lines.at(-1);
+    expect(s).toMatchObject({ type: "summary", command: "lenet", settings: { lr: 0.9, batchSize: 256, epochs: 2 }, reference: { key: "lenet", seeds: 3, comparable: false } });
+    expect(s.final.trainLoss).toBeGreaterThan(0);
+    checkWellFormed(readFileSync(svg, "utf8"));
+    const bytes = readFileSync(model);
+    const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString("utf8"));
+    expect(header["0.weight"]).toMatchObject({ dtype: "F32", shape: [6, 1, 5, 5] });
+    expect(header["3.weight"]).toMatchObject({ dtype: "F32", shape: [16, 6, 5, 5] });
+  });
+
   it("dropout text output with another optimizer and the loss/accuracy figure", async () => {
     const svg = join(tmp, "dropout.svg");
     const r = await wasmgrad(["dropout", "--epochs", "2", "--limit-batches", "2", "--data", SUBSET, "--optimizer", "adam", "--hidden", "64,32", "--backend", "js", "--plot", svg]);

@@ -298,6 +298,67 @@ describe("threaded elementwise kernels: large calls split by element ranges", ()
       be.kernels.f32_pointwise_backward(op, floats(n, 23, -8, 8), floats(n, 24), dx, n, 0.125, 0);
       return bytes(dx, 4 * n);
     }),
+    // The unit-split kernels, on geometries with about n elements of work.
+    f32_im2col: (n) => {
+      const C = Math.ceil(n / (512 * 9)); // N = 2, 16×16, 3×3 pad 1: rows C·9 of 512
+      const col = keep(scratch(be, C * 9 * 512));
+      be.kernels.f32_im2col(floats(2 * C * 256, 22), col, 0, C * 9, 2, C, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16, 16);
+      return [bytes(col, 4 * C * 9 * 512)];
+    },
+    f32_col2im: (n) => {
+      const C = Math.ceil(n / (2 * 2304)); // planes of 9·256 reads
+      const dx = keep(scratch(be, 2 * C * 256));
+      be.kernels.f32_col2im(floats(C * 9 * 512, 23), dx, 0, 2 * C, 2, C, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16, 16);
+      return [bytes(dx, 4 * 2 * C * 256)];
+    },
+    f32_swap_planes: (n) => [0, 1].map((hasBias) => {
+      const B = Math.ceil(n / 300);
+      const dst = keep(scratch(be, 3 * B * 100));
+      be.kernels.f32_swap_planes(floats(3 * B * 100, 24), dst, floats(3, 25), 0, 3 * B, 3, B, 100, hasBias);
+      return bytes(dst, 4 * 3 * B * 100);
+    }),
+    f32_max_pool2d: (n) => {
+      const planes = Math.ceil(n / 80); // 8×8 → 4×4 (3×3, stride 2, pad 1)
+      const y = keep(scratch(be, planes * 16));
+      const idx = keep(scratch(be, planes * 16));
+      be.kernels.f32_max_pool2d(floats(planes * 64, 26), y, idx, 0, planes, 8, 8, 4, 4, 3, 3, 2, 2, 1, 1);
+      return [bytes(y, 4 * planes * 16), bytes(idx, 4 * planes * 16)];
+    },
+    f32_max_pool2d_backward: (n) => {
+      const planes = Math.ceil(n / 80);
+      const idx = keep(put(be, Int32Array.from({ length: planes * 16 }, (_, i) => (i * 29) % 64)));
+      const dx = keep(scratch(be, planes * 64));
+      be.kernels.f32_max_pool2d_backward(floats(planes * 16, 27), idx, dx, 0, planes, 64, 16);
+      return [bytes(dx, 4 * planes * 64)];
+    },
+    f32_avg_pool2d: (n) => [0, 1].map((countIncludePad) => {
+      const planes = Math.ceil(n / 80);
+      const y = keep(scratch(be, planes * 16));
+      be.kernels.f32_avg_pool2d(floats(planes * 64, 28), y, 0, planes, 8, 8, 4, 4, 3, 3, 2, 2, 1, 1, countIncludePad);
+      return bytes(y, 4 * planes * 16);
+    }),
+    f32_avg_pool2d_backward: (n) => [0, 1].map((countIncludePad) => {
+      const planes = Math.ceil(n / 80);
+      const dx = keep(scratch(be, planes * 64));
+      be.kernels.f32_avg_pool2d_backward(floats(planes * 16, 29), dx, 0, planes, 8, 8, 4, 4, 3, 3, 2, 2, 1, 1, countIncludePad);
+      return bytes(dx, 4 * planes * 64);
+    }),
+    f32_batch_norm: (n) => [2, 0].flatMap((mode) => {
+      const N = Math.ceil(n / (2 * 16 * 64)); // 16 channels of N·64, two passes each
+      const [y, mean, invstd] = [keep(scratch(be, N * 16 * 64)), keep(scratch(be, 16)), keep(scratch(be, 16))];
+      const [runMean, runVar] = [floats(16, 30), floats(16, 31, 0.5, 2)];
+      be.kernels.f32_batch_norm(floats(N * 16 * 64, 32), y, floats(16, 33), floats(16, 34), mean, invstd, runMean, runVar, 0, 16, N, 16, 64, 1e-5, 0.1, mode, 1);
+      return [y, mean, invstd, runMean, runVar].map((ptr) => bytes(ptr, ptr === y ? 4 * N * 16 * 64 : 64));
+    }),
+    f32_batch_norm_backward: (n) => {
+      const N = Math.ceil(n / (2 * 16 * 64));
+      const [dx, dw, db] = [keep(scratch(be, N * 16 * 64)), keep(scratch(be, 16)), keep(scratch(be, 16))];
+      be.kernels.f32_batch_norm_backward(
+        floats(N * 16 * 64, 35), floats(N * 16 * 64, 36), dx, floats(16, 37), floats(16, 38), floats(16, 39, 0.5, 2), dw, db,
+        0, 16, N, 16, 64, 1, 1,
+      );
+      return [bytes(dx, 4 * N * 16 * 64), bytes(dw, 64), bytes(db, 64)];
+    },
   };
   // Around the thresholds (2^14 elements a thread for random draws, 2^15 for
   // the optimizers, 2^16 for the rest), with ragged ends and odd counts.

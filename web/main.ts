@@ -454,6 +454,7 @@ function settings(): TrainSettings {
   };
   return {
     dataUrl: dataUrl($<HTMLSelectElement>("dataset").value as DatasetName),
+    model: $<HTMLSelectElement>("model").value === "lenet" ? "lenet" : "mlp",
     dropout: [num("dropout1", 0, 0.99, 0.2), num("dropout2", 0, 0.99, 0.5)],
     lr: num("lr", 0, 100, 0.5),
     weightDecay: num("weight-decay", 0, 10, 0),
@@ -485,6 +486,13 @@ $<HTMLFormElement>("controls").addEventListener("submit", (event) => {
   for (const id of ["stat-epoch", "stat-loss", "stat-train-acc", "stat-test-acc", "stat-ips"]) $(id).textContent = "–";
   send({ type: "train", settings: s }, "train");
   setStatus("loading", "Loading Fashion-MNIST…");
+});
+
+// LeNet trains with the book's lr 0.9 and no dropout or penalties: the MLP's controls are set aside.
+$<HTMLSelectElement>("model").addEventListener("change", (event) => {
+  const lenet = (event.target as HTMLSelectElement).value === "lenet";
+  input("lr").value = lenet ? "0.9" : "0.5";
+  for (const id of ["dropout1", "dropout2", "weight-decay", "l1"]) input(id).disabled = lenet;
 });
 
 $("stop").addEventListener("click", () => {

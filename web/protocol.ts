@@ -5,6 +5,8 @@ export type DatasetName = "subset" | "full";
 export interface TrainSettings {
   /** Absolute URL of the directory holding the four IDX files (gzipped or not). */
   dataUrl: string;
+  /** "mlp": the dropout MLP; "lenet": d2l's LeNet (dropout, weight decay and L1 do not apply). */
+  model: "mlp" | "lenet";
   dropout: [number, number];
   lr: number;
   weightDecay: number;

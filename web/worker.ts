@@ -2,8 +2,9 @@
 // thread, so the page stays responsive while a network trains. It answers the
 // page's requests (protocol.ts) with progress messages.
 
-import { data, getBackend, getNumThreads, manualSeed, nn, noGrad, ready, setBackend, setNumThreadsAsync } from "wasmgrad";
+import { data, getBackend, getNumThreads, manualSeed, nn, noGrad, optim, ready, setBackend, setNumThreadsAsync } from "wasmgrad";
 import { buildMlp, evaluateAccuracy, makeOptimizer, trainEpoch } from "../src/experiments/dropout.ts";
+import { buildLenet } from "../src/experiments/lenet.ts";
 import { runWeightDecay } from "../src/experiments/weight-decay.ts";
 import type { FromWorker, ToWorker, TrainSettings } from "./protocol.ts";
 
@@ -61,8 +62,11 @@ async function train(s: TrainSettings): Promise<void> {
   manualSeed(s.seed);
   const trainLoader = new data.DataLoader(trainSet, { batchSize: s.batchSize, shuffle: true });
   const testLoader = new data.DataLoader(testSet, { batchSize: 1000 });
-  const net = buildMlp(s.dropout);
-  const opt = makeOptimizer(net, { optimizer: "sgd", lr: s.lr, weightDecay: s.weightDecay, l1: s.l1 });
+  // LeNet as the book trains it: plain SGD on every parameter.
+  const net = s.model === "lenet" ? buildLenet() : buildMlp(s.dropout);
+  const opt = s.model === "lenet"
+    ? new optim.SGD(net.parameters(), { lr: s.lr })
+    : makeOptimizer(net, { optimizer: "sgd", lr: s.lr, weightDecay: s.weightDecay, l1: s.l1 });
   const lossFn = new nn.CrossEntropyLoss();
 
   const samples = Math.min(s.samples, testSet.length);

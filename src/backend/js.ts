@@ -16,6 +16,9 @@ import { jsLossKernels } from "./js/loss.ts";
 import { jsOptimKernels } from "./js/optim.ts";
 import { jsIndexingKernels } from "./js/indexing.ts";
 import { jsPointwiseKernels } from "./js/pointwise.ts";
+import { jsConvKernels } from "./js/conv.ts";
+import { jsPoolKernels } from "./js/pool.ts";
+import { jsBatchNormKernels } from "./js/batchnorm.ts";
 
 export function createJsBackend(): Backend {
   const heap = new ArrayHeap(16 * 65536);
@@ -30,6 +33,9 @@ export function createJsBackend(): Backend {
     ...jsOptimKernels(heap),
     ...jsIndexingKernels(heap),
     ...jsPointwiseKernels(heap),
+    ...jsConvKernels(heap),
+    ...jsPoolKernels(heap),
+    ...jsBatchNormKernels(heap),
   };
   return {
     name: "js",

@@ -227,6 +227,76 @@ export interface PointwiseKernels {
   i32_one_hot(labels: number, out: number, n: number, c: number, ignore: number): number;
 }
 
+export interface ConvKernels {
+  /**
+   * im2col over a batch: col [C·KH·KW, N·OH·OW], row r = (c·KH + ki)·KW + kj,
+   * col[r, n·OH·OW + oh·OW + ow] = x[n, c, oh·SH − PH + ki·DH, ow·SW − PW + kj·DW]
+   * (0 in the padding), for rows [r0, r0 + rows). x is [N, C, H, W].
+   */
+  f32_im2col(
+    x: number, col: number, r0: number, rows: number, N: number, C: number, H: number, W: number,
+    KH: number, KW: number, SH: number, SW: number, PH: number, PW: number, DH: number, DW: number, OH: number, OW: number,
+  ): void;
+  /**
+   * The adjoint of f32_im2col: dx [N, C, H, W] planes u = n·C + c in [u0, u0 + units)
+   * are written whole with the sums of the col entries read from each pixel,
+   * adding kernel offsets (ki, kj) in order, then output pixels in row-major order.
+   */
+  f32_col2im(
+    col: number, dx: number, u0: number, units: number, N: number, C: number, H: number, W: number,
+    KH: number, KW: number, SH: number, SW: number, PH: number, PW: number, DH: number, DW: number, OH: number, OW: number,
+  ): void;
+  /** dst [B, A, P] = src [A, B, P] with axes 0 and 1 swapped, + bias[a] when hasBias = 1; destination planes u = b·A + a in [u0, u0 + units). */
+  f32_swap_planes(src: number, dst: number, bias: number, u0: number, units: number, A: number, B: number, P: number, hasBias: number): void;
+}
+
+export interface PoolKernels {
+  /**
+   * Max over each KH×KW window (stride, zero-free padding: padding is never the
+   * maximum) of planes [u0, u0 + units) of x [N·C, H, W]; idx (i32) gets the
+   * winner's index ih·W + iw in its plane. NaN wins, ties keep the first.
+   */
+  f32_max_pool2d(
+    x: number, y: number, idx: number, u0: number, units: number, H: number, W: number, OH: number, OW: number,
+    KH: number, KW: number, SH: number, SW: number, PH: number, PW: number,
+  ): void;
+  /** dx planes [u0, u0 + units) written whole: dy routed through idx (HW = H·W, OHW = OH·OW). */
+  f32_max_pool2d_backward(dy: number, idx: number, dx: number, u0: number, units: number, HW: number, OHW: number): void;
+  /** Window means: f32 sum over the window's pixels in the image over KH·KW (countIncludePad = 1) or their count. */
+  f32_avg_pool2d(
+    x: number, y: number, u0: number, units: number, H: number, W: number, OH: number, OW: number,
+    KH: number, KW: number, SH: number, SW: number, PH: number, PW: number, countIncludePad: number,
+  ): void;
+  /** dx planes written whole: each window adds dy / divisor to its pixels. */
+  f32_avg_pool2d_backward(
+    dy: number, dx: number, u0: number, units: number, H: number, W: number, OH: number, OW: number,
+    KH: number, KW: number, SH: number, SW: number, PH: number, PW: number, countIncludePad: number,
+  ): void;
+}
+
+export interface BatchNormKernels {
+  /**
+   * Batch norm of x viewed as [N, C, S] for channels [c0, c0 + cs). mode 0: the
+   * running statistics; 1: the batch's (biased variance); 2: the batch's, and
+   * runMean/runVar move toward them by momentum (the variance unbiased, as
+   * PyTorch). Writes the mean and invstd = 1/√(var + eps) used, for the backward.
+   * affine = 0 ignores weight and bias.
+   */
+  f32_batch_norm(
+    x: number, y: number, weight: number, bias: number, mean: number, invstd: number, runMean: number, runVar: number,
+    c0: number, cs: number, N: number, C: number, S: number, eps: number, momentum: number, mode: number, affine: number,
+  ): void;
+  /**
+   * dx, and dweight = Σ dy·x̂, dbias = Σ dy when affine = 1 (all written whole),
+   * from f32_batch_norm's mean and invstd; training = 0 treats them as constants.
+   */
+  f32_batch_norm_backward(
+    x: number, dy: number, dx: number, weight: number, mean: number, invstd: number, dweight: number, dbias: number,
+    c0: number, cs: number, N: number, C: number, S: number, training: number, affine: number,
+  ): void;
+}
+
 export interface Kernels
   extends GemmKernels, ElementwiseKernels, ReduceKernels, RandomKernels,
-    DropoutKernels, LossKernels, OptimKernels, IndexingKernels, PointwiseKernels {}
+    DropoutKernels, LossKernels, OptimKernels, IndexingKernels, PointwiseKernels, ConvKernels, PoolKernels,
+    BatchNormKernels {}

@@ -62,6 +62,9 @@ export const SPLIT_KERNELS = [
   "random_uniform", "random_normal", "f32_dropout", "f32_dropout_backward", "f32_relu_dropout",
   "f32_relu_dropout_backward", "f32_sgd_step", "f32_adam_step", "f32_rmsprop_step", "f32_adagrad_step",
   "f32_adadelta_step", "f32_pointwise", "f32_pointwise_backward",
+  // Split by units (rows of col, planes, channels) rather than elements: align 1 (see SPLITS in wasm.ts).
+  "f32_im2col", "f32_col2im", "f32_swap_planes", "f32_max_pool2d", "f32_max_pool2d_backward", "f32_avg_pool2d",
+  "f32_avg_pool2d_backward", "f32_batch_norm", "f32_batch_norm_backward",
 ] as const;
 export type SplitKernel = (typeof SPLIT_KERNELS)[number];
 /**
@@ -525,20 +528,25 @@ export class ThreadPool {
    * contiguous range of at least minPerThread elements that starts at a
    * multiple of SPLIT_ALIGN (bitwise the one-thread result, see there); the
    * calling thread takes the first. args(start, count) gives the kernel's
-   * arguments for elements [start, start + count).
+   * arguments for elements [start, start + count). `align` replaces SPLIT_ALIGN
+   * for kernels whose units (planes, channels) are computed whole and alike
+   * wherever a range starts.
    */
-  split(kernel: SplitKernel, n: number, minPerThread: number, args: (start: number, count: number) => number[]): void {
+  split(
+    kernel: SplitKernel, n: number, minPerThread: number, args: (start: number, count: number) => number[],
+    align = SPLIT_ALIGN,
+  ): void {
     const raw = this.kernels?.[kernel];
     if (!raw) throw new Error(`wasmgrad: ThreadPool.split: no kernel ${kernel}`);
     const ready = this.splits(n, minPerThread) ? this.readyThreads() : [];
-    const units = Math.ceil(n / SPLIT_ALIGN);
+    const units = Math.ceil(n / align);
     const parts = Math.min(ready.length + 1, units, Math.max(1, Math.floor(n / minPerThread)));
     if (parts <= 1) {
       raw(...args(0, n));
       return;
     }
     // Part p covers units [floor(p·units/parts), floor((p+1)·units/parts)).
-    const lo = (p: number) => Math.min(n, SPLIT_ALIGN * Math.floor((p * units) / parts));
+    const lo = (p: number) => Math.min(n, align * Math.floor((p * units) / parts));
     const id = SPLIT_KERNELS.indexOf(kernel);
     this.runParts(ready, parts, kernel, (p, base) => {
       const a = args(lo(p), lo(p + 1) - lo(p));

@@ -224,6 +224,20 @@ const OPTIM = 1 << 15;
 /** Plain elementwise arithmetic (memory-bound: ~0.1-0.5 ns an element). */
 const PLAIN = 1 << 16;
 
+interface SplitRule {
+  min: number;
+  n: number;
+  step: readonly number[];
+  /** Elements of work per unit of the count, for kernels counting units (planes, rows, channels): ranges then start anywhere. */
+  unit?: (args: readonly number[]) => number;
+}
+
+/** Elements moved per unit of a unit-split kernel (its args, as the kernel takes them). */
+const IM2COL_ROW = (a: readonly number[]) => a[4]! * a[16]! * a[17]!; // N·OH·OW
+const COL2IM_PLANE = (a: readonly number[]) => a[8]! * a[9]! * a[16]! * a[17]!; // KH·KW·OH·OW
+const POOL_PLANE = (a: readonly number[]) => a[5]! * a[6]! + a[7]! * a[8]!; // H·W + OH·OW
+const CHANNEL = (a: readonly number[]) => 2 * a[10]! * a[12]!; // two passes over N·S
+
 /**
  * How a split kernel's call on elements [s, s + c) is made from the whole
  * call's arguments: argument `n` (the element count) becomes c, and argument i
@@ -232,7 +246,7 @@ const PLAIN = 1 << 16;
  * offset + i / 4, and s is a multiple of SPLIT_ALIGN), 0 for the rest. `min`:
  * elements per thread below which the call stays whole.
  */
-const SPLITS: Record<SplitKernel, { min: number; n: number; step: readonly number[] }> = {
+const SPLITS: Record<SplitKernel, SplitRule> = {
   f32_unary: { min: PLAIN, n: 3, step: [0, 4, 4, 0] }, // op, x, y, n
   f32_unary_backward: { min: PLAIN, n: 5, step: [0, 4, 4, 4, 4, 0] }, // op, x, y, dy, dx, n
   f32_binary: { min: PLAIN, n: 4, step: [0, 4, 4, 4, 0] }, // op, a, b, out, n
@@ -258,7 +272,22 @@ const SPLITS: Record<SplitKernel, { min: number; n: number; step: readonly numbe
   f32_adadelta_step: { min: OPTIM, n: 4, step: [4, 4, 4, 4, 0, 0, 0, 0, 0, 0] },
   f32_pointwise: { min: PLAIN, n: 3, step: [0, 4, 4, 0, 0, 0] }, // op, x, y, n, a, b
   f32_pointwise_backward: { min: PLAIN, n: 4, step: [0, 4, 4, 4, 0, 0, 0] }, // op, x, dy, dx, n, a, b
+  // Unit-split kernels: (start, count) of rows / planes / channels, the pointers fixed.
+  f32_im2col: { min: PLAIN, n: 3, step: [0, 0, 1, ...zeros(15)], unit: IM2COL_ROW },
+  f32_col2im: { min: PLAIN, n: 3, step: [0, 0, 1, ...zeros(15)], unit: COL2IM_PLANE },
+  // src, dst, bias, u0, units, A, B, P, hasBias
+  f32_swap_planes: { min: PLAIN, n: 4, step: [0, 0, 0, 1, 0, 0, 0, 0, 0], unit: (a) => a[7]! },
+  f32_max_pool2d: { min: PLAIN, n: 4, step: [0, 0, 0, 1, ...zeros(11)], unit: POOL_PLANE },
+  f32_max_pool2d_backward: { min: PLAIN, n: 4, step: [0, 0, 0, 1, 0, 0, 0], unit: (a) => a[5]! + a[6]! },
+  f32_avg_pool2d: { min: PLAIN, n: 3, step: [0, 0, 1, ...zeros(12)], unit: (a) => a[4]! * a[5]! + a[6]! * a[7]! },
+  f32_avg_pool2d_backward: { min: PLAIN, n: 3, step: [0, 0, 1, ...zeros(12)], unit: (a) => a[4]! * a[5]! + a[6]! * a[7]! },
+  f32_batch_norm: { min: PLAIN, n: 9, step: [0, 0, 0, 0, 0, 0, 0, 0, 1, ...zeros(8)], unit: CHANNEL },
+  f32_batch_norm_backward: { min: PLAIN, n: 9, step: [0, 0, 0, 0, 0, 0, 0, 0, 1, ...zeros(6)], unit: CHANNEL },
 };
+
+function zeros(n: number): number[] {
+  return new Array<number>(n).fill(0);
+}
 
 /**
  * The split kernels as the backend calls them: over the pool's threads when a
@@ -267,15 +296,17 @@ const SPLITS: Record<SplitKernel, { min: number; n: number; step: readonly numbe
 function splitKernels(exports: Kernels, pool: ThreadPool): Pick<Kernels, SplitKernel> {
   const out: Partial<Record<SplitKernel, (...args: number[]) => void>> = {};
   for (const name of SPLIT_KERNELS) {
-    const { min, n, step } = SPLITS[name];
+    const { min, n, step, unit } = SPLITS[name];
     const raw = exports[name] as (...args: number[]) => void;
     // A Wasm export's length is its parameter count: a table row that drifts from the kernel fails here, not in a worker.
     if (raw.length !== step.length) throw new Error(`wasmgrad: ${name} takes ${raw.length} arguments, SPLITS describes ${step.length}`);
     if (step.length > MAX_SPLIT_ARGS) throw new Error(`wasmgrad: ${name} has more arguments than a worker's slot carries (${MAX_SPLIT_ARGS})`);
     out[name] = (...args: number[]) => {
       const count = args[n]!;
-      if (!pool.splits(count, min)) return raw(...args);
-      pool.split(name, count, min, (s, c) => args.map((v, i) => (i === n ? c : v + step[i]! * s)));
+      // A unit-split kernel's threshold in units: at least one, however large a unit.
+      const minUnits = unit ? Math.max(1, Math.ceil(min / Math.max(1, unit(args)))) : min;
+      if (!pool.splits(count, minUnits)) return raw(...args);
+      pool.split(name, count, minUnits, (s, c) => args.map((v, i) => (i === n ? c : v + step[i]! * s)), unit ? 1 : undefined);
     };
   }
   return out as Pick<Kernels, SplitKernel>;

@@ -49,10 +49,32 @@ export interface MlpOutcome {
   comparable: boolean;
 }
 
-/** Trains the MLP with progress, per-epoch rows (text) or records (JSON); Ctrl-C stops after the current batch. */
-export async function runMlp(o: ResolvedMlpOptions, ctx: Context): Promise<MlpOutcome> {
+type TrainCallbacks = Required<Pick<MlpOptions, "onStart" | "onBatch" | "onEpoch">>;
+
+/** What runMlp trains: the dropout MLP by default; `wasmgrad lenet` passes LeNet. */
+export interface Experiment {
+  name: string;
+  reference: MlpReference | undefined;
+  /** Said under the data line when PyTorch's ranges apply. */
+  note: string;
+  train(callbacks: TrainCallbacks): Promise<Omit<MlpOutcome, "reference" | "comparable">>;
+}
+
+function dropoutExperiment(o: ResolvedMlpOptions): Experiment {
+  return {
+    name: "dropout",
+    reference: mlpReference(o),
+    note: "test accuracy swings ±0.05 between epochs at lr 0.5",
+    train: (callbacks) => trainDropoutMlp({ ...o, ...callbacks }),
+  };
+}
+
+/** Trains a model with progress, per-epoch rows (text) or records (JSON); Ctrl-C stops after the current batch. */
+export async function runMlp(
+  o: { batchSize: number; epochs: number; root?: string }, ctx: Context, how: Experiment = dropoutExperiment(o as ResolvedMlpOptions),
+): Promise<MlpOutcome> {
   const { p } = ctx;
-  const reference = mlpReference(o);
+  const reference = how.reference;
   let comparable = false;
   let table: StreamTable | null = null;
   let epoch = 1;
@@ -60,15 +82,14 @@ export async function runMlp(o: ResolvedMlpOptions, ctx: Context): Promise<MlpOu
   let trainSize = 0;
   const refAt = (e: number) => (comparable ? reference?.epochs.find((r) => r.epoch === e) : undefined);
 
-  const result = await trainDropoutMlp({
-    ...o,
+  const result = await how.train({
     onStart(info) {
       trainSize = info.trainSize;
       comparable = reference !== undefined && info.trainSize === FULL_FASHION_MNIST.train && info.testSize === FULL_FASHION_MNIST.test &&
         info.batchesPerEpoch === Math.ceil(info.trainSize / o.batchSize);
       ctx.out(p.dim(`Data: ${info.trainSize} training / ${info.testSize} test images${o.root ? ` from ${o.root}` : ""}, ${info.batchesPerEpoch} batches per epoch`));
       if (reference && comparable) {
-        ctx.out(p.dim(`PyTorch 1.13: range over ${reference.seeds} seeds with these settings (✓ inside, ✗ outside); test accuracy swings ±0.05 between epochs at lr 0.5`));
+        ctx.out(p.dim(`PyTorch 1.13: range over ${reference.seeds} seeds with these settings (✓ inside, ✗ outside); ${how.note}`));
       } else if (reference && info.batchesPerEpoch < Math.ceil(info.trainSize / o.batchSize)) {
         ctx.out(p.dim("PyTorch's ranges hold for whole epochs; this run stops each epoch early, so they are left out."));
       } else if (reference) {
@@ -101,7 +122,7 @@ export async function runMlp(o: ResolvedMlpOptions, ctx: Context): Promise<MlpOu
     onEpoch(s) {
       ctx.progress.stop();
       const partial = s.batches < s.batchesPerEpoch;
-      ctx.emit({ type: "epoch", experiment: "dropout", ...s, complete: !partial });
+      ctx.emit({ type: "epoch", experiment: how.name, ...s, complete: !partial });
       // PyTorch's numbers are for whole epochs: an epoch cut short gets no ✓/✗.
       const ref = partial ? undefined : refAt(s.epoch);
       const refCell = (r: Range | undefined): Cell => ({ text: r ? rangeText(r, (x) => fixed(x)) : "—", paint: p.dim });
@@ -171,7 +192,7 @@ export async function dropoutCommand(args: DropoutArgs, ctx: Context): Promise<{
  * threads, bitwise the same results). Returns the thread count in effect; where
  * threads are unavailable setNumThreads has said why, on stderr.
  */
-function useThreads(args: DropoutArgs, ctx: Context): number {
+export function useThreads(args: Pick<DropoutArgs, "threads" | "backend">, ctx: Context): number {
   if (args.threads === undefined || args.threads === 1) return 1;
   if (args.backend !== "wasm") {
     ctx.note(`--threads ${args.threads}: the ${args.backend} backend runs on 1 thread (threads are the wasm backend's)`);

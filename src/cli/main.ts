@@ -62,6 +62,9 @@ export async function main(argv: string[]): Promise<number> {
     } else if (args.command === "dropout") {
       const { dropoutCommand } = await import("./dropout.ts");
       ({ stopped } = await dropoutCommand(args, ctx));
+    } else if (args.command === "lenet") {
+      const { lenetCommand } = await import("./lenet.ts");
+      ({ stopped } = await lenetCommand(args, ctx));
     } else {
       const { demoCommand } = await import("./demo.ts");
       ({ stopped } = await demoCommand(args, ctx));

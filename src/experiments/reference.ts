@@ -117,3 +117,16 @@ export function mlpReference(run: MlpOptions): MlpReference | undefined {
 
 /** The size of the full Fashion-MNIST training split: the MLP reference holds only for it. */
 export const FULL_FASHION_MNIST = { train: 60000, test: 10000 } as const;
+
+/** PyTorch's per-epoch ranges over its seeds for d2l's LeNet with the book's settings (lr 0.9, batch 256), else undefined. */
+export function lenetReference(run: { lr?: number; batchSize?: number }): MlpReference | undefined {
+  if (!same(run.lr ?? 0.9, 0.9) || (run.batchSize ?? 256) !== 256) return undefined;
+  const runs = load("lenet.json")?.runs as { hist: { epoch: number; train_loss: number; train_acc: number; test_acc: number }[] }[] | undefined;
+  if (!runs?.length) return undefined;
+  const range = (xs: number[]): Range => ({ min: Math.min(...xs), max: Math.max(...xs), mean: xs.reduce((a, b) => a + b, 0) / xs.length });
+  const epochs = runs[0].hist.map(({ epoch }) => {
+    const hs = runs.map((r) => r.hist.find((h) => h.epoch === epoch)).filter((h) => h !== undefined);
+    return { epoch, trainLoss: range(hs.map((h) => h.train_loss)), trainAcc: range(hs.map((h) => h.train_acc)), testAcc: range(hs.map((h) => h.test_acc)) };
+  });
+  return { key: "lenet", seeds: runs.length, epochs };
+}

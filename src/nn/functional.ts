@@ -15,6 +15,8 @@ import type { Tensor } from "../tensor.ts";
 
 export type Reduction = "mean" | "sum" | "none";
 
+export { conv2d, maxPool2d, avgPool2d, batchNorm } from "./conv-functional.ts";
+
 function checkReduction(reduction: unknown): Reduction {
   if (reduction !== "mean" && reduction !== "sum" && reduction !== "none") {
     throw new RangeError(`${String(reduction)} is not a valid value for reduction: expected "mean", "sum" or "none"`);

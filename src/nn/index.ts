@@ -5,6 +5,7 @@ export { Parameter, isParameter } from "./parameter.ts";
 export { Linear, ReLU, Dropout, Flatten, MSELoss, CrossEntropyLoss } from "./layers.ts";
 export { Tanh, Sigmoid, Softmax, LogSoftmax, Identity, LeakyReLU, GELU } from "./activations.ts";
 export { NLLLoss, L1Loss, BCELoss, BCEWithLogitsLoss } from "./losses.ts";
+export { Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d } from "./conv.ts";
 export * as init from "./init.ts";
 export * as utils from "./utils.ts";
 export * as functional from "./functional.ts";

@@ -1,0 +1,120 @@
+// Pooling kernels: see src/backend/kernels.ts (PoolKernels) for the contract.
+//
+// Every kernel works on a range of planes [u0, u0 + units) of an [N·C, H, W]
+// input and its [N·C, OH, OW] output, so threads split a call by planes and
+// each plane is computed the same way whatever the split.
+
+@inline function at(p: usize, i: i32): usize {
+  return p + (<usize>i << 2);
+}
+
+/**
+ * y = the maximum of each window, idx = its index (ih·W + iw) in the plane.
+ * As PyTorch: a NaN wins (the last NaN of the window), a window of equal
+ * values gives its first index. Padding is never the maximum.
+ */
+export function f32_max_pool2d(
+  x: usize, y: usize, idx: usize, u0: i32, units: i32, H: i32, W: i32, OH: i32, OW: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32,
+): void {
+  for (let u = u0; u < u0 + units; u++) {
+    const plane = at(x, u * H * W);
+    const out = u * OH * OW;
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = oh * SH - PH;
+      const hs = max(h0, 0);
+      const he = min(h0 + KH, H);
+      for (let ow = 0; ow < OW; ow++) {
+        const w0 = ow * SW - PW;
+        const ws = max(w0, 0);
+        const we = min(w0 + KW, W);
+        let best = -Infinity as f32;
+        let bi = hs * W + ws;
+        for (let ih = hs; ih < he; ih++) {
+          for (let iw = ws; iw < we; iw++) {
+            const v = load<f32>(at(plane, ih * W + iw));
+            if (v > best || v != v) {
+              best = v;
+              bi = ih * W + iw;
+            }
+          }
+        }
+        store<f32>(at(y, out + oh * OW + ow), best);
+        store<i32>(at(idx, out + oh * OW + ow), bi);
+      }
+    }
+  }
+}
+
+/** dx (written whole) = Σ dy routed to the index each window took. */
+export function f32_max_pool2d_backward(dy: usize, idx: usize, dx: usize, u0: i32, units: i32, HW: i32, OHW: i32): void {
+  for (let u = u0; u < u0 + units; u++) {
+    const plane = at(dx, u * HW);
+    memory.fill(plane, 0, <usize>HW << 2);
+    const o = u * OHW;
+    for (let i = 0; i < OHW; i++) {
+      const t = at(plane, load<i32>(at(idx, o + i)));
+      store<f32>(t, load<f32>(t) + load<f32>(at(dy, o + i)));
+    }
+  }
+}
+
+/** The divisor of a window: KH·KW with countIncludePad = 1, else its pixels inside the image. */
+@inline function divisor(hs: i32, he: i32, ws: i32, we: i32, KH: i32, KW: i32, countIncludePad: i32): f32 {
+  return <f32>(countIncludePad ? KH * KW : (he - hs) * (we - ws));
+}
+
+/** y = the mean of each window: its sum in f32 (row-major order) over the divisor. */
+export function f32_avg_pool2d(
+  x: usize, y: usize, u0: i32, units: i32, H: i32, W: i32, OH: i32, OW: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, countIncludePad: i32,
+): void {
+  for (let u = u0; u < u0 + units; u++) {
+    const plane = at(x, u * H * W);
+    const out = u * OH * OW;
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = oh * SH - PH;
+      const hs = max(h0, 0);
+      const he = min(h0 + KH, H);
+      for (let ow = 0; ow < OW; ow++) {
+        const w0 = ow * SW - PW;
+        const ws = max(w0, 0);
+        const we = min(w0 + KW, W);
+        let s: f32 = 0;
+        for (let ih = hs; ih < he; ih++) {
+          for (let iw = ws; iw < we; iw++) s += load<f32>(at(plane, ih * W + iw));
+        }
+        store<f32>(at(y, out + oh * OW + ow), s / divisor(hs, he, ws, we, KH, KW, countIncludePad));
+      }
+    }
+  }
+}
+
+/** dx (written whole): each window adds dy / divisor to its pixels, windows in row-major order. */
+export function f32_avg_pool2d_backward(
+  dy: usize, dx: usize, u0: i32, units: i32, H: i32, W: i32, OH: i32, OW: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, countIncludePad: i32,
+): void {
+  for (let u = u0; u < u0 + units; u++) {
+    const plane = at(dx, u * H * W);
+    memory.fill(plane, 0, <usize>(H * W) << 2);
+    const out = u * OH * OW;
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = oh * SH - PH;
+      const hs = max(h0, 0);
+      const he = min(h0 + KH, H);
+      for (let ow = 0; ow < OW; ow++) {
+        const w0 = ow * SW - PW;
+        const ws = max(w0, 0);
+        const we = min(w0 + KW, W);
+        const g = load<f32>(at(dy, out + oh * OW + ow)) / divisor(hs, he, ws, we, KH, KW, countIncludePad);
+        for (let ih = hs; ih < he; ih++) {
+          for (let iw = ws; iw < we; iw++) {
+            const t = at(plane, ih * W + iw);
+            store<f32>(t, load<f32>(t) + g);
+          }
+        }
+      }
+    }
+  }
+}
