@@ -58,9 +58,10 @@ function writeBatches(name: string, list: [Tensor, Tensor][]): string {
 }
 
 /** `steps` steps in PyTorch from the checkpoint at `from`, on the given batches; the resulting checkpoint's path. */
-function torchTrain(from: string, batchFile: string, steps: number, out: string): string {
+function torchTrain(from: string, batchFile: string, steps: number, out: string, extra: string[] = []): string {
   const path = join(dir, out);
-  const run = spawnSync(PYTHON, [TOOL, "train", from, "--batches", batchFile, "--steps", String(steps), "--out", path], { encoding: "utf8" });
+  const args = [TOOL, "train", from, "--batches", batchFile, "--steps", String(steps), "--out", path, ...extra];
+  const run = spawnSync(PYTHON, args, { encoding: "utf8" });
   if (run.status !== 0) throw new Error(`${TOOL} failed (${run.status}): ${run.stderr}`);
   return path;
 }
@@ -127,21 +128,33 @@ describe.runIf(hasTorch)(`PyTorch hand-over (runs only where ${PYTHON} has torch
       expect(diff.state).toBeLessThanOrEqual(TOLERANCE);
     });
 
-    it(`PyTorch → wasmgrad: after ${K} steps in PyTorch, wasmgrad's next step equals PyTorch's to ${TOLERANCE}`, async () => {
+    it(`PyTorch → wasmgrad: after ${K} steps in PyTorch, wasmgrad's next step equals the one PyTorch takes without a hand-over, to ${TOLERANCE}`, async () => {
       const list = await (batches ??= loadBatches());
       manualSeed(0);
       const start = buildMlp([0, 0]);
       const startFile = join(dir, `${_name}-start.safetensors`);
       writeFileSync(startFile, io.saveCheckpoint({ model: start, optimizer: make(start) }));
-      const afterK = torchTrain(startFile, writeBatches(`${_name}-first.safetensors`, list.slice(0, K)), K, `${_name}-torch-k.safetensors`);
+      // PyTorch trains K + 1 steps in one process, writing the hand-over after K.
+      const afterK = join(dir, `${_name}-torch-k.safetensors`);
+      const batchFile = writeBatches(`${_name}-batches.safetensors`, list);
+      const torchNext = torchTrain(startFile, batchFile, K + 1, `${_name}-torch-k1.safetensors`, ["--save-after", String(K), afterK]);
 
       const resumed = resume(make, afterK);
       step(resumed.net, resumed.opt, list[K]!);
-      const torchNext = torchTrain(afterK, writeBatches(`${_name}-last.safetensors`, [list[K]!]), 1, `${_name}-torch-k1.safetensors`);
       const diff = maxDifference(resumed, resume(make, torchNext));
       console.info(`${_name}, PyTorch → wasmgrad: max |Δ| parameters ${diff.params.toExponential(2)}, optimizer state ${diff.state.toExponential(2)}`);
       expect(diff.params).toBeLessThanOrEqual(TOLERANCE);
       expect(diff.state).toBeLessThanOrEqual(TOLERANCE);
     });
+  });
+
+  it("refuses an SGD run with an L1 penalty, which torch.optim.SGD cannot continue, saying so", () => {
+    manualSeed(0);
+    const net = buildMlp([0, 0]);
+    const from = join(dir, "l1.safetensors");
+    writeFileSync(from, io.saveCheckpoint({ model: net, optimizer: new optim.SGD(net.parameters(), { lr: 0.1, l1: 1e-4 }) }));
+    const run = spawnSync(PYTHON, [TOOL, "inspect", from], { encoding: "utf8" });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("l1 = 0.0001: torch.optim.SGD has no L1 penalty");
   });
 });

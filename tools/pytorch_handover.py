@@ -38,6 +38,9 @@ or from the command line:
 
     /usr/bin/python3 tools/pytorch_handover.py inspect run.safetensors
     /usr/bin/python3 tools/pytorch_handover.py train run.safetensors --batches b.safetensors --steps 1 --out next.safetensors
+
+(`train` takes CrossEntropyLoss steps on the batches x.0, y.0, x.1, ... of a
+safetensors file, cycling through them, and writes the run back for wasmgrad.)
 """
 
 import argparse
@@ -352,7 +355,7 @@ def save_checkpoint(path, model, optimizer=None, like=None, rng=None, metadata=N
 
 # ---- command line ------------------------------------------------------------------------
 
-def train_steps(model, optimizer, batches, steps):
+def train_steps(model, optimizer, batches, steps, after_step=None):
     """`steps` training steps with CrossEntropyLoss on the (x, y) batches, cycling through them."""
     loss_fn = nn.CrossEntropyLoss()
     model.train()
@@ -361,6 +364,8 @@ def train_steps(model, optimizer, batches, steps):
         optimizer.zero_grad()
         loss_fn(model(x), y.long()).backward()
         optimizer.step()
+        if after_step is not None:
+            after_step(i + 1)
 
 
 def read_batches(path):
@@ -383,6 +388,8 @@ def main(argv):
     train.add_argument("--batches", required=True, help="safetensors file of x.0, y.0, x.1, y.1, ...")
     train.add_argument("--steps", type=int, default=1)
     train.add_argument("--out", required=True, help="the checkpoint to write for wasmgrad")
+    train.add_argument("--save-after", nargs=2, action="append", default=[], metavar=("STEPS", "PATH"),
+                       help="also write a checkpoint after this many steps (repeatable)")
     args = parser.parse_args(argv)
     try:
         model, optimizer, ckpt = load_checkpoint(args.checkpoint)
@@ -395,7 +402,9 @@ def main(argv):
             return 0
         if optimizer is None:
             raise HandoverError("the checkpoint holds no optimizer to continue training with")
-        train_steps(model, optimizer, read_batches(args.batches), args.steps)
+        extra = {int(n): path for n, path in args.save_after}
+        save_extra = lambda n: extra.get(n) and save_checkpoint(extra[n], model, optimizer, like=ckpt)
+        train_steps(model, optimizer, read_batches(args.batches), args.steps, save_extra)
         save_checkpoint(args.out, model, optimizer, like=ckpt)
         return 0
     except (HandoverError, OSError) as error:
