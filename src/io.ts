@@ -18,6 +18,7 @@
 
 import { MAX_DIMS } from "./backend/backend.ts";
 import { describeForeignFile } from "./foreign-formats.ts";
+import { describeLayers } from "./nn/layer-list.ts";
 import { Module, type StateDict } from "./nn/module.ts";
 import { Optimizer, type OptimizerStateDict } from "./optim.ts";
 import { checkRngState, getRngState, setRngState } from "./random.ts";
@@ -542,7 +543,11 @@ function describeError(error: unknown): string {
 // `__metadata__` strings the optimizer's hyperparameters and step counts
 // ("optimizer", JSON), the random generator's position ("rng", JSON; dropout
 // masks and DataLoader shuffles draw from it) and your own strings ("user.*").
-// PyTorch's safetensors reads it like any other file.
+// PyTorch's safetensors reads it like any other file, and
+// tools/pytorch_handover.py continues the run in torch.nn + torch.optim: for
+// that the metadata also names each optimizer parameter's model parameter
+// ("paramNames" in "optimizer") and lists the layers ("layers", JSON). Both
+// were added without a format change: older files lack them and still load.
 
 /** What saveCheckpoint stores and loadCheckpoint restores. */
 export interface CheckpointParts {
@@ -560,6 +565,8 @@ interface OptimizerMetadata {
   kind: string;
   paramGroups: OptimizerStateDict["paramGroups"];
   state: Record<string, Record<string, number>>;
+  /** The model's name for parameter index i ("1.weight"), null for one outside the model; absent in older files. */
+  paramNames?: (string | null)[];
 }
 
 /**
@@ -572,7 +579,9 @@ interface OptimizerMetadata {
 export function saveCheckpoint(parts: CheckpointParts & { metadata?: Record<string, string> }): Uint8Array {
   const { model, optimizer, metadata = {} } = checkParts(parts, "saveCheckpoint");
   const tensors: [string, Tensor][] = Object.entries(model.stateDict()).map(([k, t]) => [MODEL_PREFIX + k, t]);
-  const meta: Record<string, string> = { format: CHECKPOINT_FORMAT, rng: JSON.stringify(getRngState()) };
+  const meta: Record<string, string> = {
+    format: CHECKPOINT_FORMAT, rng: JSON.stringify(getRngState()), layers: JSON.stringify(describeLayers(model)),
+  };
   if (optimizer) {
     const sd = optimizer.stateDict();
     const scalars: OptimizerMetadata["state"] = {};
@@ -582,7 +591,8 @@ export function saveCheckpoint(parts: CheckpointParts & { metadata?: Record<stri
         else (scalars[index] ??= {})[key] = value;
       }
     }
-    meta.optimizer = JSON.stringify({ kind: optimizer.kind, paramGroups: sd.paramGroups, state: scalars } satisfies OptimizerMetadata);
+    const paramNames = optimizerParamNames(model, optimizer);
+    meta.optimizer = JSON.stringify({ kind: optimizer.kind, paramGroups: sd.paramGroups, state: scalars, paramNames } satisfies OptimizerMetadata);
   }
   if (metadata === null || typeof metadata !== "object") {
     throw new TypeError(`saveCheckpoint: metadata must be an object of strings, got ${describe(metadata)}`);
@@ -634,6 +644,7 @@ export function loadCheckpoint(
       if (saved?.kind !== optimizer.kind) {
         fail(`the checkpoint holds ${String(saved?.kind)} state, but the optimizer given is ${optimizer.kind}`);
       }
+      checkParamNames(saved.paramNames, optimizerParamNames(model, optimizer), fail);
       const state: OptimizerStateDict["state"] = {};
       for (const [index, scalars] of Object.entries(saved.state ?? {})) state[Number(index)] = { ...scalars };
       for (const [name, t] of optimTensors) {
@@ -653,6 +664,30 @@ export function loadCheckpoint(
   const user: Record<string, string> = {};
   for (const [key, value] of Object.entries(meta)) if (key.startsWith(USER_PREFIX)) user[key.slice(USER_PREFIX.length)] = value;
   return { metadata: user };
+}
+
+/** Each optimizer parameter's name in the model, by index (the order of stateDict().paramGroups). */
+function optimizerParamNames(model: Module, optimizer: Optimizer<object, object>): (string | null)[] {
+  const names = new Map(model.namedParameters().map(([name, p]) => [p, name]));
+  return optimizer.paramGroups.flatMap((g) => g.params.map((p) => names.get(p) ?? null));
+}
+
+/**
+ * A checkpoint written by PyTorch (or by code that grouped the parameters
+ * differently) would otherwise load one parameter's momentum into another of
+ * the same shape without a word.
+ */
+function checkParamNames(saved: unknown, own: (string | null)[], fail: (detail: string) => never): void {
+  if (saved === undefined) return;
+  if (!Array.isArray(saved) || saved.length !== own.length) {
+    fail(`the optimizer state names ${Array.isArray(saved) ? saved.length : describe(saved)} parameters, the optimizer given has ${own.length}`);
+  }
+  own.forEach((name, i) => {
+    const theirs: unknown = saved[i];
+    if (theirs !== null && name !== null && theirs !== name) {
+      fail(`optimizer parameter ${i} is the model's ${q(String(theirs))} in the checkpoint, but ${q(name)} in the optimizer given (are the parameter groups in the same order?)`);
+    }
+  });
 }
 
 function checkParts<P extends CheckpointParts>(parts: P, where: string): P {

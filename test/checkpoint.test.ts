@@ -95,7 +95,57 @@ describe("checkpoint contents", () => {
         { lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: true, maximize: false, l1: 0, params: [2, 3] },
       ],
       state: {},
+      paramNames: ["0.weight", "3.weight", "0.bias", "3.bias"],
     });
+  });
+
+  it("lists the layers as torch.nn constructs them (type, keyword arguments, children by name)", () => {
+    const model = new nn.Sequential(new nn.Flatten(), new nn.Linear(4, 3, { bias: false }), new nn.ReLU(), new nn.Dropout(0.25));
+    const layers = JSON.parse(io.readSafetensorsHeader(io.saveCheckpoint({ model })).metadata!.layers);
+    expect(layers).toEqual({
+      type: "Sequential",
+      kwargs: {},
+      children: [
+        ["0", { type: "Flatten", kwargs: { start_dim: 1, end_dim: -1 } }],
+        ["1", { type: "Linear", kwargs: { in_features: 4, out_features: 3, bias: false } }],
+        ["2", { type: "ReLU", kwargs: {} }],
+        ["3", { type: "Dropout", kwargs: { p: 0.25 } }],
+      ],
+    });
+  });
+
+  it("records no constructor arguments for a Module subclass of its own (PyTorch cannot build it from the file)", () => {
+    class Scaled extends nn.Linear {}
+    const layers = JSON.parse(io.readSafetensorsHeader(io.saveCheckpoint({ model: new nn.Sequential(new Scaled(2, 2)) })).metadata!.layers);
+    expect(layers.children).toEqual([["0", { type: "Scaled" }]]);
+  });
+
+  it("still loads a checkpoint written before paramNames and layers were recorded", () => {
+    const model = new nn.Sequential(new nn.Linear(3, 3));
+    const optimizer = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+    model.forward(tensor([[1, 2, 3]])).sum().backward();
+    optimizer.step();
+    const bytes = io.saveCheckpoint({ model, optimizer });
+    const meta = { ...io.readSafetensorsHeader(bytes).metadata! };
+    const { paramNames: _names, ...older } = JSON.parse(meta.optimizer);
+    meta.optimizer = JSON.stringify(older);
+    delete meta.layers;
+    const oldFile = io.saveSafetensors(Object.entries(io.loadSafetensors(bytes)), meta);
+    const fresh = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+    io.loadCheckpoint(oldFile, { model, optimizer: fresh });
+    const momentum = (o: optim.SGD) => (o.stateDict().state[0]!.momentumBuffer as Tensor).toArray();
+    expect(momentum(fresh)).toEqual(momentum(optimizer));
+  });
+
+  it("refuses optimizer state saved for parameters in another order, naming both", () => {
+    const model = new nn.Sequential(new nn.Linear(3, 3), new nn.Linear(3, 3));
+    const [w0, b0, w1, b1] = model.parameters();
+    const saved = new optim.SGD([{ params: [w0!, w1!] }, { params: [b0!, b1!] }], { lr: 0.1, momentum: 0.9 });
+    const bytes = io.saveCheckpoint({ model, optimizer: saved });
+    const swapped = new optim.SGD([{ params: [w1!, w0!] }, { params: [b0!, b1!] }], { lr: 0.1, momentum: 0.9 });
+    expect(() => io.loadCheckpoint(bytes, { model, optimizer: swapped })).toThrow(
+      "optimizer parameter 0 is the model's '0.weight' in the checkpoint, but '1.weight' in the optimizer given",
+    );
   });
 
   it("gives back the metadata strings it was saved with", () => {
