@@ -10,6 +10,7 @@ import { getNumThreads, setNumThreads, type nn } from "../index.ts";
 import type { CommonArgs, DropoutArgs } from "./args.ts";
 import { backendLabel, type Context } from "./context.ts";
 import { interrupted } from "./interrupt.ts";
+import { loadPlot } from "./plot-loader.ts";
 import { yieldToEventLoop } from "./progress.ts";
 import { fixed, marked, num, rangeText, StreamTable, type Cell, type Column } from "./style.ts";
 
@@ -155,7 +156,7 @@ export async function dropoutCommand(args: DropoutArgs, ctx: Context): Promise<{
   printMlpFinal(r, ctx);
   const plot = args.plot && r.history.length ? args.plot : null;
   if (plot) {
-    const { mlpSpec, writeSvg } = await import("./plot.ts");
+    const { mlpSpec, writeSvg } = await loadPlot();
     await writeSvg(plot, mlpSpec(r.history, `Dropout MLP on Fashion-MNIST (${describeShort(o)})`));
     ctx.out(`Plot: ${plot}`);
   }

@@ -7,6 +7,7 @@ import { weightDecayReference, type WeightDecayReference } from "../experiments/
 import type { WeightDecayArgs } from "./args.ts";
 import { backendLabel, type Context } from "./context.ts";
 import { interrupted } from "./interrupt.ts";
+import { loadPlot } from "./plot-loader.ts";
 import { yieldToEventLoop } from "./progress.ts";
 import { marked, num, printTable, rangeText, type Cell, type Column } from "./style.ts";
 
@@ -164,7 +165,7 @@ export async function weightDecayCommand(args: WeightDecayArgs, ctx: Context): P
   printWeightDecayResults(outcomes, ctx, "λ");
   const plot = args.plot ?? null;
   if (plot && outcomes.length) {
-    const { weightDecaySpec, writeSvg } = await import("./plot.ts");
+    const { weightDecaySpec, writeSvg } = await loadPlot();
     const penalty = args.penalty === "l1" ? "L1" : "L2";
     await writeSvg(plot, weightDecaySpec(outcomes.map((o) => ({ label: o.label, history: o.result.history })),
       `Weight decay (${penalty} ${args.via === "optimizer" ? "by SGD" : "in the loss"}): train and test loss`));
