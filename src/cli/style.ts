@@ -38,7 +38,8 @@ export const fixed = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(
 /** "0.827 ± 0.018 (z +0.4)": PyTorch's mean ± standard deviation over its seeds, and where x falls in it. */
 export function statsText(x: number, s: SeedStats, f: (x: number) => string = num): string {
   const at = place(x, s);
-  const where = at.floatPrecision ? "both at float precision" : `z ${at.z >= 0 ? "+" : "−"}${Math.abs(at.z).toFixed(1)}`;
+  const z = Math.abs(at.z).toFixed(1);
+  const where = at.floatPrecision ? "both at float precision" : `z ${z === "0.0" ? "" : at.z > 0 ? "+" : "−"}${z}`;
   return `${f(s.mean)} ± ${f(s.sd)} (${where})`;
 }
 
