@@ -7,10 +7,16 @@
 //   sqrt(sd₁²/n₁ + sd₂²/n₂). K = 3.5 is a two-sided p of 4.7e-4 per comparison; over
 //   the file's 38 comparisons (23 weight-decay, 15 MLP), about a 2% chance that one
 //   fails by chance when the two distributions are the same (Bonferroni).
-// - Spreads: the ratio of standard deviations within a factor F of 1. The sample sd
-//   of n normal draws has a relative standard error of 1/sqrt(2(n − 1)), so
-//   log(sd₁/sd₂) has a standard error of sqrt(1/(2(n₁ − 1)) + 1/(2(n₂ − 1))); F allows
-//   K of those: 2.7 for 10 seeds against 20.
+// - Spreads: the ratio of robust spreads (1.4826 × the median absolute deviation,
+//   which estimates the sd of normal draws) within a factor F of 1. Not the ratio
+//   of sds: at lr 0.5 a training loss now and then spikes for an epoch (one of
+//   PyTorch's 100 seed-epochs: 0.63 against 0.44 at epoch 4), and one such draw
+//   triples the sd of 20; the MAD ignores it. Its sampling error: log(MAD) has a
+//   variance of about 1.36/n for normal draws (the MAD is 37% as efficient as the
+//   sd), so log(MAD₁/MAD₂) has a standard error of sqrt(1.36/n₁ + 1.36/n₂), and F
+//   allows K of those: ×4.9 for 10 seeds against 20. A loose bound, which still
+//   catches a spread that is off by a factor of 5 or a collapsed one (a run that
+//   ignores its seed).
 // - Where both libraries are at float precision (λ = 0 fits the 20 training points
 //   exactly, losses ~1e-13) the values are rounding noise: both must be below
 //   LOSS_AT_FLOAT_PRECISION, and nothing more is compared.
@@ -26,6 +32,17 @@ const reference = (name: string) =>
 const SEEDS = Array.from({ length: 10 }, (_, seed) => seed);
 const K = 3.5;
 
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+/** 1.4826 × the median absolute deviation: the sd of normal draws, unmoved by a rare spike. */
+const robustSpread = (xs: readonly number[]) => {
+  const m = median(xs);
+  return 1.4826 * median(xs.map((x) => Math.abs(x - m)));
+};
+
 function expectSameDistribution(ours: number[], theirs: number[], what: string) {
   const a = seedStats(ours);
   const b = seedStats(theirs);
@@ -36,10 +53,13 @@ function expectSameDistribution(ours: number[], theirs: number[], what: string) 
     return;
   }
   expect(Math.abs(a.mean - b.mean) / se, `${shown}: means this many combined standard errors apart`).toBeLessThanOrEqual(K);
-  const factor = Math.exp(K * Math.sqrt(1 / (2 * (a.n - 1)) + 1 / (2 * (b.n - 1))));
-  const ratio = a.sd / b.sd;
-  expect(ratio, `${shown}: ratio of spreads, allowed within ×${factor.toFixed(2)}`).toBeLessThanOrEqual(factor);
-  expect(ratio, `${shown}: ratio of spreads, allowed within ×${factor.toFixed(2)}`).toBeGreaterThanOrEqual(1 / factor);
+  const [sa, sb] = [robustSpread(ours), robustSpread(theirs)];
+  if (sa === 0 && sb === 0) return; // most seeds at one value in both (no |w| below 1e-3 at λ = 0)
+  const factor = Math.exp(K * Math.sqrt(1.36 / a.n + 1.36 / b.n));
+  const ratio = sa / sb;
+  const spread = `${shown}: robust spreads ${sa.toPrecision(2)} and ${sb.toPrecision(2)}, ratio allowed within ×${factor.toFixed(1)}`;
+  expect(ratio, spread).toBeLessThanOrEqual(factor);
+  expect(ratio, spread).toBeGreaterThanOrEqual(1 / factor);
 }
 
 describe("d2l weight decay (200 inputs, 20 examples, batch 1, 100 epochs, lr 0.003)", () => {
@@ -116,6 +136,13 @@ describe("d2l dropout MLP on Fashion-MNIST (784-256-256-10, p 0.2/0.5, SGD lr 0.
       expectSameDistribution(ours("trainAcc"), theirs("train_acc"), `train accuracy at epoch ${epoch}`);
       expectSameDistribution(ours("testAcc"), theirs("test_acc"), `test accuracy at epoch ${epoch}`);
     }
+    const ms = (xs: number[]) => `${seedStats(xs).mean.toFixed(3)} ± ${seedStats(xs).sd.toFixed(3)}`;
+    console.log(
+      `d2l MLP, mean ± sd, wasmgrad (${SEEDS.length} seeds) | PyTorch (${ref.length}):\n` +
+        runs[0].map((_, e) =>
+          `  epoch ${e + 1}: train CE ${ms(runs.map((h) => h[e].trainLoss))} | ${ms(ref.map((r) => r.hist[e].train_loss))}; ` +
+          `test acc ${ms(runs.map((h) => h[e].testAcc))} | ${ms(ref.map((r) => r.hist[e].test_acc))}`).join("\n"),
+    );
   }, 1_200_000);
 
   // 10 epochs of the 6 000-image subset are as many steps as one full epoch (PyTorch: 0.68–0.71 test accuracy).
