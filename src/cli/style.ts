@@ -45,7 +45,7 @@ export function statsText(x: number, s: SeedStats, f: (x: number) => string = nu
 
 /**
  * "0.432 ✓" when x is a draw PyTorch could have made (inside its seeds' [min, max]
- * or mean ± 3 sd, or both at float precision), "0.432 ✗" when not; plain without a reference.
+ * or its 99.7% prediction interval, or both at float precision), "0.432 ✗" when not; plain without a reference.
  */
 export function marked(p: Painter, x: number, s: SeedStats | undefined, f: (x: number) => string = num): Cell {
   if (!s) return f(x);
@@ -54,7 +54,8 @@ export function marked(p: Painter, x: number, s: SeedStats | undefined, f: (x: n
 }
 
 /** The reading of the ✓/✗ marks, for a table's heading. */
-export const MARKS_LEGEND = "mean ± sd, z = (ours − mean) / sd; ✓ inside PyTorch's [min, max] or mean ± 3 sd, ✗ outside both";
+export const MARKS_LEGEND =
+  "mean ± sd, z = (ours − mean) / sd; ✓ inside PyTorch's [min, max] or its 99.7% range for one more seed (the 3σ rule with σ estimated: |z| ≤ 3.53 for 20 seeds), ✗ outside both";
 
 export type Cell = string | { text: string; paint?: (t: string) => string };
 export interface Column {

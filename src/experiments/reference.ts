@@ -28,8 +28,10 @@ export interface Placement {
   z: number;
   /** Inside PyTorch's [min, max] over its seeds. */
   inRange: boolean;
-  /** Inside mean ± 3 sd. */
-  within3Sd: boolean;
+  /** Inside PyTorch's 99.73% prediction interval for one more seed (mean ± 3.53 sd for 20 seeds): "mean ± 3σ" with σ estimated. */
+  withinPrediction: boolean;
+  /** The half-width of that interval, in sds: t(n − 1) at 99.865% × sqrt(1 + 1/n). */
+  bound: number;
   /** Both this value and all of PyTorch's are at float precision (below `floor`). */
   floatPrecision: boolean;
   /** What the ✓ says: a draw PyTorch itself could have produced (any of the three above). */
@@ -43,12 +45,39 @@ export function seedStats(xs: readonly number[], floor?: number): SeedStats {
   return { n, mean, sd, min: Math.min(...xs), max: Math.max(...xs), ...(floor !== undefined ? { floor } : {}) };
 }
 
+/** The normal distribution's 99.865% point: mean ± 3σ holds 99.73% of the draws. */
+const Z3 = 3;
+
+/**
+ * Student's t quantile at 99.865% (the t counterpart of 3σ) for `df` degrees of
+ * freedom: exact for 1 and 2, else the Cornish-Fisher series of Abramowitz &
+ * Stegun 26.7.5 (within 0.1% from df = 10 on, 2% at df = 3).
+ */
+export function t3(df: number): number {
+  const p = 0.99865;
+  if (df <= 1) return Math.tan(Math.PI * (p - 0.5));
+  if (df === 2) return (2 * p - 1) / Math.sqrt(2 * p * (1 - p));
+  const z = Z3;
+  const g1 = (z ** 3 + z) / 4;
+  const g2 = (5 * z ** 5 + 16 * z ** 3 + 3 * z) / 96;
+  const g3 = (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / 384;
+  const g4 = (79 * z ** 9 + 776 * z ** 7 + 1482 * z ** 5 - 1920 * z ** 3 - 945 * z) / 92160;
+  return z + g1 / df + g2 / df ** 2 + g3 / df ** 3 + g4 / df ** 4;
+}
+
+/**
+ * Where x falls. "Could PyTorch have drawn it?" is a prediction interval for one
+ * more seed: PyTorch's sd is itself estimated from n seeds, so the interval that
+ * holds 99.73% of new draws (what mean ± 3σ holds when σ is known) is
+ * mean ± t(n − 1)·sd·sqrt(1 + 1/n): ± 3.53 sd for 20 seeds, ± 22 sd for 3.
+ */
 export function place(x: number, s: SeedStats): Placement {
   const z = s.sd > 0 ? (x - s.mean) / s.sd : x === s.mean ? 0 : Math.sign(x - s.mean) * Infinity;
   const inRange = x >= s.min && x <= s.max;
-  const within3Sd = Math.abs(z) <= 3;
+  const bound = s.n > 1 ? t3(s.n - 1) * Math.sqrt(1 + 1 / s.n) : 0;
+  const withinPrediction = Math.abs(z) <= bound;
   const floatPrecision = s.floor !== undefined && Math.abs(x) <= s.floor && Math.max(Math.abs(s.min), Math.abs(s.max)) <= s.floor;
-  return { z, inRange, within3Sd, floatPrecision, agrees: floatPrecision || inRange || within3Sd };
+  return { z, inRange, withinPrediction, bound, floatPrecision, agrees: floatPrecision || inRange || withinPrediction };
 }
 
 /**
