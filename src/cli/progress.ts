@@ -73,7 +73,7 @@ export class Progress {
     parts.push(`ETA ${eta(remaining)}`);
     let line = parts.join(" | ");
     // A line longer than the terminal would wrap, and the next redraw would only clear its last row.
-    const columns = this.stream.columns ?? 80;
+    const columns = this.stream.columns > 0 ? this.stream.columns : 80; // 0 where the terminal reports no size
     if (line.length >= columns) line = line.slice(0, columns - 1);
     this.stream.write(CLEAR_LINE + line);
     this.drawn = performance.now();
