@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The `wasmgrad` command. It runs src/cli/main.ts through tsx's ESM loader when
 // tsx is installed (a clone with its devDependencies: always the source you have,
-// no build step, no stale dist/), else the compiled dist/ (an installed package,
-// which ships dist/ but not tsx). With neither, it says what to do.
+// no build step, no stale dist/), else the compiled dist/ (an installed package
+// ships dist/ alone: no src/, no tsx). With neither, it says what to do.
 
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";

@@ -231,14 +231,20 @@ describe("the wasmgrad bin", () => {
     expect(summary.results[1].wNorm).toBeLessThan(summary.results[0].wNorm);
   });
 
-  it("weight-decay with the book's settings: tables next to PyTorch's range, and the semilog figure", async () => {
+  it("weight-decay with the book's settings: each figure next to PyTorch's 20-seed mean ± sd and its z, and the semilog figure", async () => {
     const svg = join(tmp, "weight-decay.svg");
     const r = await wasmgrad(["weight-decay", "--lambd", "0,3", "--plot", svg]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("Per epoch");
     expect(r.stdout).toMatch(/Final train\/test loss and ‖w‖/);
-    expect(r.stdout).toContain("[1.82e-13, 5.86e-13]"); // λ = 0 train loss range
-    expect(r.stdout).toContain("[0.0344, 0.0524]"); // λ = 3 ‖w‖ range
+    expect(r.stdout).toContain("PyTorch 1.13, 20 seeds with the book's settings");
+    const rows = r.stdout.split("\n").filter((l) => /^[03]\s+100\s/.test(l) && l.includes("±"));
+    expect(rows).toHaveLength(2);
+    // λ = 0 fits the training points to float precision, as PyTorch does: agreement, whatever the rounding.
+    expect(rows[0]).toMatch(/e-1\d ✓ +\S+ ± \S+ \(both at float precision\)/);
+    for (const row of rows) expect(row.match(/\(z [+−]?\d+\.\d\)/g)?.length, row).toBeGreaterThanOrEqual(2);
+    // Seed 0 lies inside PyTorch's distribution everywhere: no ✗ (the legend above the table names both marks).
+    for (const row of rows) expect(row).not.toContain("✗");
     expect(r.stdout).not.toMatch(/\x1b\[/); // no colour off a terminal
     expect(r.stdout).toContain(`Plot: ${svg}`);
     const text = readFileSync(svg, "utf8");

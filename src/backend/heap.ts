@@ -52,7 +52,10 @@ function checkGrowRequest(bytes: number): void {
   }
 }
 
-/** A WebAssembly.Memory: the heap of the Wasm backend, shared with its module (and, shared, with workers). */
+/**
+ * A WebAssembly.Memory: the heap of the Wasm backend, shared with its module (and, shared, with workers).
+ * @internal Not part of the API; kept out of the published declarations, which would otherwise name WebAssembly types that a Node project without the DOM library cannot resolve.
+ */
 export class WasmHeap extends ViewCache implements Heap {
   constructor(readonly memory: WebAssembly.Memory) { super(); }
   get buffer(): ArrayBufferLike { return this.memory.buffer; }

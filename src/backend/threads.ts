@@ -273,7 +273,10 @@ type RawGemm = GemmKernels["f32_gemm"];
 /** The module's exports, as the pool calls them on the calling thread. */
 type RawKernels = Record<SplitKernel, (...args: number[]) => unknown>;
 
-/** The workers of one Wasm backend (one shared memory). */
+/**
+ * The workers of one Wasm backend (one shared memory).
+ * @internal Not part of the API; kept out of the published declarations, which would otherwise name WebAssembly types that a Node project without the DOM library cannot resolve.
+ */
 export class ThreadPool {
   private readonly threads: Thread[] = [];
   private readonly slotBytes: number;

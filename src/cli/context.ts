@@ -38,7 +38,7 @@ export function makeContext(args: CommonArgs): Context {
     },
     note(message) {
       if (args.quiet) return;
-      // A note must not be drawn over by the bar: cli-progress redraws its own line.
+      // A note must not be drawn over by the bar, which redraws its own line.
       progress.stop();
       process.stderr.write(stderrColor.dim(`wasmgrad: ${message}`) + "\n");
     },

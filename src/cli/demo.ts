@@ -7,6 +7,7 @@ import type { DemoArgs } from "./args.ts";
 import { backendLabel, type Context } from "./context.ts";
 import { describeMlp, describeShort, mlpJson, printMlpFinal, resolveMlpOptions, runMlp, type MlpOutcome } from "./dropout.ts";
 import { interrupted } from "./interrupt.ts";
+import { loadPlot } from "./plot-loader.ts";
 import { printWeightDecayResults, runWeightDecaySet, weightDecayJson, type WeightDecayRun } from "./weight-decay.ts";
 
 export async function demoCommand(args: DemoArgs, ctx: Context): Promise<{ stopped: boolean }> {
@@ -47,7 +48,7 @@ export async function demoCommand(args: DemoArgs, ctx: Context): Promise<{ stopp
 
   const plot = args.plot && wd.outcomes.length ? args.plot : null;
   if (plot) {
-    const { mlpSpec, stackedSpec, weightDecaySpec, writeSvg } = await import("./plot.ts");
+    const { mlpSpec, stackedSpec, weightDecaySpec, writeSvg } = await loadPlot();
     const specs = [weightDecaySpec(wd.outcomes.map((x) => ({ label: x.label, history: x.result.history })), "Weight decay: train and test loss")];
     if (mlp?.history.length) specs.push(mlpSpec(mlp.history, `Dropout MLP on Fashion-MNIST (${describeShort(o)})`));
     await writeSvg(plot, specs.length === 1 ? specs[0] : stackedSpec(specs));

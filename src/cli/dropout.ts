@@ -7,13 +7,14 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { saveSafetensors } from "../io.ts";
 import { trainDropoutMlp, type EpochStats, type MlpOptions } from "../experiments/dropout.ts";
-import { FULL_FASHION_MNIST, mlpReference, type MlpReference, type Range } from "../experiments/reference.ts";
+import { FULL_FASHION_MNIST, mlpReference, type MlpReference, type SeedStats } from "../experiments/reference.ts";
 import { getNumThreads, setNumThreads, type nn } from "../index.ts";
 import type { CommonArgs, DropoutArgs } from "./args.ts";
 import { backendLabel, type Context } from "./context.ts";
 import { interrupted } from "./interrupt.ts";
+import { loadPlot } from "./plot-loader.ts";
 import { yieldToEventLoop } from "./progress.ts";
-import { fixed, marked, num, rangeText, StreamTable, type Cell, type Column } from "./style.ts";
+import { fixed, MARKS_LEGEND, marked, num, statsText, StreamTable, type Cell, type Column } from "./style.ts";
 
 export type ResolvedMlpOptions = MlpOptions & Required<Pick<MlpOptions, "dropout" | "hidden" | "lr" | "batchSize" | "epochs" | "weightDecay" | "optimizer" | "momentum" | "l1" | "seed">>;
 
@@ -89,7 +90,7 @@ export async function runMlp(
         info.batchesPerEpoch === Math.ceil(info.trainSize / o.batchSize);
       ctx.out(p.dim(`Data: ${info.trainSize} training / ${info.testSize} test images${o.root ? ` from ${o.root}` : ""}, ${info.batchesPerEpoch} batches per epoch`));
       if (reference && comparable) {
-        ctx.out(p.dim(`PyTorch 1.13: range over ${reference.seeds} seeds with these settings (✓ inside, ✗ outside); ${how.note}`));
+        ctx.out(p.dim(`PyTorch 1.13, ${reference.seeds} seeds with these settings: ${MARKS_LEGEND}; ${how.note}`));
       } else if (reference && info.batchesPerEpoch < Math.ceil(info.trainSize / o.batchSize)) {
         ctx.out(p.dim("PyTorch's ranges hold for whole epochs; this run stops each epoch early, so they are left out."));
       } else if (reference) {
@@ -99,11 +100,11 @@ export async function runMlp(
       const columns: Column[] = [{ title: "epoch", align: "right", width: 5 }];
       const withRef = comparable;
       columns.push({ title: "train loss", align: "right", width: 7 });
-      if (withRef) columns.push({ title: "PyTorch", align: "left", width: 14 });
+      if (withRef) columns.push({ title: "PyTorch", align: "left", width: 22 });
       columns.push({ title: "train acc", align: "right", width: 7 });
-      if (withRef) columns.push({ title: "PyTorch", align: "left", width: 14 });
+      if (withRef) columns.push({ title: "PyTorch", align: "left", width: 22 });
       columns.push({ title: "test acc", align: "right", width: 7 });
-      if (withRef) columns.push({ title: "PyTorch", align: "left", width: 14 });
+      if (withRef) columns.push({ title: "PyTorch", align: "left", width: 22 });
       columns.push({ title: "seconds", align: "right", width: 7 }, { title: "images/s", align: "right", width: 8 });
       table = new StreamTable(columns, p, (l) => ctx.out(l));
       table.header();
@@ -125,13 +126,13 @@ export async function runMlp(
       ctx.emit({ type: "epoch", experiment: how.name, ...s, complete: !partial });
       // PyTorch's numbers are for whole epochs: an epoch cut short gets no ✓/✗.
       const ref = partial ? undefined : refAt(s.epoch);
-      const refCell = (r: Range | undefined): Cell => ({ text: r ? rangeText(r, (x) => fixed(x)) : "—", paint: p.dim });
+      const refCell = (x: number, r: SeedStats | undefined): Cell => ({ text: r ? statsText(x, r, (v) => fixed(v)) : "—", paint: p.dim });
       const row: Cell[] = [partial ? `${s.epoch}*` : String(s.epoch), marked(p, s.trainLoss, ref?.trainLoss, (x) => fixed(x))];
-      if (comparable) row.push(refCell(ref?.trainLoss));
+      if (comparable) row.push(refCell(s.trainLoss, ref?.trainLoss));
       row.push(marked(p, s.trainAcc, ref?.trainAcc, (x) => fixed(x)));
-      if (comparable) row.push(refCell(ref?.trainAcc));
+      if (comparable) row.push(refCell(s.trainAcc, ref?.trainAcc));
       row.push(marked(p, s.testAcc, ref?.testAcc, (x) => fixed(x)));
-      if (comparable) row.push(refCell(ref?.testAcc));
+      if (comparable) row.push(refCell(s.testAcc, ref?.testAcc));
       row.push(s.seconds.toFixed(2), String(Math.round(s.imagesPerSecond)));
       table?.row(row);
       if (partial) ctx.out(p.dim(`  * stopped after ${s.batches} of ${s.batchesPerEpoch} batches`));
@@ -178,7 +179,7 @@ export async function dropoutCommand(args: DropoutArgs, ctx: Context): Promise<{
   printMlpFinal(r, ctx);
   const plot = args.plot && r.history.length ? args.plot : null;
   if (plot) {
-    const { mlpSpec, writeSvg } = await import("./plot.ts");
+    const { mlpSpec, writeSvg } = await loadPlot();
     await writeSvg(plot, mlpSpec(r.history, `Dropout MLP on Fashion-MNIST (${describeShort(o)})`));
     ctx.out(`Plot: ${plot}`);
   }

@@ -10,6 +10,7 @@ import { setBackend } from "../index.ts";
 import { HELP, parseCommandLine, UsageError } from "./args.ts";
 import { makeContext } from "./context.ts";
 import { installInterruptHandler, uninstallInterruptHandler } from "./interrupt.ts";
+import { loadPlot } from "./plot-loader.ts";
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
@@ -55,6 +56,7 @@ export async function main(argv: string[]): Promise<number> {
   installInterruptHandler((m) => ctx.note(m));
   try {
     setBackend(args.backend);
+    if (args.plot) await loadPlot(); // before training: a missing optional package is said at once
     let stopped: boolean;
     if (args.command === "weight-decay") {
       const { weightDecayCommand } = await import("./weight-decay.ts");

@@ -2,7 +2,7 @@
 // number formats and aligned tables.
 
 import { styleText } from "node:util";
-import type { Range } from "../experiments/reference.ts";
+import { place, type SeedStats } from "../experiments/reference.ts";
 
 type Style = Parameters<typeof styleText>[0];
 
@@ -35,16 +35,27 @@ export function num(x: number): string {
 
 export const fixed = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
 
-export const rangeText = (r: Range, f: (x: number) => string = num) => `[${f(r.min)}, ${f(r.max)}]`;
+/** "0.827 ± 0.018 (z +0.4)": PyTorch's mean ± standard deviation over its seeds, and where x falls in it. */
+export function statsText(x: number, s: SeedStats, f: (x: number) => string = num): string {
+  const at = place(x, s);
+  const z = Math.abs(at.z).toFixed(1);
+  const where = at.floatPrecision ? "both at float precision" : `z ${z === "0.0" ? "" : at.z > 0 ? "+" : "−"}${z}`;
+  return `${f(s.mean)} ± ${f(s.sd)} (${where})`;
+}
 
-export const within = (x: number, r: Range) => x >= r.min && x <= r.max;
-
-/** "0.432 ✓" when x is in PyTorch's range, "0.432 ✗" when not, plain without a range. */
-export function marked(p: Painter, x: number, r: Range | undefined, f: (x: number) => string = num): Cell {
-  if (!r) return f(x);
-  const ok = within(x, r);
+/**
+ * "0.432 ✓" when x is a draw PyTorch could have made (inside its seeds' [min, max]
+ * or its 99.7% prediction interval, or both at float precision), "0.432 ✗" when not; plain without a reference.
+ */
+export function marked(p: Painter, x: number, s: SeedStats | undefined, f: (x: number) => string = num): Cell {
+  if (!s) return f(x);
+  const ok = place(x, s).agrees;
   return { text: `${f(x)} ${ok ? "✓" : "✗"}`, paint: ok ? p.good : p.bad };
 }
+
+/** The reading of the ✓/✗ marks, for a table's heading. */
+export const MARKS_LEGEND =
+  "mean ± sd, z = (ours − mean) / sd; ✓ inside PyTorch's [min, max] or its 99.7% range for one more seed (the 3σ rule with σ estimated: |z| ≤ 3.53 for 20 seeds), ✗ outside both";
 
 export type Cell = string | { text: string; paint?: (t: string) => string };
 export interface Column {

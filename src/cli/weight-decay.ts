@@ -3,12 +3,13 @@
 // range, JSON lines and the chapter's semilog figure.
 
 import { weightDecayEpochs, type WeightDecayOptions, type WeightDecayResult } from "../experiments/weight-decay.ts";
-import { weightDecayReference, type WeightDecayReference } from "../experiments/reference.ts";
+import { place, weightDecayReference, type SeedStats, type WeightDecayReference } from "../experiments/reference.ts";
 import type { WeightDecayArgs } from "./args.ts";
 import { backendLabel, type Context } from "./context.ts";
 import { interrupted } from "./interrupt.ts";
+import { loadPlot } from "./plot-loader.ts";
 import { yieldToEventLoop } from "./progress.ts";
-import { marked, num, printTable, rangeText, type Cell, type Column } from "./style.ts";
+import { MARKS_LEGEND, marked, num, printTable, statsText, type Cell, type Column } from "./style.ts";
 
 export interface WeightDecayRun {
   /** "λ = 3", or the book's variant label: names the progress bar and the figure's panel. */
@@ -121,28 +122,31 @@ export function printWeightDecayResults(outcomes: WeightDecayOutcome[], ctx: Con
     const r = o.result;
     const epochs = r.history.length === o.epochs ? String(o.epochs) : `${r.history.length}/${o.epochs}`;
     const row: Cell[] = [o.cell, epochs, marked(p, r.trainLoss, o.reference?.train)];
-    if (withRef) row.push({ text: o.reference ? rangeText(o.reference.train) : "—", paint: p.dim });
+    if (withRef) row.push({ text: o.reference ? statsText(r.trainLoss, o.reference.train) : "—", paint: p.dim });
     row.push(marked(p, r.testLoss, o.reference?.test));
-    if (withRef) row.push({ text: o.reference ? rangeText(o.reference.test) : "—", paint: p.dim });
+    if (withRef) row.push({ text: o.reference ? statsText(r.testLoss, o.reference.test) : "—", paint: p.dim });
     row.push(marked(p, r.wNorm, o.reference?.wNorm));
-    if (withRef) row.push({ text: o.reference ? rangeText(o.reference.wNorm) : "—", paint: p.dim });
+    if (withRef) row.push({ text: o.reference ? statsText(r.wNorm, o.reference.wNorm) : "—", paint: p.dim });
     row.push(`${(r.sparsity * 100).toFixed(0)}%`, r.seconds.toFixed(2));
     return row;
   });
-  ctx.out(ctx.p.bold("Final train/test loss and ‖w‖") + (withRef ? ctx.p.dim("  (PyTorch 1.13: range over 10 seeds with the book's settings; ✓ inside, ✗ outside)") : ""));
+  const seeds = outcomes.find((o) => o.reference)?.reference?.seeds;
+  ctx.out(ctx.p.bold("Final train/test loss and ‖w‖"));
+  if (withRef) ctx.out(ctx.p.dim(`PyTorch 1.13, ${seeds} seeds with the book's settings: ${MARKS_LEGEND}`));
   printTable(columns, rows, p, (l) => ctx.out(l));
 }
 
 export function weightDecayJson(o: WeightDecayOutcome): Record<string, unknown> {
   const r = o.result;
-  const inside = (x: number, range: { min: number; max: number }) => x >= range.min && x <= range.max;
+  const judged = (x: number, s: SeedStats) => ({ ...s, ...place(x, s) });
   return {
     label: o.label, lambd: r.lambd, penalty: r.penalty, via: r.via, epochs: r.history.length, epochsPlanned: o.epochs,
     trainLoss: r.trainLoss, testLoss: r.testLoss, wNorm: r.wNorm, sparsity: r.sparsity, seconds: r.seconds,
     reference: o.reference
       ? {
-          key: o.reference.key, train: o.reference.train, test: o.reference.test, wNorm: o.reference.wNorm, sparsity: o.reference.sparsity,
-          within: { train: inside(r.trainLoss, o.reference.train), test: inside(r.testLoss, o.reference.test), wNorm: inside(r.wNorm, o.reference.wNorm) },
+          key: o.reference.key, seeds: o.reference.seeds,
+          train: judged(r.trainLoss, o.reference.train), test: judged(r.testLoss, o.reference.test),
+          wNorm: judged(r.wNorm, o.reference.wNorm), sparsity: judged(r.sparsity, o.reference.sparsity),
         }
       : null,
   };
@@ -164,7 +168,7 @@ export async function weightDecayCommand(args: WeightDecayArgs, ctx: Context): P
   printWeightDecayResults(outcomes, ctx, "λ");
   const plot = args.plot ?? null;
   if (plot && outcomes.length) {
-    const { weightDecaySpec, writeSvg } = await import("./plot.ts");
+    const { weightDecaySpec, writeSvg } = await loadPlot();
     const penalty = args.penalty === "l1" ? "L1" : "L2";
     await writeSvg(plot, weightDecaySpec(outcomes.map((o) => ({ label: o.label, history: o.result.history })),
       `Weight decay (${penalty} ${args.via === "optimizer" ? "by SGD" : "in the loss"}): train and test loss`));
