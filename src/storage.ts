@@ -285,10 +285,14 @@ export function boundary(kind: string, step: boolean, site: unknown = kind): voi
   if (step) {
     // A batch after a backward is the same step's end seen twice: one generation per training step.
     const repeat = kind === BATCH && backwardSinceBatch;
+    // The first step after a paced loop (evaluation, then training) already had its end of a
+    // forward() counted as a boundary: counting the backward as well would age what that
+    // step read by two generations, and labels made before the loop would be given back.
+    const afterPace = pace !== null;
     backwardSinceBatch = kind !== BATCH;
     quietBoundaries = 0;
     pace = null;
-    if (repeat) return;
+    if (repeat || afterPace) return;
   }
   if (!madeSinceBoundary) return;
   madeSinceBoundary = false;

@@ -203,6 +203,27 @@ describe("what keeps working without keep()", () => {
     expect(y.sum().item()).toBe(Array.from(y.data()).reduce((a, b) => a + b, 0));
   });
 
+  it("labels made before a training loop that follows an evaluation loop (forwards paced the generations)", () => {
+    manualSeed(4);
+    const X = randn([32, FEATURES]);
+    const y = labels(32);
+    const net = model();
+    const lossFn = new nn.CrossEntropyLoss();
+    // An evaluation loop with no backward: the ends of its forwards become the boundaries.
+    for (let i = 0; i < 20; i++) lossFn.forward(net.forward(X), y).item();
+    const first = lossFn.forward(net.forward(X), y).item();
+    let last = first;
+    for (let step = 0; step < 30; step++) {
+      const loss = lossFn.forward(net.forward(X), y);
+      for (const p of net.parameters()) p.grad = null;
+      loss.backward();
+      noGrad(() => net.parameters().forEach((p) => p.sub_(p.grad!.mul(0.2))));
+      last = loss.item();
+    }
+    expect(last).toBeLessThan(first);
+    expect(y.sum().item()).toBe(Array.from(y.data()).reduce((a, b) => a + b, 0));
+  });
+
   it("a fixed test set made before training and used only at the end, standardised or not", () => {
     manualSeed(4);
     const Xtrain = randn([64, FEATURES]);
