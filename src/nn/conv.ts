@@ -5,6 +5,10 @@ import { empty, ones, zeros, type Tensor } from "../tensor.ts";
 import * as F from "./conv-functional.ts";
 import { kaimingUniform_, uniform_ } from "./init.ts";
 import { Module } from "./module.ts";
+import { pyBool, pyFloat } from "./repr.ts";
+
+const tuple = ([h, w]: readonly [number, number]): string => `(${h}, ${w})`;
+const size = (v: F.Size2): string => (typeof v === "number" ? String(v) : tuple(v));
 
 export interface Conv2dOptions extends F.Conv2dOptions {
   bias?: boolean;
@@ -36,6 +40,14 @@ export class Conv2d extends Module {
   forward(x: Tensor): Tensor {
     return F.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation });
   }
+  /** PyTorch's: padding and dilation only when not the default, bias only when absent. */
+  override extraRepr(): string {
+    let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${tuple(this.kernelSize)}, stride=${tuple(this.stride)}`;
+    if (this.padding.some((p) => p !== 0)) s += `, padding=${tuple(this.padding)}`;
+    if (this.dilation.some((d) => d !== 1)) s += `, dilation=${tuple(this.dilation)}`;
+    if (this.bias === null) s += ", bias=False";
+    return s;
+  }
 }
 
 export class MaxPool2d extends Module {
@@ -46,6 +58,11 @@ export class MaxPool2d extends Module {
   forward(x: Tensor): Tensor {
     return F.maxPool2d(x, this.kernelSize, this.opts);
   }
+  override extraRepr(): string {
+    const stride = this.opts.stride ?? this.kernelSize;
+    const padding = this.opts.padding ?? 0;
+    return `kernel_size=${size(this.kernelSize)}, stride=${size(stride)}, padding=${size(padding)}, dilation=1, ceil_mode=False`;
+  }
 }
 
 export class AvgPool2d extends Module {
@@ -55,6 +72,11 @@ export class AvgPool2d extends Module {
   }
   forward(x: Tensor): Tensor {
     return F.avgPool2d(x, this.kernelSize, this.opts);
+  }
+  override extraRepr(): string {
+    const stride = this.opts.stride ?? this.kernelSize;
+    const padding = this.opts.padding ?? 0;
+    return `kernel_size=${size(this.kernelSize)}, stride=${size(stride)}, padding=${size(padding)}`;
   }
 }
 
@@ -104,6 +126,10 @@ abstract class BatchNorm extends Module {
       nbt.storage.version++;
     }
     return out;
+  }
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${pyFloat(this.momentum)}, affine=${pyBool(this.weight !== null)}, ` +
+      `track_running_stats=${pyBool(this.runningMean !== null)}`;
   }
 }
 
