@@ -2,7 +2,7 @@
 // on the calling thread alone (issue 20: the serial share decides how the epoch
 // scales, by Amdahl's law). Runs on any machine, 2 vCPUs included.
 //
-//   npx tsx bench/epoch-profile.ts [--threads 2] [--images 60000] [--batches N]
+//   npx tsx bench/epoch-profile.ts [--threads 2] [--repeats 3] [--images 60000] [--batches N]
 //
 // Every kernel of the Wasm backend's table is wrapped, from outside, in a timer.
 // One epoch runs on --threads threads: a kernel call counts as parallel when
@@ -11,7 +11,9 @@
 // one thread, and each call's one-thread time goes to the parallel or the
 // serial side by what that call did on --threads threads. Serial = everything
 // outside parallel calls: unsplit kernels plus the TypeScript layer, data
-// gathering and the optimizer's bookkeeping ("outside kernels").
+// gathering and the optimizer's bookkeeping ("outside kernels"). The pair of
+// epochs is repeated (interleaved, same seeds) and the table is that of the
+// pair with the median serial share: machine noise hits both sides alike.
 //
 // Amdahl's prediction for n threads: 1 / (s + (1 − s) / n), s the serial share
 // of the one-thread epoch. It assumes the parallel part scales perfectly and
@@ -41,6 +43,7 @@ function positive(name: string, text: string, max: number): number {
 
 const threads = positive("--threads", arg("--threads", "2"), 256);
 const images = positive("--images", arg("--images", "60000"), 1 << 20);
+const repeats = positive("--repeats", arg("--repeats", "3"), 100);
 const maxBatches = positive("--batches", arg("--batches", String(Math.ceil(images / 256))), 1 << 20);
 if (threads < 2) {
   console.error("bench/epoch-profile.ts: --threads must be 2 or more (the calls that split there are the parallel part)");
@@ -98,25 +101,38 @@ const dataset = syntheticData(images);
 const loader = new DataLoader(dataset, { batchSize: 256, shuffle: true });
 const lossFn = new nn.CrossEntropyLoss();
 
-async function profiledEpoch(n: number): Promise<{ seconds: number; log: CallLog; running: number }> {
-  setNumThreads(n);
+function model(n: number) {
   manualSeed(0);
   const net = buildMlp();
-  const opt = new optim.SGD(net.parameters(), { lr: 0.5 });
-  manualSeed(1);
-  await trainEpoch(net, loader, opt, lossFn, { maxBatches }); // warm-up: JIT, allocator caches, workers
-  manualSeed(2);
-  log = { names: [], ms: [], parallel: [] };
-  const e = await trainEpoch(net, loader, opt, lossFn, { maxBatches });
-  const got = log;
+  return { n, net, opt: new optim.SGD(net.parameters(), { lr: 0.5 }) };
+}
+type Model = ReturnType<typeof model>;
+
+async function epoch(m: Model, seed: number, profile: boolean): Promise<{ seconds: number; log: CallLog; running: number }> {
+  setNumThreads(m.n);
+  manualSeed(seed);
+  log = profile ? { names: [], ms: [], parallel: [] } : null;
+  const e = await trainEpoch(m.net, loader, m.opt, lossFn, { maxBatches });
+  const got = log ?? { names: [], ms: [], parallel: [] };
   log = null;
   return { seconds: e.seconds, log: got, running: getNumThreads() };
 }
 
-console.log(`# d2l MLP epoch profile: ${images} synthetic images, batch 256, ${maxBatches} batches; parallel = split on ${threads} threads`);
-const many = await profiledEpoch(threads);
-const one = await profiledEpoch(1);
+console.log(`# d2l MLP epoch profile: ${images} synthetic images, batch 256, ${maxBatches} batches, ${repeats} interleaved pairs; parallel = split on ${threads} threads`);
+const models = [model(threads), model(1)] as const;
+for (const m of models) await epoch(m, 1, false); // warm-up: JIT, allocator caches, workers
+const pairs: { many: Awaited<ReturnType<typeof epoch>>; one: Awaited<ReturnType<typeof epoch>>; share: number }[] = [];
+for (let r = 0; r < repeats; r++) {
+  // Both models are in the same state (same seeds all along), so both epochs make the same kernel calls.
+  const many = await epoch(models[0], 2 + r, true);
+  const one = await epoch(models[1], 2 + r, true);
+  let parallel = 0;
+  for (let i = 0; i < one.log.ms.length; i++) if (many.log.parallel[i] && many.log.names[i] === one.log.names[i]) parallel += one.log.ms[i]!;
+  pairs.push({ many, one, share: 1 - parallel / (one.seconds * 1000) });
+}
 setNumThreads(1);
+const shares = pairs.map((p) => p.share);
+const { many, one } = [...pairs].sort((a, b) => a.share - b.share)[(pairs.length - 1) >> 1]!;
 
 const sameCalls = one.log.names.length === many.log.names.length && one.log.names.every((n, i) => n === many.log.names[i]);
 if (!sameCalls) console.log(`# warning: the two epochs made different kernel calls (${one.log.names.length} vs ${many.log.names.length}); calls are matched by name and order as far as they go`);
@@ -176,6 +192,6 @@ console.log(`| outside kernels (TypeScript layer, data, bookkeeping) | | | 0 | $
 console.log(`| **epoch** | ${one.log.names.length} | ${sum([...rows.values()].map((r) => r.split))} | ${ms(oneParallel)} | ${ms(oneSerial)} | ${pct(oneSerial, oneTotal)} | ${ms(manyParallel)} | ${ms(manyTotal - manyParallel)} |`);
 
 const amdahl = (n: number) => 1 / (share + (1 - share) / n);
-console.log(`\nserial share of the one-thread epoch: ${(100 * share).toFixed(1)}% (kernels not split ${pct(oneSerial - outsideOne, oneTotal)}, outside kernels ${pct(outsideOne, oneTotal)})`);
+console.log(`\nserial share of the one-thread epoch: ${(100 * share).toFixed(1)}% (pairs: ${shares.map((x) => `${(100 * x).toFixed(1)}%`).join(", ")}; kernels not split ${pct(oneSerial - outsideOne, oneTotal)}, outside kernels ${pct(outsideOne, oneTotal)})`);
 console.log(`measured here: ${threads} threads ${(oneTotal / manyTotal).toFixed(2)}× one thread (parallel regions ${(oneParallel / Math.max(manyParallel, 1e-9)).toFixed(2)}× faster)`);
 console.log(`Amdahl's prediction: ${[2, 4, 8, 16].map((n) => `${n} threads ${amdahl(n).toFixed(2)}×`).join(", ")}; at most ${(1 / share).toFixed(1)}×`);

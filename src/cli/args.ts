@@ -215,8 +215,8 @@ Options:
   --l1 X                SGD's L1 penalty λ·Σ|w| on the weights (default 0)
   --batch-size N        minibatch size (default 256)
   --epochs N            epochs (default 5)
-  --threads N           threads for the matrix products (wasm backend; results are
-                        bitwise the same for every N) (default 1)
+  --threads N           threads for the wasm backend's kernels (results are bitwise
+                        the same for every N) (default: the logical CPUs, at most 8)
   --data DIR            directory with the four Fashion-MNIST IDX files (.gz or not);
                         default $FASHION_MNIST_DIR, /usr/share/datasets/fashion-mnist,
                         else the bundled 6000/1000-image subset
@@ -245,7 +245,8 @@ Options:
   --lr X                learning rate (default 0.9, the book's)
   --batch-size N        minibatch size (default 256)
   --epochs N            epochs (default 10)
-  --threads N           run the wasm backend's kernels on N threads (bitwise the same results)
+  --threads N           run the wasm backend's kernels on N threads (bitwise the same
+                        results; default: the logical CPUs, at most 8)
   --data DIR            directory with the Fashion-MNIST IDX files (default: the installed
                         set, else the bundled subset)
   --save FILE           write the trained model as safetensors (PyTorch's names)

@@ -5,7 +5,7 @@ import { dropoutFromScratchDemo } from "../experiments/dropout.ts";
 import { BOOK_VARIANTS, BOOK_WEIGHT_DECAY_SETTINGS } from "../experiments/weight-decay.ts";
 import type { DemoArgs } from "./args.ts";
 import { backendLabel, type Context } from "./context.ts";
-import { describeMlp, describeShort, mlpJson, printMlpFinal, resolveMlpOptions, runMlp, type MlpOutcome } from "./dropout.ts";
+import { describeMlp, describeShort, mlpJson, printMlpFinal, resolveMlpOptions, runMlp, useThreads, type MlpOutcome } from "./dropout.ts";
 import { interrupted } from "./interrupt.ts";
 import { loadPlot } from "./plot-loader.ts";
 import { printWeightDecayResults, runWeightDecaySet, weightDecayJson, type WeightDecayRun } from "./weight-decay.ts";
@@ -39,7 +39,8 @@ export async function demoCommand(args: DemoArgs, ctx: Context): Promise<{ stopp
 
     ctx.out();
     ctx.out(p.bold("# Dropout MLP on Fashion-MNIST") + " (d2l)");
-    ctx.out(p.dim(describeMlp(o, backendLabel())));
+    const threads = useThreads({ threads: undefined, backend: args.backend }, ctx);
+    ctx.out(p.dim(describeMlp(o, backendLabel()) + (threads > 1 ? `, ${threads} threads` : "")));
     mlp = await runMlp(o, ctx);
     printMlpFinal(mlp, ctx);
   }

@@ -3,7 +3,7 @@
 // the loss/accuracy figure and the saved model.
 
 import { renameSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { saveSafetensors } from "../io.ts";
 import { trainDropoutMlp, type EpochStats, type MlpOptions } from "../experiments/dropout.ts";
@@ -188,20 +188,29 @@ export async function dropoutCommand(args: DropoutArgs, ctx: Context): Promise<{
   return { stopped: r.stopped };
 }
 
+/** Threads a run takes without --threads: one per logical CPU, at most 8 (past that the epoch gains little; see bench/epoch-profile.ts). */
+export const DEFAULT_MAX_THREADS = 8;
+
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(DEFAULT_MAX_THREADS, availableParallelism()));
+}
+
 /**
- * --threads N: setNumThreads(N) for the wasm backend (the matrix products run on N
- * threads, bitwise the same results). Returns the thread count in effect; where
- * threads are unavailable setNumThreads has said why, on stderr.
+ * --threads N: setNumThreads(N) for the wasm backend (the matrix products and
+ * large elementwise calls run on N threads, bitwise the same results). Without
+ * --threads the wasm backend takes defaultThreads(). Returns the thread count in
+ * effect; where threads are unavailable setNumThreads has said why, on stderr.
  */
 export function useThreads(args: Pick<DropoutArgs, "threads" | "backend">, ctx: Context): number {
-  if (args.threads === undefined || args.threads === 1) return 1;
+  const asked = args.threads;
   if (args.backend !== "wasm") {
-    ctx.note(`--threads ${args.threads}: the ${args.backend} backend runs on 1 thread (threads are the wasm backend's)`);
+    if (asked !== undefined && asked > 1) ctx.note(`--threads ${asked}: the ${args.backend} backend runs on 1 thread (threads are the wasm backend's)`);
     return 1;
   }
-  setNumThreads(args.threads);
+  const want = asked ?? defaultThreads();
+  setNumThreads(want);
   const got = getNumThreads();
-  if (got !== args.threads) ctx.note(`--threads ${args.threads}: running on ${got} thread${got === 1 ? "" : "s"}`);
+  if (asked !== undefined && got !== asked) ctx.note(`--threads ${asked}: running on ${got} thread${got === 1 ? "" : "s"}`);
   return got;
 }
 
