@@ -4,7 +4,7 @@
 
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
@@ -256,6 +256,19 @@ describe("the wasmgrad bin", () => {
     expect(series).toHaveLength(4);
     expect(series.map((s) => s.label.match(/split: (\w+)/)?.[1]).sort()).toEqual(["test", "test", "train", "train"]);
     for (const s of series) expect(s.points).toBe(100);
+  });
+
+  it("dropout without --threads runs on the logical CPUs (at most 8) and trains bitwise as on --threads 1", async () => {
+    const args = ["dropout", "--epochs", "1", "--limit-batches", "2", "--data", SUBSET, "--json"];
+    const [byDefault, one] = await Promise.all([wasmgrad(args), wasmgrad([...args, "--threads", "1"])]);
+    expect(byDefault.code, byDefault.stderr).toBe(0);
+    expect(one.code, one.stderr).toBe(0);
+    const a = jsonLines(byDefault.stdout).at(-1)!;
+    const b = jsonLines(one.stdout).at(-1)!;
+    expect(a.threads).toBe(Math.min(8, availableParallelism()));
+    expect(b.threads).toBe(1);
+    const figures = (h: Record<string, number>[]) => h.map(({ trainLoss, trainAcc, testAcc }) => ({ trainLoss, trainAcc, testAcc }));
+    expect(figures(a.history)).toEqual(figures(b.history));
   });
 
   it("dropout --json on the bundled subset: epoch lines and a summary", async () => {
