@@ -112,6 +112,9 @@ describe("the demo page in headless Chromium", () => {
     expect(build).toMatch(/^wasm-simd128(-relaxed)?$/);
     expect(await page.textContent("#backend-name")).toBe(`Wasm ${build!.endsWith("relaxed") ? "relaxed " : ""}SIMD, 1 thread`);
     expect(await page.isEnabled("#threads")).toBe(true);
+    // Threads by default: the logical cores, at most 8.
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    expect(await page.inputValue("#threads")).toBe(String(Math.min(8, Math.max(1, cores))));
     expect(await page.isHidden("#isolation-note")).toBe(true);
 
     const maxGap = await trainFromControls(page, EPOCHS);
@@ -134,6 +137,9 @@ describe("the demo page in headless Chromium", () => {
     const ratio = Number(await attr(page, "#bench-ratio", "data-ratio"));
     expect(ratio).toBeGreaterThan(1);
     const bench = await page.$$eval("#bench-table tbody tr", (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+    // On more than one thread the Wasm backend is also timed on one, and the page states the speed-up.
+    expect(bench).toHaveLength(cores > 1 ? 3 : 2);
+    if (cores > 1) expect(Number(await attr(page, "#bench-threads", "data-speedup"))).toBeGreaterThan(0);
 
     await page.screenshot({ path: join(artifacts, "web-demo.png"), fullPage: true });
     const warnings = messages.filter((m) => m.type() === "warning" || m.type() === "error").map((m) => m.text());
@@ -141,7 +147,7 @@ describe("the demo page in headless Chromium", () => {
     expect(errors).toEqual([]);
     console.log(
       `browser (isolated): ${EPOCHS} subset epochs, test accuracy ${testAcc}, ${await page.textContent("#stat-ips")} images/s in the last epoch; ` +
-        `Wasm vs JS: ${JSON.stringify(bench)}, ratio ${ratio.toFixed(1)}`,
+        `Wasm vs JS: ${JSON.stringify(bench)}, ratio ${ratio.toFixed(1)}; ${await page.textContent("#bench-threads")}`,
     );
     await page.close();
   }, 90_000);

@@ -279,7 +279,7 @@ let busy = false;
 let task = "";
 let batchesPerEpoch = 1;
 let epochsPlanned = 1;
-let benchRows: { backend: string; imagesPerSecond: number }[] = [];
+let benchRows: { backend: string; threads: number; imagesPerSecond: number }[] = [];
 let pendingWdDraw = false;
 let autorunDone = false;
 
@@ -328,6 +328,11 @@ function showBackend(threads: number): void {
   $("backend-name").textContent = `${backend}, ${threads} thread${threads === 1 ? "" : "s"}`;
 }
 
+/** Threads a run takes unless the page's control says otherwise: the logical cores, at most 8. */
+function defaultThreads(cores: number): number {
+  return Math.max(1, Math.min(8, cores));
+}
+
 /** The threads control: enabled on a cross-origin isolated page (the worker can share its memory), up to the cores. */
 function setupThreadsControl(e: WorkerEnv): void {
   const el = input("threads");
@@ -341,6 +346,8 @@ function setupThreadsControl(e: WorkerEnv): void {
       : "Threads need the Wasm backend (this engine has no WebAssembly SIMD).";
   el.closest("label")!.title = el.title;
   if (!e.threadsAvailable) el.value = "1";
+  // Threads by default: one per logical core, at most 8 (past that an epoch gains little), unless the URL set a count.
+  else if (!new URLSearchParams(location.search).has("threads")) el.value = String(defaultThreads(cores));
 }
 
 function onWorkerMessage(m: FromWorker): void {
@@ -418,13 +425,20 @@ function onWorkerMessage(m: FromWorker): void {
     }
     case "bench-result": {
       const ips = m.images / m.seconds;
-      benchRows.push({ backend: m.backend, imagesPerSecond: ips });
+      benchRows.push({ backend: m.backend, threads: m.threads, imagesPerSecond: ips });
       const row = document.createElement("tr");
       row.dataset.backend = m.backend;
       row.innerHTML = `<td>${m.backend}</td><td>${fmtInt(m.images)}</td><td>${m.seconds.toFixed(2)}</td><td>${fmtInt(ips)}</td>`;
       $("bench-table").querySelector("tbody")!.append(row);
       const wasm = benchRows.find((r) => r.backend.startsWith("wasm"));
       const js = benchRows.find((r) => r.backend === "js");
+      const wasmOne = benchRows.find((r) => r.backend.startsWith("wasm") && r.threads === 1);
+      if (wasm && wasmOne && wasm !== wasmOne) {
+        const speedup = wasm.imagesPerSecond / wasmOne.imagesPerSecond;
+        const el = $("bench-threads");
+        el.dataset.speedup = String(speedup);
+        el.textContent = `${wasm.threads} threads are ${speedup.toFixed(2)}× as fast as one (bitwise the same results).`;
+      }
       if (js) {
         const ratio = wasm ? wasm.imagesPerSecond / js.imagesPerSecond : NaN;
         const el = $("bench-ratio");
@@ -513,14 +527,17 @@ $("wd-run").addEventListener("click", () => {
 
 $("bench-what").textContent =
   `Times ${BENCH_BATCHES} training steps of the dropout MLP (forward, backward, SGD; ${BENCH_BATCHES} batches of ` +
-  `${BENCH_BATCH_SIZE} subset images = ${BENCH_BATCHES * BENCH_BATCH_SIZE} images) on each backend, after one untimed warm-up step. ` +
+  `${BENCH_BATCH_SIZE} subset images = ${BENCH_BATCHES * BENCH_BATCH_SIZE} images) on each backend, after one untimed warm-up step; ` +
+  "the Wasm backend on the Threads control's count and, when that is more than one, on one thread too. " +
   "The JS backend takes a few seconds.";
 $("bench-run").addEventListener("click", () => {
   benchRows = [];
   $("bench-table").querySelector("tbody")!.replaceChildren();
   $("bench-ratio").textContent = "";
   delete $("bench-ratio").dataset.ratio;
-  send({ type: "bench", dataUrl: dataUrl("subset"), batches: BENCH_BATCHES, batchSize: BENCH_BATCH_SIZE }, "bench");
+  $("bench-threads").textContent = "";
+  delete $("bench-threads").dataset.speedup;
+  send({ type: "bench", dataUrl: dataUrl("subset"), batches: BENCH_BATCHES, batchSize: BENCH_BATCH_SIZE, threads: settings().threads }, "bench");
   setStatus("bench", "Timing the Wasm backend…");
 });
 

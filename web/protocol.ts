@@ -23,7 +23,8 @@ export interface TrainSettings {
 export type ToWorker =
   | { type: "train"; settings: TrainSettings }
   | { type: "weight-decay"; lambdas: number[] }
-  | { type: "bench"; dataUrl: string; batches: number; batchSize: number };
+  /** threads: the Wasm backend is timed on that many threads and, when more than one, on one thread too. */
+  | { type: "bench"; dataUrl: string; batches: number; batchSize: number; threads: number };
 
 export interface WorkerEnv {
   simd: boolean;
@@ -69,5 +70,5 @@ export type FromWorker =
   | { type: "done"; seconds: number }
   | { type: "wd-epoch"; lambd: number; epoch: number; trainLoss: number; testLoss: number }
   | { type: "wd-done"; lambd: number; trainLoss: number; testLoss: number; wNorm: number; seconds: number }
-  | { type: "bench-result"; backend: string; images: number; seconds: number }
+  | { type: "bench-result"; backend: string; threads: number; images: number; seconds: number }
   | { type: "error"; message: string };

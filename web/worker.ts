@@ -115,12 +115,19 @@ async function weightDecay(lambdas: number[]): Promise<void> {
  * Times `batches` training steps of the dropout MLP on each backend, after one
  * untimed warm-up step (compiling, first allocations), on the same data and seed.
  */
-async function bench(dataUrl: string, batches: number, batchSize: number): Promise<void> {
+async function bench(dataUrl: string, batches: number, batchSize: number, threadCount: number): Promise<void> {
   const [trainSet] = await loadFashionMnist(dataUrl);
-  const backends: ("wasm" | "js")[] = simd ? ["wasm", "js"] : ["js"];
+  const wanted = threadsAvailable ? Math.max(1, threadCount) : 1;
+  // The JS backend last: the page takes its row as the end of the timing.
+  const runs: { name: "wasm" | "js"; threads: number }[] = [
+    ...(simd ? [{ name: "wasm" as const, threads: wanted }] : []),
+    ...(simd && wanted > 1 ? [{ name: "wasm" as const, threads: 1 }] : []),
+    { name: "js", threads: 1 },
+  ];
   try {
-    for (const name of backends) {
+    for (const { name, threads: asked } of runs) {
       await useBackend(name);
+      if (name === "wasm") await useThreads(asked);
       manualSeed(0);
       const net = buildMlp([0.2, 0.5]);
       const opt = makeOptimizer(net, { lr: 0.5 });
@@ -141,7 +148,7 @@ async function bench(dataUrl: string, batches: number, batchSize: number): Promi
       }
       const threads = name === "wasm" ? getNumThreads() : 1;
       const backend = getBackend().description + (threads > 1 ? ` (${threads} threads)` : "");
-      post({ type: "bench-result", backend, images, seconds: (performance.now() - t0) / 1000 });
+      post({ type: "bench-result", backend, threads, images, seconds: (performance.now() - t0) / 1000 });
     }
   } finally {
     await useBackend(trainingBackend);
@@ -156,7 +163,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
     try {
       if (msg.type === "train") await train(msg.settings);
       else if (msg.type === "weight-decay") await weightDecay(msg.lambdas);
-      else if (msg.type === "bench") await bench(msg.dataUrl, msg.batches, msg.batchSize);
+      else if (msg.type === "bench") await bench(msg.dataUrl, msg.batches, msg.batchSize, msg.threads);
     } catch (error) {
       post({ type: "error", message: error instanceof Error ? error.message : String(error) });
     }
