@@ -10,12 +10,16 @@
 #       git-ignored, so the device call must carry it).
 #   bash tools/device-thread-scaling.sh run [THREADS] [OUTDIR]
 #       there: unpacks Node to /tmp and runs both bundles with
-#       --threads THREADS (default 1,2,4,8,16), writing the tables to
+#       --threads THREADS (default 1,2,4,8,16), then PyTorch's epoch and GEMM
+#       at the same counts (tools/torch_scaling.py, with $PYTHON, default
+#       python3; skipped with a note where that has no torch), writing every
+#       table and one combined table (tools/thread_scaling_table.py) to
 #       OUTDIR/thread-scaling.md (default: $OUT, else .device/).
 #
 # For the device tool: run(command="bash tools/device-thread-scaling.sh run",
 # carry=[".device"], timeout_s=420). The GEMM bench takes ~2-4 minutes, the
-# epochs (synthetic data, 4 per thread count) under a minute.
+# epochs (synthetic data, 4 per thread count) under a minute, PyTorch (3 epochs
+# per thread count) about as long again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in
@@ -39,10 +43,20 @@ case "${1:-}" in
       xz -dc .device/node.xz > "$node"
       chmod +x "$node"
     fi
-    { echo "# nproc: $(nproc); $(grep -m1 'model name' /proc/cpuinfo)"; "$node" --version; } | tee "$out/thread-scaling.md"
-    "$node" .device/gemm.mjs --threads "$threads" 2>&1 | tee -a "$out/thread-scaling.md"
-    echo | tee -a "$out/thread-scaling.md"
-    "$node" .device/epoch.mjs --threads "$threads" 2>&1 | tee -a "$out/thread-scaling.md"
+    python="${PYTHON:-python3}"
+    md="$out/thread-scaling.md"
+    { echo "# nproc: $(nproc); $(grep -m1 'model name' /proc/cpuinfo)"; "$node" --version; } | tee "$md"
+    "$node" .device/gemm.mjs --threads "$threads" 2>&1 | tee "$out/gemm.txt" | tee -a "$md"
+    echo | tee -a "$md"
+    "$node" .device/epoch.mjs --threads "$threads" 2>&1 | tee "$out/epoch.txt" | tee -a "$md"
+    echo | tee -a "$md"
+    if "$python" -c "import torch" 2>/dev/null; then
+      "$python" tools/torch_scaling.py "$threads" 2>&1 | tee "$out/torch.txt" | tee -a "$md"
+    else
+      echo "# PyTorch: $python has no torch; its columns stay empty" | tee "$out/torch.txt" | tee -a "$md"
+    fi
+    { echo; echo "## wasmgrad and PyTorch on the same machine"; echo
+      "$python" tools/thread_scaling_table.py "$out/gemm.txt" "$out/epoch.txt" "$out/torch.txt"; } 2>&1 | tee -a "$md"
     ;;
   *)
     echo "usage: bash tools/device-thread-scaling.sh prepare | run [THREADS] [OUTDIR]" >&2
