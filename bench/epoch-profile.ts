@@ -11,7 +11,9 @@
 // one thread, and each call's one-thread time goes to the parallel or the
 // serial side by what that call did on --threads threads. Serial = everything
 // outside parallel calls: unsplit kernels plus the TypeScript layer, data
-// gathering and the optimizer's bookkeeping ("outside kernels"). The pair of
+// gathering and the optimizer's bookkeeping ("outside kernels"); a second table
+// splits the one-thread epoch by training step (data, forward, loss, backward,
+// step, …), with trainEpoch's loop copied here so each step is timed. The pair of
 // epochs is repeated (interleaved, same seeds) and the table is that of the
 // pair with the median serial share: machine noise hits both sides alike.
 //
@@ -23,8 +25,8 @@
 
 import { FashionMnistDataset } from "../src/data/fashion-mnist.ts";
 import { DataLoader } from "../src/data/loader.ts";
-import { buildMlp, trainEpoch } from "../src/experiments/dropout.ts";
-import { getBackend, getNumThreads, manualSeed, nn, optim, setNumThreads } from "../src/index.ts";
+import { buildMlp } from "../src/experiments/dropout.ts";
+import { getBackend, getNumThreads, manualSeed, nn, noGrad, optim, setNumThreads, type Tensor } from "../src/index.ts";
 import { workerTilesPosted } from "../src/backend/threads.ts";
 
 function arg(name: string, fallback: string): string {
@@ -65,11 +67,20 @@ function syntheticData(n: number): FashionMnistDataset {
 
 // --- The kernel table, timed ---------------------------------------------------
 
+/** The steps of one training batch, as trainEpoch (src/experiments/dropout.ts) takes them. */
+const PHASES = ["data", "forward", "loss", "zeroGrad", "backward", "step", "metrics"] as const;
+type Phase = (typeof PHASES)[number];
+let phase: Phase = "data";
+
 interface CallLog {
   names: string[];
   ms: number[];
   parallel: boolean[];
+  phases: Phase[];
+  /** Wall time of each phase over the epoch. */
+  phaseMs: Map<Phase, number>;
 }
+const newLog = (): CallLog => ({ names: [], ms: [], parallel: [], phases: [], phaseMs: new Map() });
 let log: CallLog | null = null;
 let depth = 0;
 const table = getBackend().kernels as unknown as Record<string, unknown>;
@@ -91,6 +102,7 @@ for (const name of Object.keys(table)) {
       log.names.push(name);
       log.ms.push(dt);
       log.parallel.push(workerTilesPosted() !== posted);
+      log.phases.push(phase);
     }
   };
 }
@@ -108,14 +120,54 @@ function model(n: number) {
 }
 type Model = ReturnType<typeof model>;
 
+/**
+ * trainEpoch's loop (src/experiments/dropout.ts: forward, loss, zeroGrad,
+ * backward, step, then the loss and accuracy read back), with each step's wall
+ * time taken: the same kernel calls, attributed to the step that made them.
+ */
+function phasedEpoch(m: Model, timed: Map<Phase, number>): number {
+  const t0 = performance.now();
+  let t = t0;
+  const lap = (next: Phase) => {
+    const now = performance.now();
+    timed.set(phase, (timed.get(phase) ?? 0) + now - t);
+    t = now;
+    phase = next;
+  };
+  m.net.train();
+  let batch = 0;
+  phase = "data";
+  const it = loader[Symbol.iterator]();
+  for (let r = it.next(); !r.done; r = it.next()) {
+    const [X, y] = r.value as readonly [Tensor, Tensor];
+    lap("forward");
+    const logits = m.net.forward(X);
+    lap("loss");
+    const loss = lossFn.forward(logits, y);
+    lap("zeroGrad");
+    m.opt.zeroGrad();
+    lap("backward");
+    loss.backward();
+    lap("step");
+    m.opt.step();
+    lap("metrics");
+    loss.item();
+    noGrad(() => logits.argmax(1).eq(y).sum().item());
+    lap("data");
+    if (++batch >= maxBatches) break;
+  }
+  lap("data");
+  return (performance.now() - t0) / 1000;
+}
+
 async function epoch(m: Model, seed: number, profile: boolean): Promise<{ seconds: number; log: CallLog; running: number }> {
   setNumThreads(m.n);
   manualSeed(seed);
-  log = profile ? { names: [], ms: [], parallel: [] } : null;
-  const e = await trainEpoch(m.net, loader, m.opt, lossFn, { maxBatches });
-  const got = log ?? { names: [], ms: [], parallel: [] };
+  log = profile ? newLog() : null;
+  const got = log ?? newLog();
+  const seconds = phasedEpoch(m, got.phaseMs);
   log = null;
-  return { seconds: e.seconds, log: got, running: getNumThreads() };
+  return { seconds, log: got, running: getNumThreads() };
 }
 
 console.log(`# d2l MLP epoch profile: ${images} synthetic images, batch 256, ${maxBatches} batches, ${repeats} interleaved pairs; parallel = split on ${threads} threads`);
@@ -190,6 +242,21 @@ const outsideOne = oneTotal - oneKernels;
 const outsideMany = manyTotal - manyKernels;
 console.log(`| outside kernels (TypeScript layer, data, bookkeeping) | | | 0 | ${ms(outsideOne)} | ${pct(outsideOne, oneTotal)} | 0 | ${ms(outsideMany)} |`);
 console.log(`| **epoch** | ${one.log.names.length} | ${sum([...rows.values()].map((r) => r.split))} | ${ms(oneParallel)} | ${ms(oneSerial)} | ${pct(oneSerial, oneTotal)} | ${ms(manyParallel)} | ${ms(manyTotal - manyParallel)} |`);
+
+console.log(`\n## The one-thread epoch by training step (ms)\n`);
+console.log(`| step | wall | kernels split on ${threads} | kernels not split | outside kernels | serial, % of 1-thread epoch |`);
+console.log("|---|---:|---:|---:|---:|---:|");
+for (const ph of PHASES) {
+  let split = 0;
+  let whole = 0;
+  for (let i = 0; i < one.log.ms.length; i++) {
+    if (one.log.phases[i] !== ph) continue;
+    if (many.log.parallel[i] && many.log.names[i] === one.log.names[i]) split += one.log.ms[i]!;
+    else whole += one.log.ms[i]!;
+  }
+  const wall = one.log.phaseMs.get(ph) ?? 0;
+  console.log(`| ${ph} | ${ms(wall)} | ${ms(split)} | ${ms(whole)} | ${ms(wall - split - whole)} | ${pct(wall - split, oneTotal)} |`);
+}
 
 const amdahl = (n: number) => 1 / (share + (1 - share) / n);
 console.log(`\nserial share of the one-thread epoch: ${(100 * share).toFixed(1)}% (pairs: ${shares.map((x) => `${(100 * x).toFixed(1)}%`).join(", ")}; kernels not split ${pct(oneSerial - outsideOne, oneTotal)}, outside kernels ${pct(outsideOne, oneTotal)})`);
