@@ -5,7 +5,8 @@ import { liveStorageCount } from "./storage.ts";
 
 export { Tensor, tensor, empty, zeros, ones, full, zerosLike, onesLike, randn, rand, arange } from "./tensor.ts";
 export { cat, stack, where } from "./ops/indexing.ts";
-export type { DType, TensorOptions, NestedArray } from "./tensor.ts";
+export type { DType, TensorOptions, NestedArray, NestedInput } from "./tensor.ts";
+export type { VarOptions } from "./statistics.ts";
 export { linspace, eye, oneHot } from "./math.ts";
 export { ValuesIndices } from "./values-indices.ts";
 export { noGrad, enableGrad, isGradEnabled, setDetectAnomaly, isAnomalyEnabled, detectAnomaly, AnomalyError } from "./autograd.ts";

@@ -8,7 +8,7 @@ const parameters = new WeakSet<Tensor>();
 /** A Tensor marked as a parameter: what `nn.Parameter(t)` returns. */
 export type Parameter = Tensor;
 
-interface ParameterFunction {
+export interface ParameterFunction {
   /** A parameter sharing t's memory: a leaf that requires grad (unless requiresGrad is false), never reclaimed at a step boundary. */
   (data: Tensor, requiresGrad?: boolean): Parameter;
   new (data: Tensor, requiresGrad?: boolean): Parameter;
