@@ -12,8 +12,8 @@
 // assembly/<family>.ts + one function in src/backend/js/<family>.ts + its
 // signature here.
 
-// assembly/ops.ts is the source of truth; the build copies it here so dist/ mirrors src/.
-export { UnaryOp, BinaryOp, ReduceOp, GemmLayout, GemmEpilogue, PointwiseOp } from "./ops.generated.ts";
+// assembly/opcodes.ts is the source of truth; the build copies it here so dist/ mirrors src/.
+export { UnaryOp, BinaryOp, ReduceOp, GemmLayout, GemmEpilogue, PointwiseOp } from "./opcodes.generated.ts";
 
 export interface GemmKernels {
   /**

@@ -5,7 +5,7 @@
 
 import { GemmEpilogue, GemmLayout, ReduceOp, UnaryOp } from "../backend/kernels.ts";
 import { checkForward, isAnomalyEnabled, leafGradSink, Saved } from "../autograd.ts";
-import { backendOf, needsGrad, record, result, saveWith } from "../ops.ts";
+import { backendOf, needsGrad, record, result, saveWith } from "../graph.ts";
 import { dense } from "../ops/views.ts";
 import { takeStream } from "../random.ts";
 import { fmt, numel } from "../shape.ts";
