@@ -447,7 +447,7 @@ export function splitSteps(name: SplitKernel): { count: number; step: number[] }
  * missing export or one taking a different number of arguments than its row
  * says throws here, naming it, rather than failing at its first call.
  */
-export function bindKernels(exports: WebAssembly.Exports): Kernels {
+export function bindKernels(exports: Readonly<Record<string, unknown>>): Kernels {
   const out: Record<string, unknown> = {};
   for (const name of KERNEL_NAMES) {
     const fn = exports[name];
