@@ -33,7 +33,7 @@ function checkDims(shape: Shape): void {
 export function requireFloat(t: Tensor, what: string): Tensor {
   if (t.dtype === "float32") return t;
   if (t.dtype === "bool") return new Tensor(t.storage, t.shape, "float32", t.strides, t.offset);
-  return toFloat(t, what);
+  return toFloat(t);
 }
 
 /** requireFloat, then contiguous: what a kernel reading a dense block needs. */
@@ -49,7 +49,7 @@ function drop(t: Tensor): void {
 // ---- copies, views, casts ------------------------------------------------------
 
 /** A float32 copy (PyTorch's .float() copies a bool or int tensor, and returns a float one itself). */
-export function toFloat(x0: Tensor, _what = "float()"): Tensor {
+export function toFloat(x0: Tensor): Tensor {
   if (x0.dtype === "float32") return x0;
   const x = dense(x0);
   const out = result(x.shape, [x], false);
@@ -333,8 +333,8 @@ function reduceRaw(x: Tensor, op: ReduceOp, dims: number[]): Tensor {
   let cur = x;
   let shape = [...x.shape];
   const k = x.backend.kernels;
-  if (dims.length === x.ndim && x.ndim > 0 && (op === ReduceOp.Sum || op === ReduceOp.Mean || op === ReduceOp.Max ||
-      op === ReduceOp.Min || op === ReduceOp.SumAbs || op === ReduceOp.SumSquares)) {
+  // Reducing every axis is one call over the whole block (every ReduceOp reads it as [1, numel, 1]).
+  if (dims.length === x.ndim && x.ndim > 0) {
     const out = result(shape.map(() => 1), [x], false);
     k.f32_reduce(op, x.ptr, out.ptr, 1, x.numel(), 1);
     return out;

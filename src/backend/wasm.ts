@@ -92,11 +92,6 @@ export function wasmBytes(shared = false, relaxed = false): Uint8Array<ArrayBuff
   ]);
 }
 
-/** Does this engine run WebAssembly with 128-bit SIMD? (Validates the module itself.) */
-export function wasmSimdSupported(): boolean {
-  return typeof WebAssembly === "object" && WebAssembly.validate(wasmBytes());
-}
-
 /**
  * Does this engine run the relaxed-SIMD build? (Validates it.) Node 20 and 21
  * ship relaxed SIMD complete but behind --experimental-wasm-relaxed-simd (on
