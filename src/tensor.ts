@@ -532,12 +532,12 @@ function dropScaled(made: Tensor | Scalar, other: Tensor | Scalar): void {
 
 /**
  * @internal zeroGrad's zero_() of a gradient: the same value and version bump,
- * with the zeros owed by its memory (Storage.oweZeros) when the gradient
+ * with the zeros pending on its memory (Storage.zeroOnNextRead) when the gradient
  * covers all of it, so that a backward writing it whole skips them.
  */
 export function zeroGradient(g: Tensor): void {
   if (g.numel() > 0 && g.numel() * ELEMENT_BYTES === g.storage.bytes && g.storage.isAlive) {
-    g.storage.oweZeros();
+    g.storage.zeroOnNextRead();
     g.storage.version++;
   } else {
     g.zero_();
