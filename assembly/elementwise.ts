@@ -18,7 +18,7 @@
 // sigmoid within 2); pow works in f64 through the table-free Math.log1p /
 // Math.expm1 and rounds once to f32.
 
-import { UnaryOp, BinaryOp } from "./ops";
+import { UnaryOp, BinaryOp } from "./opcodes";
 
 // ---------------------------------------------------------------------------
 // Op tags
@@ -195,12 +195,12 @@ function powF32(x: f32, y: f32): f32 {
   let magnitude: f32;
   if (ax == 0) magnitude = y < 0 ? <f32>Infinity : 0;
   else if (ax == <f32>Infinity) magnitude = y < 0 ? 0 : <f32>Infinity;
-  else magnitude = <f32>expF64(<f64>y * logF64(<f64>ax));
+  else magnitude = <f32>expForPow(<f64>y * logOfPositiveFinite(<f64>ax));
   return negative ? -magnitude : magnitude;
 }
 
 /** ln x for a positive finite x (every f32 is a normal f64). */
-function logF64(x: f64): f64 {
+function logOfPositiveFinite(x: f64): f64 {
   const bits = reinterpret<u64>(x);
   let exponent = <i32>(bits >> 52) - 1023;
   let m = reinterpret<f64>((bits & 0x000fffffffffffff) | 0x3ff0000000000000);
@@ -213,7 +213,7 @@ function logF64(x: f64): f64 {
 }
 
 /** e^t, accurate to f64 wherever the result is in f32 range. */
-function expF64(t: f64): f64 {
+function expForPow(t: f64): f64 {
   // Beyond ±110 the f32 result is 0 or ∞ anyway; the clamp keeps 2^k a normal f64.
   t = min(max(t, -110.0), 110.0);
   const k = nearest(t * 1.4426950408889634);

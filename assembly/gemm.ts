@@ -79,7 +79,7 @@
 // No static data and no globals: the constants below are inlined, and scratch
 // comes from `work`, so one module can run in several workers over one memory.
 
-import { GemmEpilogue, GemmLayout } from "./ops";
+import { GemmEpilogue, GemmLayout } from "./opcodes";
 
 /** Deepest k block: k is cut into ceil(k / KC_MAX) blocks of (nearly) equal depth. */
 const KC_MAX: i32 = 512;

@@ -11,7 +11,7 @@
 // Math.sin and Math.cos keep theirs in a data segment, which would sit at the
 // bottom of the shared heap.
 
-import { PointwiseOp } from "./ops";
+import { PointwiseOp } from "./opcodes";
 
 class Sin {}
 class Cos {}

@@ -12,7 +12,7 @@
 // compiles to its own loop (a constant op argument would be folded back into
 // one loop with a switch inside by binaryen's -O3 code folding).
 
-import { ReduceOp } from "./ops";
+import { ReduceOp } from "./opcodes";
 
 /** Σ x (also Mean, divided at the end). */
 class Plain {}

@@ -219,11 +219,6 @@ export function runBackward(
   root: Tensor,
   gradient: Tensor,
   opts: BackwardOptions,
-  ops: {
-    accumulateLeaf(leaf: Tensor, g: Tensor): void;
-    add(a: Tensor, b: Tensor): Tensor;
-    free(t: Tensor): void;
-  },
 ): void {
   const order = reverseTopological(root);
   const grads = new Map<Tensor, Tensor>();
@@ -265,21 +260,35 @@ export function runBackward(
         if (!gi || !inp.requiresGrad) return;
         used.push(gi);
         if (!inp.gradFn) {
-          ops.accumulateLeaf(inp, gi);
+          accumulateLeaf(inp, gi);
           return;
         }
         const have = takeGrad(inp);
         if (have) {
           used.push(have);
-          setGrad(inp, ops.add(have, gi));
+          setGrad(inp, have.add(gi));
         } else setGrad(inp, gi);
       });
       // Free this node's gradient temporaries unless a pending gradient still reads them.
-      for (const u of used) if (u.storage !== gradient.storage && !readers.has(u.storage)) ops.free(u);
+      for (const u of used) if (u.storage !== gradient.storage && !readers.has(u.storage)) freeGradient(u);
     }
   } finally {
     gradEnabled = prev;
     backwardDepth--;
   }
   if (!opts.retainGraph) for (const n of nodes) n.release();
+}
+
+/** A leaf's .grad: a copy of its first gradient, the later ones added in place (PyTorch accumulates). */
+export function accumulateLeaf(leaf: Tensor, g: Tensor): void {
+  if (leaf.grad === null) {
+    leaf.grad = g.clone();
+  } else {
+    leaf.grad.add_(g);
+  }
+}
+
+/** Frees a gradient temporary no pending gradient reads any more. */
+function freeGradient(t: Tensor): void {
+  if (t.storage.isStepScoped) t.storage.release("it was a gradient temporary");
 }

@@ -5,7 +5,8 @@
 import { checkForward, isAnomalyEnabled, Saved } from "./autograd.ts";
 import { getBackend } from "./backend/index.ts";
 import { PointwiseOp, ReduceOp } from "./backend/kernels.ts";
-import { backendOf, describeValue, needsGrad, record, result, toFloat } from "./ops.ts";
+import { toFloat } from "./ops.ts";
+import { backendOf, describeValue, needsGrad, record, result } from "./graph.ts";
 import { Tensor, type TensorOptions } from "./tensor.ts";
 
 const NAMES: Record<PointwiseOp, string> = {

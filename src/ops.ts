@@ -5,83 +5,19 @@
 import type { Backend } from "./backend/backend.ts";
 import { MAX_DIMS } from "./backend/backend.ts";
 import { BinaryOp, GemmLayout, ReduceOp, UnaryOp } from "./backend/kernels.ts";
-import { checkForward, inBackward, isAnomalyEnabled, isGradEnabled, Node, Saved, type BackwardFn } from "./autograd.ts";
+import { checkForward, isAnomalyEnabled, Saved } from "./autograd.ts";
 import { broadcastShapes, broadcastStrides, fmt, normDim, numel, stridesOf, type Shape } from "./shape.ts";
-import { beginOp, Cell, unite, type Storage } from "./storage.ts";
-import { Tensor, type DType } from "./tensor.ts";
+import { beginOp } from "./storage.ts";
+import { Tensor } from "./tensor.ts";
 import * as views from "./ops/views.ts";
 import { broadcastViewStrides, dense, doneWith } from "./ops/views.ts";
 import { ValuesIndices } from "./values-indices.ts";
+import { backendOf, describeValue, needsGrad, record, result, saveWith } from "./graph.ts";
+
+// The graph helpers live in graph.ts; re-exported for the ops' callers (tensor.ts reads them as ops.*).
+export { backendOf, describeValue, needsGrad, record, result, saveWith };
 
 // ---- plumbing -----------------------------------------------------------------
-
-export function backendOf(...ts: Tensor[]): Backend {
-  for (const [i, t] of ts.entries()) {
-    if (!(t instanceof Tensor)) throw new TypeError(`expected a Tensor as argument ${i}, got ${describeValue(t)}`);
-  }
-  const be = ts[0].backend;
-  for (const t of ts) {
-    if (t.backend !== be) {
-      throw new Error(
-        `Expected all tensors to be on the same backend, but found at least two backends, ${be.name} and ${t.backend.name}` +
-          " (tensors made before and after setBackend() cannot be mixed: copy one over with copy_())",
-      );
-    }
-  }
-  return be;
-}
-
-/** How a wrong argument reads in an error message: "the string \"1\"", "an array of 2", "null". */
-export function describeValue(x: unknown): string {
-  if (x === null || x === undefined) return String(x);
-  if (Array.isArray(x)) return `an array of ${x.length}`;
-  if (typeof x === "string") return `the string ${JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x)}`;
-  if (typeof x !== "object") return `${typeof x} ${String(x)}`;
-  const kind = Object.getPrototypeOf(x)?.constructor?.name;
-  return kind && kind !== "Object" ? `a ${kind}` : "an object";
-}
-
-/** Will an op on these inputs record a gradient? */
-export function needsGrad(...ts: Tensor[]): boolean {
-  return isGradEnabled() && ts.some((t) => t.requiresGrad);
-}
-
-/**
- * A result tensor, a temporary (storage.ts): part of a step, never set aside,
- * when it joins a graph, is a gradient temporary, or reads a step's data.
- */
-export function result(shape: Shape, inputs: Tensor[], graph: boolean, dtype: DType = "float32"): Tensor {
-  const be = backendOf(...inputs);
-  beginOp();
-  let step = graph || inBackward();
-  for (let i = 0; !step && i < inputs.length; i++) step = inputs[i].storage.isStepScoped;
-  return Tensor.empty(shape, dtype, be, step ? "step" : "temporary");
-}
-
-/**
- * Makes out a node of the graph. Its memory joins the cell of its inputs'
- * graphs (storage.ts), and an input that is no graph's output (a batch)
- * points at this cell: backward will read it, however many boundaries away.
- */
-export function record(out: Tensor, name: string, inputs: Tensor[], fn: BackwardFn): Tensor {
-  out.setGraph(new Node(name, inputs, fn));
-  const s = out.storage;
-  if (!s.isTemporary) return out;
-  s.markStepScoped();
-  let cell = s.cell ?? (s.cell = new Cell());
-  for (const inp of inputs) {
-    const is = inp.storage;
-    if (!is.isTemporary || is === s) continue;
-    if (inp.gradFn !== null && is.cell) cell = unite(cell, is.cell);
-    else is.cell = cell;
-  }
-  return out;
-}
-
-/** A block a graph's backward reads besides its tensors (a dropout mask): it lives as long as out's graph. */
-export function saveWith(out: Tensor, block: Storage): void {
-  block.cell = out.storage.cell;
-}
 
 function writeMeta(be: Backend, ...lists: number[][]): number {
   const flat = lists.flat();
@@ -97,7 +33,7 @@ function checkDims(shape: Shape): void {
 export function requireFloat(t: Tensor, what: string): Tensor {
   if (t.dtype === "float32") return t;
   if (t.dtype === "bool") return new Tensor(t.storage, t.shape, "float32", t.strides, t.offset);
-  return toFloat(t, what);
+  return toFloat(t);
 }
 
 /** requireFloat, then contiguous: what a kernel reading a dense block needs. */
@@ -113,7 +49,7 @@ function drop(t: Tensor): void {
 // ---- copies, views, casts ------------------------------------------------------
 
 /** A float32 copy (PyTorch's .float() copies a bool or int tensor, and returns a float one itself). */
-export function toFloat(x0: Tensor, _what = "float()"): Tensor {
+export function toFloat(x0: Tensor): Tensor {
   if (x0.dtype === "float32") return x0;
   const x = dense(x0);
   const out = result(x.shape, [x], false);
@@ -397,8 +333,8 @@ function reduceRaw(x: Tensor, op: ReduceOp, dims: number[]): Tensor {
   let cur = x;
   let shape = [...x.shape];
   const k = x.backend.kernels;
-  if (dims.length === x.ndim && x.ndim > 0 && (op === ReduceOp.Sum || op === ReduceOp.Mean || op === ReduceOp.Max ||
-      op === ReduceOp.Min || op === ReduceOp.SumAbs || op === ReduceOp.SumSquares)) {
+  // Reducing every axis is one call over the whole block (every ReduceOp reads it as [1, numel, 1]).
+  if (dims.length === x.ndim && x.ndim > 0) {
     const out = result(shape.map(() => 1), [x], false);
     k.f32_reduce(op, x.ptr, out.ptr, 1, x.numel(), 1);
     return out;

@@ -3,7 +3,8 @@
 
 import { checkForward, isAnomalyEnabled, withoutGrad, Saved } from "./autograd.ts";
 import { ReduceOp, UnaryOp } from "./backend/kernels.ts";
-import { backendOf, describeValue, needsGrad, record, result, toFloat } from "./ops.ts";
+import { toFloat } from "./ops.ts";
+import { backendOf, describeValue, needsGrad, record, result } from "./graph.ts";
 import { normDim, numel } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
 import { ValuesIndices } from "./values-indices.ts";

@@ -147,8 +147,8 @@ export class Storage {
   private read = false;
   /** The graph it belongs to (or, for a graph's input, the latest graph that saved it). */
   cell: Cell | null = null;
-  /** Zeros the block owes (oweZeros): written on the next read of ptr, unless forgiven first. */
-  private zerosOwed = false;
+  /** Zeros pending (zeroOnNextRead): written on the next read of ptr, unless cancelled first. */
+  private zerosPending = false;
 
   constructor(readonly backend: Backend, readonly bytes: number, lifetime: Lifetime) {
     const ptr = backend.allocator.alloc(bytes, lifetime === "owned");
@@ -170,8 +170,8 @@ export class Storage {
     if (this.ticket.freed) throw new ReclaimedTensorError("this tensor cannot be read", this.reclaimedBy ?? "it was disposed");
     this.lastUse = generation;
     if (this.serial !== opSerial) this.read = true;
-    if (this.zerosOwed) {
-      this.zerosOwed = false;
+    if (this.zerosPending) {
+      this.zerosPending = false;
       this.ticket.backend.kernels.f32_fill(this.ticket.ptr, this.bytes >>> 2, 0);
     }
     return this.ticket.ptr;
@@ -190,20 +190,20 @@ export class Storage {
   /**
    * From now on the block reads as zeros, but they are written only when
    * someone next reads `ptr` (every kernel call and data view does), unless a
-   * writer of every byte calls forgiveZeros() first. zeroGrad clears
+   * writer of every byte calls cancelPendingZeros() first. zeroGrad clears
    * gradients so: a Linear weight's gradient is then written whole by the
    * backward's GEMM (beta = 0) instead of filled with zeros and added onto.
    * An address read before this call and used after it sees the old bytes:
    * read `ptr` again, as every op does.
    */
-  oweZeros(): void {
-    if (!this.ticket.freed) this.zerosOwed = true;
+  zeroOnNextRead(): void {
+    if (!this.ticket.freed) this.zerosPending = true;
   }
 
-  /** For a writer about to write every byte: were zeros owed? They are forgiven either way. */
-  forgiveZeros(): boolean {
-    const owed = this.zerosOwed;
-    this.zerosOwed = false;
+  /** For a writer about to write every byte: were zeros pending? They are cancelled either way. */
+  cancelPendingZeros(): boolean {
+    const owed = this.zerosPending;
+    this.zerosPending = false;
     return owed;
   }
 

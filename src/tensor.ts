@@ -3,7 +3,7 @@
 // handle, its views, reading values out, in-place writes and backward().
 
 import { getBackend, type Backend } from "./backend/index.ts";
-import { inBackward, isGradEnabled, runBackward, withoutGrad, type BackwardOptions, type Node } from "./autograd.ts";
+import { accumulateLeaf, inBackward, isGradEnabled, runBackward, withoutGrad, type BackwardOptions, type Node } from "./autograd.ts";
 import * as ops from "./ops.ts";
 import * as views from "./ops/views.ts";
 import * as indexing from "./ops/indexing.ts";
@@ -497,13 +497,7 @@ export class Tensor {
       withoutGrad(() => accumulateLeaf(this, g));
       return;
     }
-    runBackward(this, g, opts, {
-      accumulateLeaf,
-      add: (a, b) => a.add(b),
-      free: (t) => {
-        if (t.storage.isStepScoped) t.storage.release("it was a gradient temporary");
-      },
-    });
+    runBackward(this, g, opts);
     // A retained graph will be walked again: the step is not over (PyTorch allows as many walks as retains).
     if (!opts.retainGraph) boundary("backward()", true);
   }
@@ -538,23 +532,15 @@ function dropScaled(made: Tensor | Scalar, other: Tensor | Scalar): void {
 
 /**
  * @internal zeroGrad's zero_() of a gradient: the same value and version bump,
- * with the zeros owed by its memory (Storage.oweZeros) when the gradient
+ * with the zeros pending on its memory (Storage.zeroOnNextRead) when the gradient
  * covers all of it, so that a backward writing it whole skips them.
  */
 export function zeroGradient(g: Tensor): void {
   if (g.numel() > 0 && g.numel() * ELEMENT_BYTES === g.storage.bytes && g.storage.isAlive) {
-    g.storage.oweZeros();
+    g.storage.zeroOnNextRead();
     g.storage.version++;
   } else {
     g.zero_();
-  }
-}
-
-function accumulateLeaf(leaf: Tensor, g: Tensor): void {
-  if (leaf.grad === null) {
-    leaf.grad = g.clone();
-  } else {
-    leaf.grad.add_(g);
   }
 }
 

@@ -37,7 +37,7 @@
 
 import type { CachingAllocator } from "./allocator.ts";
 import type { Heap } from "./heap.ts";
-import { GemmLayout, type GemmKernels } from "./kernels.ts";
+import { GemmLayout, SPLIT_KERNELS, type GemmKernels, type SplitKernel } from "./kernels.ts";
 
 /**
  * Each thread gets at least this many multiply-adds (m·n·k) of a threaded GEMM,
@@ -52,21 +52,8 @@ export const MIN_THREADED_WORK = 2 * MIN_WORK_PER_THREAD;
 /** Largest thread count setNumThreads accepts. */
 export const MAX_THREADS = 256;
 
-/**
- * The elementwise kernels threads split by ranges of elements (ThreadPool.split):
- * each element's result depends on its index alone (the random ones draw
- * element i from counter offset + i / 4), so any split computes the same.
- */
-export const SPLIT_KERNELS = [
-  "f32_unary", "f32_unary_backward", "f32_binary", "f32_binary_scalar", "f32_fill", "u8_to_f32", "i32_to_f32",
-  "random_uniform", "random_normal", "f32_dropout", "f32_dropout_backward", "f32_relu_dropout",
-  "f32_relu_dropout_backward", "f32_sgd_step", "f32_adam_step", "f32_rmsprop_step", "f32_adagrad_step",
-  "f32_adadelta_step", "f32_pointwise", "f32_pointwise_backward",
-  // Split by units (rows of col, planes, channels) rather than elements: align 1 (see SPLITS in wasm.ts).
-  "f32_im2col", "f32_col2im", "f32_swap_planes", "f32_max_pool2d", "f32_max_pool2d_backward", "f32_avg_pool2d",
-  "f32_avg_pool2d_backward", "f32_batch_norm", "f32_batch_norm_backward",
-] as const;
-export type SplitKernel = (typeof SPLIT_KERNELS)[number];
+// The kernels threads split, and how, are declared once in the kernel table (kernels.ts).
+export { SPLIT_KERNELS, type SplitKernel };
 /**
  * Split ranges start at multiples of this many elements: the Wasm kernels work
  * in chunks of 1024 (and vectors of 4 or 16 within them), so every range is

@@ -22,8 +22,8 @@
 import { CachingAllocator } from "./allocator.ts";
 import { META_SCRATCH_BYTES, type Backend } from "./backend.ts";
 import { WasmHeap, PAGE_BYTES } from "./heap.ts";
-import type { Kernels } from "./kernels.ts";
-import { MAX_SPLIT_ARGS, sharedMemoryUnavailableReason, SPLIT_KERNELS, ThreadPool, type SplitKernel } from "./threads.ts";
+import { bindKernels, KERNELS, splitSteps, SPLIT_KERNELS, type Kernels, type SplitKernel, type SplitSpec } from "./kernels.ts";
+import { MAX_SPLIT_ARGS, sharedMemoryUnavailableReason, ThreadPool } from "./threads.ts";
 import { wasmBase64, wasmRelaxedSplices, wasmSharedSplices } from "./wasm-binary.generated.ts";
 
 /** Which build of the module: "relaxed" (relaxed SIMD) or "baseline" (SIMD 128 alone). */
@@ -90,11 +90,6 @@ export function wasmBytes(shared = false, relaxed = false): Uint8Array<ArrayBuff
     ...(relaxed ? wasmRelaxedSplices : []),
     ...(shared ? wasmSharedSplices : []),
   ]);
-}
-
-/** Does this engine run WebAssembly with 128-bit SIMD? (Validates the module itself.) */
-export function wasmSimdSupported(): boolean {
-  return typeof WebAssembly === "object" && WebAssembly.validate(wasmBytes());
 }
 
 /**
@@ -215,80 +210,6 @@ function wasmModule(shared: boolean, build: SimdBuild): WebAssembly.Module {
   return mod;
 }
 
-// Elements per thread below which a split kernel is not split (ThreadPool.split):
-// a part must outlast the ~17 µs of handing it to a sleeping worker and back.
-/** Random draws (Philox, ~2-4 ns an element on one core). */
-const RANDOM = 1 << 14;
-/** Optimizer steps (a few f64 operations an element: ~1 ns). */
-const OPTIM = 1 << 15;
-/** Plain elementwise arithmetic (memory-bound: ~0.1-0.5 ns an element). */
-const PLAIN = 1 << 16;
-
-interface SplitRule {
-  min: number;
-  n: number;
-  step: readonly number[];
-  /** Elements of work per unit of the count, for kernels counting units (planes, rows, channels): ranges then start anywhere. */
-  unit?: (args: readonly number[]) => number;
-}
-
-/** Elements moved per unit of a unit-split kernel (its args, as the kernel takes them). */
-const IM2COL_ROW = (a: readonly number[]) => a[4]! * a[16]! * a[17]!; // N·OH·OW
-const COL2IM_PLANE = (a: readonly number[]) => a[8]! * a[9]! * a[16]! * a[17]!; // KH·KW·OH·OW
-const POOL_PLANE = (a: readonly number[]) => a[5]! * a[6]! + a[7]! * a[8]!; // H·W + OH·OW
-const CHANNEL = (a: readonly number[]) => 2 * a[10]! * a[12]!; // two passes over N·S
-
-/**
- * How a split kernel's call on elements [s, s + c) is made from the whole
- * call's arguments: argument `n` (the element count) becomes c, and argument i
- * moves by step[i]·s: 4 for an f32 or i32 pointer, 1 for a u8 one (a mask,
- * image bytes), 1/4 for a random offset (value i comes from counter
- * offset + i / 4, and s is a multiple of SPLIT_ALIGN), 0 for the rest. `min`:
- * elements per thread below which the call stays whole.
- */
-const SPLITS: Record<SplitKernel, SplitRule> = {
-  f32_unary: { min: PLAIN, n: 3, step: [0, 4, 4, 0] }, // op, x, y, n
-  f32_unary_backward: { min: PLAIN, n: 5, step: [0, 4, 4, 4, 4, 0] }, // op, x, y, dy, dx, n
-  f32_binary: { min: PLAIN, n: 4, step: [0, 4, 4, 4, 0] }, // op, a, b, out, n
-  f32_binary_scalar: { min: PLAIN, n: 4, step: [0, 4, 0, 4, 0, 0] }, // op, a, s, out, n, reversed
-  f32_fill: { min: PLAIN, n: 1, step: [4, 0, 0] }, // out, n, value
-  u8_to_f32: { min: PLAIN, n: 2, step: [1, 4, 0, 0] }, // src, dst, n, scale
-  i32_to_f32: { min: PLAIN, n: 2, step: [4, 4, 0] }, // src, dst, n
-  random_uniform: { min: RANDOM, n: 1, step: [4, 0, 0, 0, 1 / 4, 0, 0] }, // out, n, seedLo, seedHi, offset, low, high
-  random_normal: { min: RANDOM, n: 1, step: [4, 0, 0, 0, 1 / 4, 0, 0] }, // out, n, seedLo, seedHi, offset, mean, std
-  f32_dropout: { min: RANDOM, n: 3, step: [4, 4, 1, 0, 0, 0, 0, 1 / 4] }, // x, y, mask, n, p, seedLo, seedHi, offset
-  f32_dropout_backward: { min: PLAIN, n: 3, step: [4, 1, 4, 0, 0] }, // dy, mask, dx, n, p
-  f32_relu_dropout: { min: RANDOM, n: 2, step: [4, 4, 0, 0, 0, 0, 1 / 4] }, // x, y, n, p, seedLo, seedHi, offset
-  f32_relu_dropout_backward: { min: PLAIN, n: 3, step: [4, 4, 4, 0, 0] }, // dy, y, dx, n, p
-  // param, grad, buf, n, then 8 scalars
-  f32_sgd_step: { min: OPTIM, n: 3, step: [4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0] },
-  // param, grad, m, v, vmax, n, then 9 scalars
-  f32_adam_step: { min: OPTIM, n: 5, step: [4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] },
-  // param, grad, squareAvg, gradAvg, buf, n, then 7 scalars
-  f32_rmsprop_step: { min: OPTIM, n: 5, step: [4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0] },
-  // param, grad, sum, n, then 4 scalars
-  f32_adagrad_step: { min: OPTIM, n: 3, step: [4, 4, 4, 0, 0, 0, 0, 0] },
-  // param, grad, squareAvg, accDelta, n, then 5 scalars
-  f32_adadelta_step: { min: OPTIM, n: 4, step: [4, 4, 4, 4, 0, 0, 0, 0, 0, 0] },
-  f32_pointwise: { min: PLAIN, n: 3, step: [0, 4, 4, 0, 0, 0] }, // op, x, y, n, a, b
-  f32_pointwise_backward: { min: PLAIN, n: 4, step: [0, 4, 4, 4, 0, 0, 0] }, // op, x, dy, dx, n, a, b
-  // Unit-split kernels: (start, count) of rows / planes / channels, the pointers fixed.
-  f32_im2col: { min: PLAIN, n: 3, step: [0, 0, 1, ...zeros(15)], unit: IM2COL_ROW },
-  f32_col2im: { min: PLAIN, n: 3, step: [0, 0, 1, ...zeros(15)], unit: COL2IM_PLANE },
-  // src, dst, bias, u0, units, A, B, P, hasBias
-  f32_swap_planes: { min: PLAIN, n: 4, step: [0, 0, 0, 1, 0, 0, 0, 0, 0], unit: (a) => a[7]! },
-  f32_max_pool2d: { min: PLAIN, n: 4, step: [0, 0, 0, 1, ...zeros(11)], unit: POOL_PLANE },
-  f32_max_pool2d_backward: { min: PLAIN, n: 4, step: [0, 0, 0, 1, 0, 0, 0], unit: (a) => a[5]! + a[6]! },
-  f32_avg_pool2d: { min: PLAIN, n: 3, step: [0, 0, 1, ...zeros(12)], unit: (a) => a[4]! * a[5]! + a[6]! * a[7]! },
-  f32_avg_pool2d_backward: { min: PLAIN, n: 3, step: [0, 0, 1, ...zeros(12)], unit: (a) => a[4]! * a[5]! + a[6]! * a[7]! },
-  f32_batch_norm: { min: PLAIN, n: 9, step: [0, 0, 0, 0, 0, 0, 0, 0, 1, ...zeros(8)], unit: CHANNEL },
-  f32_batch_norm_backward: { min: PLAIN, n: 9, step: [0, 0, 0, 0, 0, 0, 0, 0, 1, ...zeros(6)], unit: CHANNEL },
-};
-
-function zeros(n: number): number[] {
-  return new Array<number>(n).fill(0);
-}
-
 /**
  * The split kernels as the backend calls them: over the pool's threads when a
  * call is large enough (ThreadPool.split), else the export itself.
@@ -296,10 +217,9 @@ function zeros(n: number): number[] {
 function splitKernels(exports: Kernels, pool: ThreadPool): Pick<Kernels, SplitKernel> {
   const out: Partial<Record<SplitKernel, (...args: number[]) => void>> = {};
   for (const name of SPLIT_KERNELS) {
-    const { min, n, step, unit } = SPLITS[name];
+    const { min, unit } = KERNELS[name].split as SplitSpec;
+    const { count: n, step } = splitSteps(name);
     const raw = exports[name] as (...args: number[]) => void;
-    // A Wasm export's length is its parameter count: a table row that drifts from the kernel fails here, not in a worker.
-    if (raw.length !== step.length) throw new Error(`wasmgrad: ${name} takes ${raw.length} arguments, SPLITS describes ${step.length}`);
     if (step.length > MAX_SPLIT_ARGS) throw new Error(`wasmgrad: ${name} has more arguments than a worker's slot carries (${MAX_SPLIT_ARGS})`);
     out[name] = (...args: number[]) => {
       const count = args[n]!;
@@ -333,7 +253,7 @@ export function createWasmBackend(memory?: WebAssembly.Memory, options: WasmBack
   });
   const heap = new WasmHeap(mem);
   const allocator = new CachingAllocator(heap);
-  const exports = instance.exports as unknown as Kernels;
+  const exports = bindKernels(instance.exports);
   const workspaceBytes = exports.f32_gemm_workspace_size();
   const pool = new ThreadPool(
     module, mem, heap, allocator, exports.f32_gemm, workspaceBytes, exports.f32_gemm_strip_width(),

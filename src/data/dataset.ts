@@ -2,7 +2,7 @@
 // `get(i)`), like torch.utils.data.Dataset; one that can also gather a whole
 // batch at once (`getBatch`) lets the loader skip building it item by item.
 
-import { describeValue } from "../ops.ts";
+import { describeValue } from "../graph.ts";
 import { fmt, numel } from "../shape.ts";
 import { beginOp } from "../storage.ts";
 import { Tensor } from "../tensor.ts";

@@ -4,7 +4,7 @@
 // runs in constant memory without dispose() calls.
 
 import { getBackend } from "../backend/index.ts";
-import { describeValue } from "../ops.ts";
+import { describeValue } from "../graph.ts";
 import { takeStream } from "../random.ts";
 import { BATCH, beginOp, boundary } from "../storage.ts";
 import { fmt } from "../shape.ts";

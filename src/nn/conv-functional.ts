@@ -5,7 +5,8 @@
 
 import { GemmLayout, ReduceOp } from "../backend/kernels.ts";
 import { checkForward, isAnomalyEnabled, Saved } from "../autograd.ts";
-import { backendOf, describeValue, needsGrad, record, reshape, result } from "../ops.ts";
+import { reshape } from "../ops.ts";
+import { backendOf, describeValue, needsGrad, record, result } from "../graph.ts";
 import { fmt, numel } from "../shape.ts";
 import { Storage } from "../storage.ts";
 import type { Tensor } from "../tensor.ts";

@@ -5,7 +5,7 @@
 
 import { GemmEpilogue, GemmLayout, ReduceOp, UnaryOp } from "../backend/kernels.ts";
 import { checkForward, isAnomalyEnabled, leafGradSink, Saved } from "../autograd.ts";
-import { backendOf, needsGrad, record, result, saveWith } from "../ops.ts";
+import { backendOf, needsGrad, record, result, saveWith } from "../graph.ts";
 import { dense } from "../ops/views.ts";
 import { takeStream } from "../random.ts";
 import { fmt, numel } from "../shape.ts";
@@ -103,7 +103,7 @@ function linearWith(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, 
         const sink = leafGradSink(weight);
         if (sink && sink.storage !== g.storage && sink.storage !== xs.storage) {
           // A gradient zeroGrad left owing zeros is written whole (beta = 0), not filled and added onto.
-          const beta = sink.storage.forgiveZeros() ? 0 : 1;
+          const beta = sink.storage.cancelPendingZeros() ? 0 : 1;
           kr.f32_gemm(GemmLayout.TN, outF, inF, rows, 1, g.ptr, outF, xs.ptr, inF, beta, sink.ptr, inF, be.gemmWorkspace);
           sink.storage.version++;
         } else {

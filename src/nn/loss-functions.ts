@@ -4,7 +4,8 @@
 // same as reading the input.
 
 import { withoutGrad, Saved } from "../autograd.ts";
-import { toFloat, backendOf, describeValue, needsGrad, record } from "../ops.ts";
+import { toFloat } from "../ops.ts";
+import { backendOf, describeValue, needsGrad, record } from "../graph.ts";
 import { fmt } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import type { Reduction } from "./functional.ts";

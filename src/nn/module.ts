@@ -9,7 +9,7 @@
 
 import { withoutGrad } from "../autograd.ts";
 import { scope } from "../storage.ts";
-import { describeValue } from "../ops.ts";
+import { describeValue } from "../graph.ts";
 import { fmt } from "../shape.ts";
 import { Tensor, zeroGradient } from "../tensor.ts";
 import { isParameter, markParameter } from "./parameter.ts";

@@ -1,7 +1,7 @@
 // nn.Parameter: a tensor a Module registers as a parameter when it is assigned to a field.
 
 import { Tensor } from "../tensor.ts";
-import { describeValue } from "../ops.ts";
+import { describeValue } from "../graph.ts";
 
 const parameters = new WeakSet<Tensor>();
 

@@ -1,7 +1,7 @@
 // nn.utils: gradient clipping, as torch.nn.utils.clip_grad_norm_ / clip_grad_value_.
 
 import { withoutGrad } from "../autograd.ts";
-import { describeValue } from "../ops.ts";
+import { describeValue } from "../graph.ts";
 import { tensor, Tensor } from "../tensor.ts";
 
 function gradients(what: string, parameters: Tensor | Iterable<Tensor>): Tensor[] {

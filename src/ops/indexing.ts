@@ -5,7 +5,8 @@
 // built from the matching scatter kernel.
 
 import { withoutGrad, Saved } from "../autograd.ts";
-import { backendOf, describeValue, needsGrad, record, requireFloat, result } from "../ops.ts";
+import { requireFloat } from "../ops.ts";
+import { backendOf, describeValue, needsGrad, record, result } from "../graph.ts";
 import { broadcastShapes, fmt, normDim, numel } from "../shape.ts";
 import type { DType, Tensor } from "../tensor.ts";
 import { copyStrided, dense, doneWith, expand, narrow, unsqueeze } from "./views.ts";

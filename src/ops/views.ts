@@ -7,7 +7,8 @@
 
 import { MAX_DIMS } from "../backend/backend.ts";
 import { withoutGrad } from "../autograd.ts";
-import { needsGrad, record, result, sumTo } from "../ops.ts";
+import { sumTo } from "../ops.ts";
+import { needsGrad, record, result } from "../graph.ts";
 import { fmt, inferShape, normDim, stridesOf, type Shape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 

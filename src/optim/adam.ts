@@ -2,7 +2,7 @@
 // fused kernel call per parameter.
 
 import { Tensor } from "../tensor.ts";
-import { describeValue } from "../ops.ts";
+import { describeValue } from "../graph.ts";
 import { atLeast, check, checkFlags, requireState, show, withOptions } from "./checks.ts";
 import { Optimizer, type ParamState, type Params } from "./optimizer.ts";
 

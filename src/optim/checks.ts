@@ -2,7 +2,7 @@
 // learning rate: -1"), and refusals of unknown or mistyped settings that
 // PyTorch would take as keyword-argument errors.
 
-import { describeValue } from "../ops.ts";
+import { describeValue } from "../graph.ts";
 import { Tensor } from "../tensor.ts";
 import type { ParamGroup, Params } from "./optimizer.ts";
 

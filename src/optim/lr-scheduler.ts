@@ -4,7 +4,7 @@
 // "chainable" forms are used, as in PyTorch, so the numbers are PyTorch's to
 // the last bit where JS and Python agree on cos and pow.
 
-import { describeValue } from "../ops.ts";
+import { describeValue } from "../graph.ts";
 import { Optimizer } from "./optimizer.ts";
 
 /** The lr each group had when its first scheduler was made (PyTorch's group["initial_lr"], kept out of the group's settings). */

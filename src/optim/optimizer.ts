@@ -5,7 +5,7 @@
 // "Writing your own optimizer").
 
 import { AnomalyError, hasNaN, isAnomalyEnabled, withoutGrad } from "../autograd.ts";
-import { describeValue } from "../ops.ts";
+import { describeValue } from "../graph.ts";
 import { fmt } from "../shape.ts";
 import { boundaryOutsideScopes } from "../storage.ts";
 import { Tensor, zeroGradient, zeros } from "../tensor.ts";

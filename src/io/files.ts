@@ -1,0 +1,29 @@
+// .safetensors files on disk (Node only).
+
+import type { StateDict } from "../nn/module.ts";
+import { loadSafetensors } from "./safetensors-read.ts";
+import { saveSafetensors, type StateDictInput } from "./safetensors.ts";
+
+// ---- files (Node) ------------------------------------------------------------
+
+/** Writes `stateDict` to a .safetensors file (Node only). */
+export async function saveFile(path: string, stateDict: StateDictInput, metadata?: Record<string, string>): Promise<void> {
+  const bytes = saveSafetensors(stateDict, metadata);
+  const fs = await nodeFs();
+  await fs.writeFile(path, bytes);
+}
+
+/** Reads a .safetensors file into a state dict (Node only); errors name the file. */
+export async function loadFile(path: string): Promise<StateDict> {
+  const fs = await nodeFs();
+  return loadSafetensors(await fs.readFile(path), { name: path });
+}
+
+/**
+ * node:fs/promises, imported when a file function runs, under a computed name:
+ * browser bundlers (Vite, esbuild --platform=browser) then neither resolve it nor warn.
+ */
+function nodeFs(): Promise<typeof import("node:fs/promises")> {
+  const specifier = "node:fs/promises";
+  return import(/* @vite-ignore */ specifier);
+}
