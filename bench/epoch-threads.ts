@@ -18,7 +18,7 @@
 import { cpus } from "node:os";
 import { FashionMnistDataset } from "../src/data/fashion-mnist.ts";
 import { DataLoader } from "../src/data/loader.ts";
-import { buildMlp, trainEpoch } from "../src/experiments/dropout.ts";
+import { buildMlp, trainEpoch } from "../src/training.ts";
 import { getNumThreads, manualSeed, nn, optim, setNumThreads } from "../src/index.ts";
 
 function arg(name: string, fallback: string): string {

@@ -16,7 +16,7 @@ import { spawn } from "node:child_process";
 import type * as TF from "@tensorflow/tfjs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { buildLenet } from "../src/experiments/lenet.ts";
+import { buildLenet } from "../src/training.ts";
 import { manualSeed, memoryStats, nn, optim, rand, setBackend, tensor } from "../src/index.ts";
 
 const quick = process.argv.includes("--quick");
