@@ -8,8 +8,8 @@ export type Layout = "NN" | "NT" | "TN";
 
 export type Request =
   | { id: number; cmd: "info" }
-  /** Allocates and fills the operands, warms up; replies { once } (seconds per call), and wasmgrad-wasm its { probe } (ProbeInfo). */
-  | { id: number; cmd: "gemm_setup"; m: number; k: number; n: number; layout: Layout; warmupMs: number }
+  /** Allocates and fills the operands, warms up; replies { once } (seconds per call), and with peakProbe wasmgrad-wasm its { probe } (ProbeInfo). */
+  | { id: number; cmd: "gemm_setup"; m: number; k: number; n: number; layout: Layout; warmupMs: number; peakProbe?: boolean }
   /**
    * Calls the product `reps` times back to back; replies { seconds } per call.
    * wasmgrad-wasm then runs its Wasm SIMD peak probe (bench/suite/peak.ts) in

@@ -9,7 +9,9 @@
 //
 // Other flags: --only wasmgrad-wasm,torch (contenders), --no-torch, --no-gemm,
 // --no-train, --no-profile, --no-write, --tsx (run the JS contenders under tsx
-// instead of an esbuild bundle: for a library change the bundle cannot take), --help.
+// instead of an esbuild bundle: for a library change the bundle cannot take),
+// --peak-probe (the diagnostic: sample a Wasm SIMD peak probe and its busy twin
+// after each wasmgrad-wasm sample, to tell a slow kernel from a shared core), --help.
 //
 // Each contender runs in a child process of its own (worker.ts, or
 // torch_worker.py) that takes JSON-lines requests and times itself; this
@@ -45,13 +47,15 @@ interface Options {
   profile: boolean;
   write: boolean;
   tsx: boolean;
+  /** The peak probe and its busy twin between samples: a diagnostic for a noisy machine, off by default. */
+  peakProbe: boolean;
 }
 
-const HELP = `npm run bench -- [--quick] [--threads N] [--only a,b] [--no-torch] [--no-gemm] [--no-train] [--no-profile] [--no-write] [--tsx]
+const HELP = `npm run bench -- [--quick] [--threads N] [--only a,b] [--no-torch] [--no-gemm] [--no-train] [--no-profile] [--no-write] [--tsx] [--peak-probe]
 contenders: ${CONTENDERS.join(", ")}`;
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { quick: false, threads: 1, only: new Set(CONTENDERS), gemm: true, train: true, profile: true, write: true, tsx: false };
+  const o: Options = { quick: false, threads: 1, only: new Set(CONTENDERS), gemm: true, train: true, profile: true, write: true, tsx: false, peakProbe: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -76,6 +80,7 @@ function parseOptions(argv: string[]): Options {
     else if (a === "--no-profile") o.profile = false;
     else if (a === "--no-write") o.write = false;
     else if (a === "--tsx") o.tsx = true;
+    else if (a === "--peak-probe") o.peakProbe = true;
     else if (a === "--help" || a === "-h") {
       console.log(HELP);
       process.exit(0);
@@ -303,7 +308,7 @@ async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promis
         if (cell.stats[c.name]?.error) continue;
         try {
           const warmupMs = pass === 0 ? firstWarmupMs : laterWarmupMs;
-          const { once, probe } = await c.child.request<{ once: number; probe?: ProbeInfo }>({ cmd: "gemm_setup", ...shape, layout, warmupMs });
+          const { once, probe } = await c.child.request<{ once: number; probe?: ProbeInfo }>({ cmd: "gemm_setup", ...shape, layout, warmupMs, peakProbe: opts.peakProbe });
           if (probe && c.name === "wasmgrad-wasm") probeInfo ??= probe;
           ready.add(c);
           if (pass > 0) continue;
@@ -454,10 +459,10 @@ async function trainPhase(live: Live[], opts: Options, dataDir: string): Promise
     for (const c of rotate(timed, r)) {
       if (errors[c.name]) continue;
       try {
-        // wasmgrad-wasm's timed epochs also sample the peak probe pair between batches (about
+        // With --peak-probe, wasmgrad-wasm's timed epochs also sample the peak probe pair between batches (about
         // ten times an epoch): was the core shared while it trained? (Their time is not counted.)
         const batchesNow = plan.get(c.name)!.train || sizes.batchesPerEpoch;
-        const probeEvery = c.name === "wasmgrad-wasm" && !q ? Math.max(1, Math.round(batchesNow / EPOCH_PROBE_SAMPLES)) : 0;
+        const probeEvery = c.name === "wasmgrad-wasm" && !q && opts.peakProbe ? Math.max(1, Math.round(batchesNow / EPOCH_PROBE_SAMPLES)) : 0;
         const e = await c.child.request<EpochReply>({ cmd: "train_epoch", maxBatches: plan.get(c.name)!.train, ...(probeEvery ? { probeEvery } : {}) });
         (epochs.get(c.name) ?? epochs.set(c.name, []).get(c.name)!).push(e);
         const shared = e.coreShares ? `, core shared in ${e.coreShares.filter((x) => x < CORE_SHARED_BELOW).length}/${e.coreShares.length} probe samples` : "";
