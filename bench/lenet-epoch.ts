@@ -18,11 +18,11 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { buildLenet } from "../src/training.ts";
 import { manualSeed, memoryStats, nn, optim, rand, setBackend, tensor } from "../src/index.ts";
+import { median } from "./stats.ts";
 
 const quick = process.argv.includes("--quick");
 const ROUNDS = quick ? 4 : 10;
 const PER_ROUND = 3;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 type Contender = { name: string; batches(n: number): Promise<number[]> };
 

@@ -93,10 +93,3 @@ export interface ProfileReply {
   /** Seconds spent producing batches (the DataLoader's iterator, kernels included). */
   dataSeconds: number;
 }
-
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((x, y) => x - y);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}

@@ -2,7 +2,7 @@
 // targets checked against them, and the markdown report (bench/RESULTS.md, and
 // what run.ts prints).
 
-import { median } from "./protocol.ts";
+import { median } from "../stats.ts";
 
 export const CONTENDERS = ["wasmgrad-wasm", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
@@ -567,4 +567,3 @@ export function renderMarkdown(r: Results): string {
   return L.join("\n");
 }
 
-export { median };

@@ -23,11 +23,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem, type } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { median, rotate } from "../stats.ts";
 import { ChildContender } from "./child.ts";
 import { PROBE_QUIET_GFLOPS } from "./peak.ts";
 import type { EpochReply, EvalReply, InfoReply, Layout, ProbeInfo, ProfileReply, StatsReply } from "./protocol.ts";
 import {
-  CONTENDERS, CORE_SHARED_BELOW, checkTargets, median, renderMarkdown,
+  CONTENDERS, CORE_SHARED_BELOW, checkTargets, renderMarkdown,
   type ContenderName, type EpochSummary, type EvalSummary, type GemmCell, type GemmEntry, type GemmStat, type ProbeSummary, type Results, type TrainingResult,
 } from "./report.ts";
 
@@ -250,7 +251,6 @@ async function startAll(opts: Options, launcher: Launcher, avx512: boolean, note
   return live;
 }
 
-const rotate = <T>(xs: readonly T[], r: number): T[] => xs.map((_, i) => xs[(i + r) % xs.length]!);
 /** Whether a contender with `count` samples spread over `rounds` takes one in round r. */
 const due = (count: number, rounds: number, r: number) => Math.floor(((r + 1) * count) / rounds) > Math.floor((r * count) / rounds);
 const clamp = (x: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, x));
