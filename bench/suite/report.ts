@@ -321,6 +321,22 @@ function threadsLine(r: Results): string {
   return `${r.threads} asked (\`--threads\`), wasmgrad-wasm ran on ${w ?? "?"}, torch on ${r.contenders.torch?.threads ?? "–"}, tfjs on 1`;
 }
 
+/** Spread (fastest ÷ slowest sample) above which a run is called noisy: its medians still stand, its ratios less so. */
+export const NOISY_SPREAD = 1.3;
+
+/** Why this run was noisy (empty when it was not): a loaded machine, or samples of one cell far apart. */
+export function noiseFindings(r: Results): string[] {
+  const found: string[] = [];
+  const load = Math.max(r.loadAverage.start, r.loadAverage.end);
+  if (load > r.machine.logicalCpus / 2) found.push(`load average ${fmt(load, 2)} on ${r.machine.logicalCpus} logical CPUs`);
+  const gemm = (r.gemm ?? []).map((c) => c.stats["wasmgrad-wasm"]).filter((s) => s && !s.error && s.low > 0).map((s) => s!.high / s!.low);
+  if (gemm.length && Math.max(...gemm) > NOISY_SPREAD) found.push(`wasmgrad-wasm GEMM samples up to ${fmt(Math.max(...gemm), 2)}× apart within a cell`);
+  for (const [c, e] of Object.entries(r.training?.epoch ?? {})) {
+    if (e && e.epochSecondsLow > 0 && e.epochSecondsHigh / e.epochSecondsLow > NOISY_SPREAD) found.push(`${c}'s epochs ${fmt(e.epochSecondsHigh / e.epochSecondsLow, 2)}× apart`);
+  }
+  return found;
+}
+
 /** The title, the run, the machine, the versions and how samples are taken. */
 function headerSection(r: Results, L: string[]): void {
   L.push(`# wasmgrad benchmark suite${r.mode === "quick" ? " — QUICK RUN (fewer repeats, fewer shapes, partial epochs scaled)" : ""}`);
@@ -328,6 +344,11 @@ function headerSection(r: Results, L: string[]): void {
   const phases = [r.phaseSeconds.gemm !== undefined ? `GEMM ${fmt(r.phaseSeconds.gemm, 0)} s` : "", r.phaseSeconds.training !== undefined ? `training ${fmt(r.phaseSeconds.training, 0)} s` : ""].filter(Boolean).join(", ");
   L.push(`${r.date} · \`${r.command}\` · ${r.mode} run in ${fmt(r.seconds, 0)} s (${phases}) · threads: ${threadsLine(r)} · load average ${fmt(r.loadAverage.start, 2)} at the start, ${fmt(r.loadAverage.end, 2)} at the end`);
   L.push("");
+  const noise = noiseFindings(r);
+  if (noise.length) {
+    L.push(`**Noisy run** (spread above ${NOISY_SPREAD}× or a loaded machine): ${noise.join("; ")}. Ratios within a round hold better than the absolute figures; \`--peak-probe\` tells a shared core from a slow kernel.`);
+    L.push("");
+  }
   L.push(`**Machine:** ${r.machine.cpu} (${r.machine.cpuDetail}), ${r.machine.logicalCpus} logical CPUs, ${fmt(r.machine.memoryGiB, 0)} GiB, ${r.machine.os}`);
   L.push("");
   L.push(`**Versions:** ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(" · ")}`);
