@@ -269,6 +269,66 @@ const FULL_SHAPES: GemmShape[] = [
 const QUICK_SHAPES: GemmShape[] = [{ m: 256, k: 784, n: 256 }, { m: 256, k: 256, n: 10 }];
 const LAYOUTS: Layout[] = ["NN", "NT", "TN"];
 
+/** times: seconds per call of each sample; probes / busy: the peak probe's and its busy twin's GFLOP/s right after each (wasmgrad-wasm). */
+interface Plan {
+  entry: GemmEntry; who: Live; variant: "kernel" | "op"; reps: number; samples: number;
+  times: number[]; probes: (number | undefined)[]; busy: (number | undefined)[];
+}
+
+/** A cell's figures for one plan: median GFLOP/s and range, and with --peak-probe each sample against the probe taken right after it. */
+function gemmStat(p: Plan, flops: number): GemmStat {
+  const g = (t: number) => flops / t / 1e9;
+  const stat: GemmStat = { gflops: g(median(p.times)), low: g(Math.max(...p.times)), high: g(Math.min(...p.times)), samples: p.times.length, repsPerSample: p.reps };
+  // Each sample against the peak probe taken right after it in the same process.
+  const pairs = p.times.flatMap((t, i): [number, number][] => {
+    const probe = p.probes[i];
+    return probe !== undefined && probe > 0 ? [[g(t), probe]] : [];
+  });
+  if (pairs.length) {
+    stat.peak = { share: median(pairs.map(([x, y]) => x / y)), probeGflops: median(pairs.map(([, y]) => y)), pairs };
+    // The same samples, split by whether the busy probe found the core shared.
+    const split = p.times.flatMap((t, i) => {
+      const probe = p.probes[i];
+      const busy = p.busy[i];
+      return probe && busy !== undefined ? [{ gflops: g(t), share: busy / probe }] : [];
+    });
+    if (split.length) {
+      const unshared = split.filter((x) => x.share >= CORE_SHARED_BELOW);
+      stat.peak.sharedSamples = split.length - unshared.length;
+      stat.peak.coreSamples = split.length;
+      if (unshared.length) stat.peak.unsharedGflops = median(unshared.map((x) => x.gflops));
+    }
+  }
+  return stat;
+}
+
+/** One cell's figures for the progress log. */
+function cellLine(cell: GemmCell): string {
+  const show = (e: GemmEntry) => {
+    const st = cell.stats[e];
+    if (!st) return null;
+    if (st.error) return `${e} error`;
+    const core = st.peak?.coreSamples ? `, ${st.peak.sharedSamples} of ${st.peak.coreSamples} samples on a shared core` : "";
+    const peak = st.peak && e === "wasmgrad-wasm" ? ` (${(100 * st.peak.share).toFixed(0)}% of the peak probe's ${st.peak.probeGflops.toFixed(1)}${core})` : "";
+    return `${e} ${st.gflops.toFixed(st.gflops < 10 ? 2 : 1)}${peak}`;
+  };
+  return (["wasmgrad-wasm", "wasmgrad-wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"] as GemmEntry[]).map(show).filter(Boolean).join(", ");
+}
+
+/** With --peak-probe: the probe's and its busy twin's samples over the whole GEMM phase. */
+function probeSummary(probeInfo: ProbeInfo | undefined, allProbes: number[], allBusy: number[], coreShares: number[], quietCpu: boolean): ProbeSummary | null {
+  return probeInfo && allProbes.length
+    ? {
+      build: probeInfo.build, what: probeInfo.what, backend: probeInfo.backend,
+      median: median(allProbes), low: Math.min(...allProbes), high: Math.max(...allProbes), samples: allProbes.length,
+      quietGflops: quietCpu ? PROBE_QUIET_GFLOPS[probeInfo.build] : null,
+      ...(allBusy.length ? { busy: { median: median(allBusy), low: Math.min(...allBusy), high: Math.max(...allBusy) } } : {}),
+      ...(coreShares.length ? { coreShare: median(coreShares), sharedSamples: coreShares.filter((x) => x < CORE_SHARED_BELOW).length, pairedSamples: coreShares.length } : {}),
+      ...(probeInfo.note ? { note: probeInfo.note } : {}),
+    }
+    : null;
+}
+
 /**
  * Every case (shape × layout) is measured in several passes over the whole list,
  * a few samples per contender in each: this machine's speed drifts over tens of
@@ -285,11 +345,6 @@ async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promis
   const budgetS = opts.quick ? 0.25 : 1.5;
   const firstWarmupMs = opts.quick ? 50 : 200;
   const laterWarmupMs = 30;
-  /** times: seconds per call of each sample; probes / busy: the peak probe's and its busy twin's GFLOP/s right after each (wasmgrad-wasm). */
-  interface Plan {
-    entry: GemmEntry; who: Live; variant: "kernel" | "op"; reps: number; samples: number;
-    times: number[]; probes: (number | undefined)[]; busy: (number | undefined)[];
-  }
   let probeInfo: ProbeInfo | undefined;
   const allProbes: number[] = [];
   const allBusy: number[] = [];
@@ -350,52 +405,13 @@ async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promis
       const flops = 2 * shape.m * shape.n * shape.k;
       for (const p of cs.plans ?? []) {
         if (cell.stats[p.entry]?.error || p.times.length === 0) continue;
-        const g = (t: number) => flops / t / 1e9;
-        const stat: GemmStat = { gflops: g(median(p.times)), low: g(Math.max(...p.times)), high: g(Math.min(...p.times)), samples: p.times.length, repsPerSample: p.reps };
-        // Each sample against the peak probe taken right after it in the same process.
-        const pairs = p.times.flatMap((t, i): [number, number][] => {
-          const probe = p.probes[i];
-          return probe !== undefined && probe > 0 ? [[g(t), probe]] : [];
-        });
-        if (pairs.length) {
-          stat.peak = { share: median(pairs.map(([x, y]) => x / y)), probeGflops: median(pairs.map(([, y]) => y)), pairs };
-          // The same samples, split by whether the busy probe found the core shared.
-          const split = p.times.flatMap((t, i) => {
-            const probe = p.probes[i];
-            const busy = p.busy[i];
-            return probe && busy !== undefined ? [{ gflops: g(t), share: busy / probe }] : [];
-          });
-          if (split.length) {
-            const unshared = split.filter((x) => x.share >= CORE_SHARED_BELOW);
-            stat.peak.sharedSamples = split.length - unshared.length;
-            stat.peak.coreSamples = split.length;
-            if (unshared.length) stat.peak.unsharedGflops = median(unshared.map((x) => x.gflops));
-          }
-        }
-        cell.stats[p.entry] = stat;
+        cell.stats[p.entry] = gemmStat(p, flops);
       }
-      const show = (e: GemmEntry) => {
-        const st = cell.stats[e];
-        if (!st) return null;
-        if (st.error) return `${e} error`;
-        const core = st.peak?.coreSamples ? `, ${st.peak.sharedSamples} of ${st.peak.coreSamples} samples on a shared core` : "";
-        const peak = st.peak && e === "wasmgrad-wasm" ? ` (${(100 * st.peak.share).toFixed(0)}% of the peak probe's ${st.peak.probeGflops.toFixed(1)}${core})` : "";
-        return `${e} ${st.gflops.toFixed(st.gflops < 10 ? 2 : 1)}${peak}`;
-      };
-      log(`  gemm ${shape.m}×${shape.k}×${shape.n} ${layout}: ${(["wasmgrad-wasm", "wasmgrad-wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"] as GemmEntry[]).map(show).filter(Boolean).join(", ")} GFLOP/s`);
+      log(`  gemm ${shape.m}×${shape.k}×${shape.n} ${layout}: ${cellLine(cell)} GFLOP/s`);
     }
     if (pass < passes - 1) log(`  gemm: pass ${pass + 1}/${passes} done`);
   }
-  const probe: ProbeSummary | null = probeInfo && allProbes.length
-    ? {
-      build: probeInfo.build, what: probeInfo.what, backend: probeInfo.backend,
-      median: median(allProbes), low: Math.min(...allProbes), high: Math.max(...allProbes), samples: allProbes.length,
-      quietGflops: quietCpu ? PROBE_QUIET_GFLOPS[probeInfo.build] : null,
-      ...(allBusy.length ? { busy: { median: median(allBusy), low: Math.min(...allBusy), high: Math.max(...allBusy) } } : {}),
-      ...(coreShares.length ? { coreShare: median(coreShares), sharedSamples: coreShares.filter((x) => x < CORE_SHARED_BELOW).length, pairedSamples: coreShares.length } : {}),
-      ...(probeInfo.note ? { note: probeInfo.note } : {}),
-    }
-    : null;
+  const probe = probeSummary(probeInfo, allProbes, allBusy, coreShares, quietCpu);
   if (probe) {
     const busy = probe.busy ? `; busy twin median ${probe.busy.median.toFixed(1)} (${(100 * probe.coreShare!).toFixed(0)}% of the plain one, below ${100 * CORE_SHARED_BELOW}% in ${probe.sharedSamples} of ${probe.pairedSamples} samples)` : "";
     log(`  peak probe (${probe.build}): median ${probe.median.toFixed(1)} GFLOP/s, ${probe.low.toFixed(1)}–${probe.high.toFixed(1)} over ${probe.samples} samples${busy}`);
