@@ -424,6 +424,24 @@ async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promis
 /** Peak probe samples wasmgrad-wasm takes between batches in each timed epoch (full runs). */
 const EPOCH_PROBE_SAMPLES = 10;
 
+/**
+ * How many batches the timed rounds take, from the warm-up's speed: whole epochs
+ * (0) when one is short enough, else enough batches for ~8 s (evaluation ~3 s).
+ */
+function timingPlan(w: EpochReply, e: EvalReply, batchesPerEpoch: number, testBatches: number, quick: boolean) {
+  const perBatch = w.seconds / w.batches;
+  const perEvalBatch = e.seconds / e.batches;
+  const estEpoch = perBatch * batchesPerEpoch;
+  const estEval = perEvalBatch * testBatches;
+  const train = quick
+    ? clamp(Math.floor(0.8 / perBatch), 2, 20)
+    : estEpoch <= 15 ? 0 : clamp(Math.ceil(8 / perBatch), 10, batchesPerEpoch);
+  const ev = quick
+    ? clamp(Math.floor(0.3 / perEvalBatch), 1, 8)
+    : estEval <= 6 ? 0 : clamp(Math.ceil(3 / perEvalBatch), 5, testBatches);
+  return { perBatch, estEpoch, train, ev };
+}
+
 async function trainPhase(live: Live[], opts: Options, dataDir: string): Promise<TrainingResult> {
   const q = opts.quick;
   const repeats = q ? 2 : 3;
@@ -452,16 +470,7 @@ async function trainPhase(live: Live[], opts: Options, dataDir: string): Promise
       const w = await c.child.request<EpochReply>({ cmd: "train_epoch", maxBatches: q ? 2 : 10 });
       const e = await c.child.request<EvalReply>({ cmd: "eval", maxBatches: q ? 1 : 3 });
       if (c.name === "wasmgrad-wasm") afterWarmup = w.highWater ?? 0;
-      const perBatch = w.seconds / w.batches;
-      const perEvalBatch = e.seconds / e.batches;
-      const estEpoch = perBatch * sizes.batchesPerEpoch;
-      const estEval = perEvalBatch * testBatches;
-      const train = q
-        ? clamp(Math.floor(0.8 / perBatch), 2, 20)
-        : estEpoch <= 15 ? 0 : clamp(Math.ceil(8 / perBatch), 10, sizes.batchesPerEpoch);
-      const ev = q
-        ? clamp(Math.floor(0.3 / perEvalBatch), 1, 8)
-        : estEval <= 6 ? 0 : clamp(Math.ceil(3 / perEvalBatch), 5, testBatches);
+      const { perBatch, estEpoch, train, ev } = timingPlan(w, e, sizes.batchesPerEpoch, testBatches, q);
       plan.set(c.name, { train: train >= sizes.batchesPerEpoch ? 0 : train, eval: ev >= testBatches ? 0 : ev });
       log(`  ${c.name}: warm-up ${(perBatch * 1000).toFixed(1)} ms/batch (≈ ${estEpoch.toFixed(1)} s/epoch): timing ${train ? `${train} batches` : "full epochs"}, eval ${ev ? `${ev} batches` : "full"}`);
     } catch (e) {
