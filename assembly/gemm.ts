@@ -1,67 +1,8 @@
 // gemm kernels: see src/backend/kernels.ts for the contract.
 //
-// C = alpha·op(A)·op(B) + beta·C, GotoBLAS/BLIS style, shaped by what V8 makes
-// of Wasm SIMD on x64 (measured on a Xeon with node 20):
-//
-// - Baseline Wasm SIMD has no fused multiply-add: a product costs an f32x4.mul
-//   and an f32x4.add, so the kernels are bound by the FP ports, not by loads
-//   (about 12 flop/cycle on a Sapphire/Emerald Rapids core: multiplies on two
-//   ports, adds on those and a third). The main microkernel is the largest
-//   tile that does not spill. V8 leaves us 15 xmm registers (xmm15 is its
-//   scratch) and issues all of a loop iteration's loads before its arithmetic,
-//   so the accumulators, the B vectors and every broadcast A value are live
-//   together: 4x8 = 8 accumulators + 2 B + 4 broadcasts + 1 product = 15.
-//   (6x8 and 5x8 spill and run 15-20% slower.)
-// - The relaxed-SIMD build (ASC_FEATURE_RELAXED_SIMD) does the k loops'
-//   multiply-adds with f32x4.relaxed_madd (see f32_gemm_madd): one FMA where
-//   the CPU has it, 16 flop/cycle at most on two ports. With no product
-//   register to keep, 3x12 fits: 9 accumulators + 3 B + 3 broadcasts = 15, and
-//   6 loads feed 9 FMAs rather than 8 (measured in L1: 3x12 ~7% over 4x8; the
-//   whole GEMM ~47 GFLOP/s against ~44 with 4x8 and ~35 for the baseline). So
-//   that build packs B in 12-wide strips and takes A through three row
-//   pointers in every layout (V8 computes a splat's constant offset with an
-//   extra lea, so a pointer per row costs the same as one strip pointer).
-//   Strips of 1 to 4 columns use the 4-wide kernels below in both builds.
-// - Micro-ops, not FMAs, bound the 3x12 loop when the core is shared: V8 11
-//   turns a k step into ~23 micro-ops for 9 FMAs (the loads and broadcasts,
-//   three A pointer steps, zero-extending moves, the loop's stack check every
-//   other step). Alone on a core that issues in ~4 cycles, under the FMA
-//   units' 4.5; with the other hyperthread busy the two threads split the
-//   issue width and the loop loses about a third (bench/suite/peak.ts's busy
-//   probe). Measured in isolation, none of the leaner forms is leaner under V8:
-//   a packed A with broadcasts at constant offsets costs an lea per offset
-//   (recomputed in the loop), a vector load of A with lane shuffles costs the
-//   same count, and hand unrolling spills.
-// - V8 unrolls a loop only when it is small for its nesting depth, so the
-//   k loops sit inside each kernel's loop over row tiles (that also saves a
-//   call per tile). Unrolling by hand backfires: V8 hoists all the loads of the
-//   unrolled body and spills.
-// - B is packed per k block into strips of NR columns (8, or 12 in the relaxed
-//   build; zero padded): a k step is two (three) vector loads. Packing is where
-//   the layouts differ (NT transposes 4x4 blocks in registers), so NN, NT and
-//   TN share the kernels.
-// - The 4x8 kernel reads op(A) in strips of 4 rows, a k step being 4 adjacent
-//   floats (4 broadcasts at fixed offsets from one pointer) and the next k step
-//   a fixed stride further. A transposed A (TN) is already in that form, with
-//   stride lda; it is packed (stride 16) only when n > 32, where reusing it from
-//   L1-friendly contiguous strips repays the copy. A row-major A (NN, NT) is
-//   read in place through four row pointers instead: as fast, and no packing.
-//   Rows past the edge repeat the last real row: read, computed, never stored.
-// - A last strip of 1 to 4 columns would waste half or more of each vector.
-//   Given A in strips, the roles swap: a vector holds 4 rows of one column of C
-//   and B is broadcast (16x2 for 1-2 columns, 8x4 for 3-4). That pays for
-//   packing a row-major A when n % NR is 1 or 2 (the 10-class output layer);
-//   otherwise a 6x4 kernel reads A in place.
-// - Consecutive packed strips are padded by a cache line: a power-of-two kc
-//   would put them a multiple of 4 KiB apart, on the same L1 sets, and packing
-//   writes (and the 16x2 kernel reads) several strips at once.
-// - The ReLU epilogue (GemmEpilogue.Relu, Linear followed by ReLU) runs on each
-//   strip of C right after the last k block's kernel stored it, while its
-//   ≤ 256×12 floats are still in L1: no second pass over C from L2 or memory.
-// - Blocking: a k block of up to 512 keeps a B strip (16 KiB, 24 in the relaxed
-//   build) and an A strip (8 KiB) in L1; the packed B panel (512 or 528
-//   columns) and A block (256 rows) stay in L2. Deeper blocks than 256 mean
-//   fewer passes over C (+3% at 1024³).
+// C = alpha·op(A)·op(B) + beta·C, GotoBLAS/BLIS style: tiles sized to the 15
+// xmm registers V8 leaves free, B packed in strips, k blocked for L1/L2. Why
+// each shape and packing, as measured under V8 on x64: docs/gemm-design.md.
 //
 // Reproducibility across output tilings (the contract): every C element is
 // Σ_p a[i,p]·b[p,j] accumulated one product at a time, in increasing p within

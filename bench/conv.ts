@@ -16,6 +16,7 @@
 
 import { GemmLayout } from "../src/backend/kernels.ts";
 import { getBackend, manualSeed, nn, noGrad, randn, setBackend, type Tensor } from "../src/index.ts";
+import { median } from "./stats.ts";
 
 const quick = process.argv.includes("--quick");
 setBackend("wasm");
@@ -32,7 +33,6 @@ const LAYERS: Layer[] = [
   { name: "wide 64→64 3×3 pad 1, 32×32, batch 8", N: 8, C: 64, H: 32, W: 32, OC: 64, k: 3, pad: 1 },
 ];
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 function time(fn: () => void): number {
   const t0 = performance.now();

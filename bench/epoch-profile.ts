@@ -25,7 +25,7 @@
 
 import { FashionMnistDataset } from "../src/data/fashion-mnist.ts";
 import { DataLoader } from "../src/data/loader.ts";
-import { buildMlp } from "../src/experiments/dropout.ts";
+import { buildMlp } from "../src/training.ts";
 import { getBackend, getNumThreads, manualSeed, nn, noGrad, optim, setNumThreads, type Tensor } from "../src/index.ts";
 import { workerTilesPosted } from "../src/backend/threads.ts";
 
@@ -67,7 +67,7 @@ function syntheticData(n: number): FashionMnistDataset {
 
 // --- The kernel table, timed ---------------------------------------------------
 
-/** The steps of one training batch, as trainEpoch (src/experiments/dropout.ts) takes them. */
+/** The steps of one training batch, as trainEpoch (src/training.ts) takes them. */
 const PHASES = ["data", "forward", "loss", "zeroGrad", "backward", "step", "metrics"] as const;
 type Phase = (typeof PHASES)[number];
 let phase: Phase = "data";
@@ -121,7 +121,7 @@ function model(n: number) {
 type Model = ReturnType<typeof model>;
 
 /**
- * trainEpoch's loop (src/experiments/dropout.ts: forward, loss, zeroGrad,
+ * trainEpoch's loop (src/training.ts: forward, loss, zeroGrad,
  * backward, step, then the loss and accuracy read back), with each step's wall
  * time taken: the same kernel calls, attributed to the step that made them.
  */

@@ -18,8 +18,9 @@
 import { cpus } from "node:os";
 import { FashionMnistDataset } from "../src/data/fashion-mnist.ts";
 import { DataLoader } from "../src/data/loader.ts";
-import { buildMlp, trainEpoch } from "../src/experiments/dropout.ts";
+import { buildMlp, trainEpoch } from "../src/training.ts";
 import { getNumThreads, manualSeed, nn, optim, setNumThreads } from "../src/index.ts";
+import { median } from "./stats.ts";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
@@ -92,7 +93,6 @@ for (let e = 1; e <= epochs; e++) {
 }
 setNumThreads(1);
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1]!;
 const one = median(runs[0]!.seconds);
 const reference = parameterHash(runs[0]!.net);
 console.log("\n| threads | running | s / epoch | (range) | images/s | speed-up over 1 | parameters vs 1 thread |");

@@ -9,6 +9,7 @@
 import type { Backend } from "../src/backend/backend.ts";
 import { GemmLayout } from "../src/backend/kernels.ts";
 import { createWasmBackend, relaxedSimdSupported } from "../src/backend/wasm.ts";
+import { median } from "./stats.ts";
 
 if (!relaxedSimdSupported()) {
   console.error("bench/gemm-relaxed.ts: this engine does not validate the relaxed-SIMD build");
@@ -39,7 +40,6 @@ function setUp(be: Backend, layout: GemmLayout, m: number, k: number, n: number)
   return () => be.kernels.f32_gemm(layout, m, n, k, 1, a, lda, b, ldb, 0, c, n, be.gemmWorkspace);
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((x, y) => x - y); return s[s.length >> 1]!; };
 
 const builds = ["baseline", "relaxed"] as const;
 const backends = { baseline: createWasmBackend(undefined, { simd: "baseline" }), relaxed: createWasmBackend(undefined, { simd: "relaxed" }) };

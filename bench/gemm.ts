@@ -24,6 +24,7 @@ import { createJsBackend } from "../src/backend/js.ts";
 import { GemmLayout } from "../src/backend/kernels.ts";
 import { getNumThreads, setNumThreads, workerTilesPosted } from "../src/backend/threads.ts";
 import { createWasmBackend, selectSimdBuild } from "../src/backend/wasm.ts";
+import { median } from "./stats.ts";
 
 const quick = process.argv.includes("--quick");
 
@@ -81,12 +82,6 @@ function timeCalls(run: () => void, reps: number): number {
   const t0 = performance.now();
   for (let r = 0; r < reps; r++) run();
   return (performance.now() - t0) / 1000 / reps;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 interface Case {

@@ -16,13 +16,13 @@ import { spawn } from "node:child_process";
 import type * as TF from "@tensorflow/tfjs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { buildLenet } from "../src/experiments/lenet.ts";
+import { buildLenet } from "../src/training.ts";
 import { manualSeed, memoryStats, nn, optim, rand, setBackend, tensor } from "../src/index.ts";
+import { median } from "./stats.ts";
 
 const quick = process.argv.includes("--quick");
 const ROUNDS = quick ? 4 : 10;
 const PER_ROUND = 3;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 type Contender = { name: string; batches(n: number): Promise<number[]> };
 

@@ -7,11 +7,11 @@
 //   npx tsx bench/matmul-views.ts [--rounds N]
 
 import { noGrad, randn, setBackend, type Tensor } from "../src/index.ts";
+import { median } from "./stats.ts";
 
 const roundsArg = process.argv.indexOf("--rounds");
 const rounds = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 41;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function time(fn: () => Tensor, reps: number): number {
   const t0 = performance.now();

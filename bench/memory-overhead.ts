@@ -12,6 +12,7 @@ import { execSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { median } from "./stats.ts";
 
 type Lib = typeof import("../src/index.ts");
 
@@ -67,7 +68,6 @@ function trainer(lib: Lib, layers: number[], batch: number, dropout: boolean): (
   };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
   const libs = { base: await baseline(), new: (await import("../src/index.ts")) as Lib };

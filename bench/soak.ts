@@ -12,8 +12,8 @@
 // row (the warm-up), or which figure grew. Exit code 1 when one grew.
 
 import { pathToFileURL } from "node:url";
-import { evaluateAccuracy } from "../src/experiments/dropout.ts";
-import { data, manualSeed, memoryStats, nn, noGrad, optim, setBackend, type BackendName, type Tensor } from "../src/index.ts";
+import { data, manualSeed, memoryStats, nn, setBackend, type BackendName, type Tensor } from "../src/index.ts";
+import { buildMlp, evaluateAccuracy, makeOptimizer, trainEpoch } from "../src/training.ts";
 
 export interface SoakRow {
   step: number;
@@ -43,57 +43,46 @@ export interface SoakOptions {
 
 type Split = data.Dataset<Tensor[]> | data.Dataset<[Tensor, Tensor]>;
 
-/** Trains the MLP for `steps` steps over `train` (epoch after epoch) and returns a row every `every` steps. */
-export function soak(train: Split, test: Split | null, opts: SoakOptions): SoakRow[] {
+/** Trains the MLP for `steps` steps over `train` (epoch after epoch, the shared trainEpoch) and returns a row every `every` steps. */
+export async function soak(train: Split, test: Split | null, opts: SoakOptions): Promise<SoakRow[]> {
   const { steps, every, batchSize = 256, seed = 0 } = opts;
   manualSeed(seed);
-  const net = new nn.Sequential(
-    new nn.Flatten(),
-    new nn.Linear(784, 256), new nn.ReLU(), new nn.Dropout(0.2),
-    new nn.Linear(256, 256), new nn.ReLU(), new nn.Dropout(0.5),
-    new nn.Linear(256, 10),
-  );
-  for (const p of net.parameters()) nn.init.normal_(p, 0, 0.01);
+  const net = buildMlp();
+  const opt = makeOptimizer(net, { lr: 0.5 });
   const lossFn = new nn.CrossEntropyLoss();
-  const opt = new optim.SGD(net.parameters(), { lr: 0.5 });
-  const loader = new data.DataLoader(train, { batchSize, shuffle: true });
-  const testLoader = test && new data.DataLoader(test, { batchSize: 1000 });
+  const loader = new data.DataLoader(train as data.Dataset<[Tensor, Tensor]>, { batchSize, shuffle: true });
+  const testLoader = test && new data.DataLoader(test as data.Dataset<[Tensor, Tensor]>, { batchSize: 1000 });
 
   const rows: SoakRow[] = [];
   let step = 0;
-  let lossSum = 0;
-  let correct = 0;
-  let seen = 0;
+  // The epoch's running sums at the previous row, to report each row's own means.
+  let last = { images: 0, loss: 0, correct: 0 };
   let since = performance.now();
   while (step < steps) {
-    for (const [X, y] of loader) {
-      net.train();
-      const yHat = net.forward(X);
-      const loss = lossFn.forward(yHat, y);
-      opt.zeroGrad();
-      loss.backward();
-      opt.step();
-      // As d2l's train_epoch_ch3: the loss and accuracy of the batch, read after the step.
-      lossSum += loss.item() * y.shape[0];
-      correct += noGrad(() => yHat.argmax(1).eq(y).sum().item());
-      seen += y.shape[0];
-      step++;
-      if (step % every === 0 || step === steps) {
+    last = { images: 0, loss: 0, correct: 0 };
+    await trainEpoch(net, loader, opt, lossFn, {
+      maxBatches: steps - step,
+      onBatch: (p) => {
+        step++;
+        if (step % every !== 0 && step !== steps) return;
+        const lossSum = p.trainLoss * p.images;
+        const correct = p.trainAcc * p.images;
+        const seen = p.images - last.images;
         const s = memoryStats();
         const now = performance.now();
         const row: SoakRow = {
           step, ...s, rssBytes: process.memoryUsage().rss,
-          loss: lossSum / seen, trainAccuracy: correct / seen,
-          testAccuracy: testLoader ? evaluateAccuracy(net, testLoader as data.DataLoader) : NaN,
+          loss: (lossSum - last.loss) / seen, trainAccuracy: (correct - last.correct) / seen,
+          testAccuracy: testLoader ? evaluateAccuracy(net, testLoader) : NaN,
           stepsPerSecond: (step - (rows.at(-1)?.step ?? 0)) / ((now - since) / 1000),
         };
+        net.train(); // evaluateAccuracy left the net in eval mode mid-epoch
         rows.push(row);
         opts.onRow?.(row);
-        lossSum = correct = seen = 0;
+        last = { images: p.images, loss: lossSum, correct };
         since = performance.now();
-      }
-      if (step === steps) break;
-    }
+      },
+    });
   }
   return rows;
 }
@@ -175,7 +164,7 @@ async function main(): Promise<void> {
   console.log("");
   console.log(`| ${COLUMNS.map(([h]) => h).join(" | ")} |`);
   console.log(`|${COLUMNS.map(() => "---:").join("|")}|`);
-  const rows = soak(train, test, {
+  const rows = await soak(train, test, {
     steps, every,
     onRow: (r) => console.log(`| ${COLUMNS.map(([, cell]) => cell(r)).join(" | ")} |`),
   });

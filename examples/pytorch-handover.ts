@@ -12,7 +12,7 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { data, io, manualSeed, nn } from "../src/index.ts";
-import { buildMlp, evaluateAccuracy, makeOptimizer, trainEpoch } from "../src/experiments/dropout.ts";
+import { buildMlp, evaluateAccuracy, makeOptimizer, trainEpoch } from "../src/training.ts";
 
 const [command, ...rest] = process.argv.slice(2);
 const flag = (name: string, fallback?: string): string | undefined => {

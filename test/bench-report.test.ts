@@ -2,7 +2,7 @@
 // says by how much, in digits that show it, however close it came.
 
 import { describe, expect, it } from "vitest";
-import { atLeast, atMost, epochCoreNote, type EpochSummary } from "../bench/suite/report.ts";
+import { atLeast, atMost, epochCoreNote, noiseFindings, type EpochSummary, type Results } from "../bench/suite/report.ts";
 
 describe("a target line", () => {
   it("is met on the boundary itself", () => {
@@ -51,5 +51,26 @@ describe("the epoch target's note on core sharing", () => {
 
   it("says nothing when no samples were taken (--quick, other contenders)", () => {
     expect(epochCoreNote(summary([{ seconds: 2.1 }, { seconds: 2.2 }]))).toBeUndefined();
+  });
+});
+
+describe("noiseFindings", () => {
+  const run = (load: number, low: number, high: number) =>
+    ({
+      loadAverage: { start: load, end: load },
+      machine: { logicalCpus: 2 },
+      gemm: [{ stats: { "wasmgrad-wasm": { low, high } } }],
+    }) as unknown as Results;
+
+  it("calls a run on an idle machine with close samples quiet", () => {
+    expect(noiseFindings(run(0.2, 30, 33))).toEqual([]);
+  });
+
+  it("calls a loaded machine noisy, naming the load", () => {
+    expect(noiseFindings(run(1.5, 30, 33))).toEqual(["load average 1.50 on 2 logical CPUs"]);
+  });
+
+  it("calls a cell whose samples lie far apart noisy, naming the spread", () => {
+    expect(noiseFindings(run(0.2, 20, 40))).toEqual(["wasmgrad-wasm GEMM samples up to 2.00× apart within a cell"]);
   });
 });

@@ -24,7 +24,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { BOOK_VARIANTS, runWeightDecay } from "../src/experiments/weight-decay.ts";
-import { dropoutFromScratchDemo, trainDropoutMlp, type EpochStats } from "../src/experiments/dropout.ts";
+import { dropoutFromScratchDemo, trainDropoutMlp } from "../src/experiments/dropout.ts";
+import type { EpochStats } from "../src/training.ts";
 import { LOSS_AT_FLOAT_PRECISION, seedStats } from "../src/experiments/reference.ts";
 
 const reference = (name: string) =>

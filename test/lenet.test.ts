@@ -6,8 +6,8 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it, vi } from "vitest";
-import { buildLenet, trainLenet } from "../src/experiments/lenet.ts";
-import type { EpochStats } from "../src/experiments/dropout.ts";
+import { trainLenet } from "../src/experiments/lenet.ts";
+import { buildLenet, type EpochStats } from "../src/training.ts";
 import { getNumThreads, setNumThreads } from "../src/index.ts";
 
 const FULL = "/usr/share/datasets/fashion-mnist";
@@ -31,8 +31,7 @@ describe("d2l LeNet", () => {
   it("keeps highWater and the live set flat over training rounds with evaluations between them", async () => {
     vi.resetModules();
     const { data, manualSeed, memoryStats, nn, optim } = await import("../src/index.ts");
-    const { evaluateAccuracy, trainEpoch } = await import("../src/experiments/dropout.ts");
-    const { buildLenet } = await import("../src/experiments/lenet.ts");
+    const { buildLenet, evaluateAccuracy, trainEpoch } = await import("../src/training.ts");
     manualSeed(2);
     const images = (n: number) =>
       new data.FashionMnistDataset(
@@ -63,8 +62,7 @@ describe("d2l LeNet", () => {
 
   it("trains to bitwise the same parameters on 1, 2 and 3 threads (every conv, pool and GEMM split)", async () => {
     const { data, manualSeed, nn, optim, setNumThreads, getNumThreads } = await import("../src/index.ts");
-    const { trainEpoch } = await import("../src/experiments/dropout.ts");
-    const { buildLenet } = await import("../src/experiments/lenet.ts");
+    const { buildLenet, trainEpoch } = await import("../src/training.ts");
     const before = getNumThreads();
     const run = async (threads: number) => {
       setNumThreads(threads);

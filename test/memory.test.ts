@@ -41,7 +41,7 @@ describe("memory without ceremony", () => {
     // in this file: the layout, and so the figure, is this loop's own.
     vi.resetModules();
     const { data, manualSeed, memoryStats, nn, optim } = await import("../src/index.ts");
-    const { buildMlp, evaluateAccuracy, trainEpoch } = await import("../src/experiments/dropout.ts");
+    const { buildMlp, evaluateAccuracy, trainEpoch } = await import("../src/training.ts");
     // d2l's dropout MLP on a synthetic Fashion-MNIST (uint8 images, as the real one), evaluated (one batch) between rounds.
     manualSeed(1);
     const images = (n: number) =>

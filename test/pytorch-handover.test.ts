@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { data, io, manualSeed, nn, optim, type Tensor } from "../src/index.ts";
-import { buildMlp } from "../src/experiments/dropout.ts";
+import { buildMlp } from "../src/training.ts";
 
 const PYTHON = "/usr/bin/python3";
 const TOOL = "tools/pytorch_handover.py";

@@ -15,10 +15,10 @@ function synthetic(n: number): data.TensorDataset {
 }
 
 describe("soak", () => {
-  it("holds liveTensors, liveBytes, pooledBytes and heapBytes exactly flat over 300 steps after warm-up, highWater within 1%", () => {
+  it("holds liveTensors, liveBytes, pooledBytes and heapBytes exactly flat over 300 steps after warm-up, highWater within 1%", async () => {
     manualSeed(1);
     // 9 full batches of 64 and a short one of 36: a row every epoch, so every row sees the same phase.
-    const rows = soak(synthetic(612), synthetic(200), { steps: 300, every: 10, batchSize: 64 });
+    const rows = await soak(synthetic(612), synthetic(200), { steps: 300, every: 10, batchSize: 64 });
     expect(rows).toHaveLength(30);
     const [first, ...steady] = rows.slice(2);
     for (const r of steady) {

@@ -1,5 +1,7 @@
 // The messages between the demo page (main.ts) and its training worker (worker.ts).
 
+import type { BatchProgress, EpochStats } from "../src/training.ts";
+
 export type DatasetName = "subset" | "full";
 
 export interface TrainSettings {
@@ -39,17 +41,11 @@ export interface WorkerEnv {
   classNames: readonly string[];
 }
 
-export interface EpochMessage {
-  type: "epoch";
-  epoch: number;
-  trainLoss: number;
-  trainAcc: number;
-  testAcc: number;
-  seconds: number;
-  imagesPerSecond: number;
+/** An epoch's EpochStats (the CLI's JSON epoch record), with the predictions for the sample images. */
+export type EpochMessage = { type: "epoch" } & EpochStats & {
   /** Predicted classes of the sample test images. */
   predictions: number[];
-}
+};
 
 export type FromWorker =
   | ({ type: "env" } & WorkerEnv)
@@ -65,7 +61,7 @@ export type FromWorker =
       sampleImages: Uint8Array;
       sampleLabels: number[];
     }
-  | { type: "batch"; epoch: number; batch: number; total: number; trainLoss: number; trainAcc: number; imagesPerSecond: number }
+  | ({ type: "batch"; epoch: number } & BatchProgress)
   | EpochMessage
   | { type: "done"; seconds: number }
   | { type: "wd-epoch"; lambd: number; epoch: number; trainLoss: number; testLoss: number }

@@ -84,7 +84,7 @@ export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),
   base: "./",
   // `wasmgrad` is this repository's source, so the page always shows the library as it is
-  // (and the worker shares one instance with src/experiments/). test/bundle.test.ts checks
+  // (and the worker shares one instance with src/training.ts). test/bundle.test.ts checks
   // that a consumer resolving the published package (dist/) bundles with no configuration.
   resolve: { alias: [{ find: /^wasmgrad$/, replacement: join(repo, "src", "index.ts") }] },
   plugins: [fashionMnistFiles()],

@@ -3,8 +3,7 @@
 // page's requests (protocol.ts) with progress messages.
 
 import { data, getBackend, getNumThreads, manualSeed, nn, noGrad, optim, ready, setBackend, setNumThreadsAsync } from "wasmgrad";
-import { buildMlp, evaluateAccuracy, makeOptimizer, trainEpoch } from "../src/experiments/dropout.ts";
-import { buildLenet } from "../src/experiments/lenet.ts";
+import { buildLenet, buildMlp, fit, makeOptimizer, trainEpoch } from "../src/training.ts";
 import { runWeightDecay } from "../src/experiments/weight-decay.ts";
 import type { FromWorker, ToWorker, TrainSettings } from "./protocol.ts";
 
@@ -67,7 +66,6 @@ async function train(s: TrainSettings): Promise<void> {
   const opt = s.model === "lenet"
     ? new optim.SGD(net.parameters(), { lr: s.lr })
     : makeOptimizer(net, { optimizer: "sgd", lr: s.lr, weightDecay: s.weightDecay, l1: s.l1 });
-  const lossFn = new nn.CrossEntropyLoss();
 
   const samples = Math.min(s.samples, testSet.length);
   const sampleIndices = Int32Array.from({ length: samples }, (_, i) => i);
@@ -81,21 +79,19 @@ async function train(s: TrainSettings): Promise<void> {
     sampleLabels: Array.from(testSet.labels.subarray(0, samples)),
   });
 
-  for (let epoch = 1; epoch <= s.epochs; epoch++) {
-    const t0 = performance.now();
-    const e = await trainEpoch(net, trainLoader, opt, lossFn, {
-      onBatch: (p) => post({ type: "batch", epoch, ...p }),
-    });
-    const testAcc = evaluateAccuracy(net, testLoader);
-    const predictions = noGrad(() => {
-      const [X] = testSet.getBatch(sampleIndices);
-      return Array.from(net.forward(X).argmax(1).data());
-    });
-    post({
-      type: "epoch", epoch, trainLoss: e.trainLoss, trainAcc: e.trainAcc, testAcc,
-      seconds: (performance.now() - t0) / 1000, imagesPerSecond: e.images / e.seconds, predictions,
-    });
-  }
+  let epoch = 1;
+  await fit(net, trainLoader, testLoader, opt, {
+    epochs: s.epochs,
+    onBatch: (p) => post({ type: "batch", epoch, ...p }),
+    onEpoch: (stats) => {
+      const predictions = noGrad(() => {
+        const [X] = testSet.getBatch(sampleIndices);
+        return Array.from(net.forward(X).argmax(1).data());
+      });
+      post({ type: "epoch", ...stats, predictions });
+      epoch = stats.epoch + 1;
+    },
+  });
   post({ type: "done", seconds: (performance.now() - start) / 1000 });
 }
 
@@ -112,8 +108,9 @@ async function weightDecay(lambdas: number[]): Promise<void> {
 }
 
 /**
- * Times `batches` training steps of the dropout MLP on each backend, after one
- * untimed warm-up step (compiling, first allocations), on the same data and seed.
+ * Times `batches` training steps of the dropout MLP on each backend (trainEpoch,
+ * the loop training uses), after one untimed warm-up step (compiling, first
+ * allocations), on the same data and seed.
  */
 async function bench(dataUrl: string, batches: number, batchSize: number, threadCount: number): Promise<void> {
   const [trainSet] = await loadFashionMnist(dataUrl);
@@ -133,22 +130,11 @@ async function bench(dataUrl: string, batches: number, batchSize: number, thread
       const opt = makeOptimizer(net, { lr: 0.5 });
       const lossFn = new nn.CrossEntropyLoss();
       const loader = new data.DataLoader(trainSet, { batchSize, shuffle: true });
-      let step = 0;
-      let images = 0;
-      let t0 = performance.now();
-      for (const [X, y] of loader) {
-        const loss = lossFn.forward(net.forward(X), y);
-        opt.zeroGrad();
-        loss.backward();
-        opt.step();
-        loss.item();
-        if (step === 0) t0 = performance.now();
-        else images += y.shape[0]!;
-        if (++step > batches) break;
-      }
+      await trainEpoch(net, loader, opt, lossFn, { maxBatches: 1 });
+      const e = await trainEpoch(net, loader, opt, lossFn, { maxBatches: batches });
       const threads = name === "wasm" ? getNumThreads() : 1;
       const backend = getBackend().description + (threads > 1 ? ` (${threads} threads)` : "");
-      post({ type: "bench-result", backend, threads, images, seconds: (performance.now() - t0) / 1000 });
+      post({ type: "bench-result", backend, threads, images: e.images, seconds: e.seconds });
     }
   } finally {
     await useBackend(trainingBackend);

@@ -1,60 +1,6 @@
-// The Wasm SIMD peak probe: how many GFLOP/s this machine's Wasm engine can do
-// *right now*, measured in the same process right after each wasmgrad-wasm
-// GEMM sample, so that the report can give the GEMM as a share of what the
-// machine could do at that moment (this VM's speed drifts by 2× over minutes).
-//
-// The probe is a tiny hand-encoded WebAssembly module (nothing to compile, no
-// memory, no imports): one exported function `peak(n: i32, x: f32, y: f32) -> f32`
-// that runs n iterations of a loop over 12 independent v128 accumulators kept in
-// registers (12 accumulators + splat(x) + splat(y) = 14 live v128 values: V8
-// on x64 has 15 usable xmm registers, so nothing spills), the loop body
-// updating each accumulator twice, then returns lane 0 of their sum (so nothing
-// is dead code).
-//
-//   relaxed  (what the relaxed-SIMD build's GEMM runs):
-//            acc_i = f32x4.relaxed_madd(x, y, acc_i)           one FMA each
-//            12 chains × 2 × 4 lanes × 2 flop = 192 flop per iteration
-//   baseline (what the baseline build's GEMM runs: f32x4.mul then f32x4.add):
-//            acc_i = f32x4.mul(acc_i, x)  for odd i,
-//            acc_i = f32x4.add(acc_i, y)  for even i           1:1 muls and adds
-//            12 chains × 2 × 4 lanes × 1 flop = 96 flop per iteration
-//
-// Why these: with 12 chains an FMA (latency 4) or a mul (4) / add (2) chain
-// never waits on its own latency at 2 FMA or 3 mul/add per cycle. For the
-// baseline, independent mul chains and add chains measured highest of the forms
-// tried (acc = acc·x + y, and acc_i += acc_{i+1}·y, were 3–10% lower), and
-// `acc += x·y` with loop-invariant x, y cannot be used: the engine may compute
-// the invariant product once. On the Xeon (family 6 model 207) these machines
-// run, TurboFan compiles the relaxed loop to vfmadd231ps only and the baseline
-// one to vmulps / vaddps only; they measured 2.0 FMA and ~2.9 mul+add per cycle
-// (16 and ~12 flop/cycle; with the machine quiet at ~3.25 GHz about 52 and 39
-// GFLOP/s). x = 1 and y = 2^-20 keep every value normal (no denormal slow path)
-// and exactly predictable: after n iterations the result is 12 + 24·n·y
-// (relaxed) or 12 + 12·n·y (baseline), which the tests check.
-//
-// V8 runs a Wasm function first as Liftoff code and tiers it up to TurboFan
-// between calls (no on-stack replacement), so the probe is warmed up with many
-// short calls before anything is timed; a sample is the median of 3 calls of
-// ~1 ms each (one preemption of the process does not make the sample).
-
-// The busy variant (`peakProbeBytes(build, true)`) runs the same FMA chains
-// plus one i32.add per FMA, on six integer locals: about 2 micro-ops per FMA,
-// near the density of the GEMM's k loop (~2.5: loads, broadcasts, pointer
-// steps, V8's loop checks) where the plain probe has ~1. (The baseline's mul /
-// add chains get one i32.add per two vector ops, see intWork.) On a core of
-// its own it runs as fast as the plain probe. When the core's other
-// hyperthread is busy (another tenant of the host: this VM's second vCPU sits
-// idle), the two threads share the core's front end, and code dense in
-// micro-ops slows down while the plain FMA chains barely do. Measured with a
-// prototype of this probe: plain 38, busy 25, and the GEMM 25 instead of 37,
-// an L1-resident GEMM falling alike (so not a cache effect) and the clock (an
-// imul chain) unchanged (so not frequency). busy ÷ plain right after a GEMM
-// sample says whether that sample had the core to itself: the report counts
-// each cell's samples that did not. The integer sums feed the result through
-// a select whose condition never holds: int_5 − int_0 stays 5 (every sum gets
-// the same adds), and int_0 xor (int_0 + 5) = −1 needs an odd int_0, which
-// starts at 0 and gains an even amount per iteration. So the compiler cannot
-// drop them, and the result stays exactly the plain probe's.
+// The Wasm SIMD peak probe and its busy twin (the --peak-probe diagnostic):
+// what this machine's Wasm engine can do right now, and whether the core is
+// shared. Their design and the measurements behind them: docs/benchmark-design.md.
 
 export type ProbeBuild = "relaxed" | "baseline";
 

@@ -8,8 +8,8 @@ export type Layout = "NN" | "NT" | "TN";
 
 export type Request =
   | { id: number; cmd: "info" }
-  /** Allocates and fills the operands, warms up; replies { once } (seconds per call), and wasmgrad-wasm its { probe } (ProbeInfo). */
-  | { id: number; cmd: "gemm_setup"; m: number; k: number; n: number; layout: Layout; warmupMs: number }
+  /** Allocates and fills the operands, warms up; replies { once } (seconds per call), and with peakProbe wasmgrad-wasm its { probe } (ProbeInfo). */
+  | { id: number; cmd: "gemm_setup"; m: number; k: number; n: number; layout: Layout; warmupMs: number; peakProbe?: boolean }
   /**
    * Calls the product `reps` times back to back; replies { seconds } per call.
    * wasmgrad-wasm then runs its Wasm SIMD peak probe (bench/suite/peak.ts) in
@@ -92,11 +92,4 @@ export interface ProfileReply {
   families: Record<string, { seconds: number; calls: number }>;
   /** Seconds spent producing batches (the DataLoader's iterator, kernels included). */
   dataSeconds: number;
-}
-
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((x, y) => x - y);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }

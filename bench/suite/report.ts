@@ -2,7 +2,7 @@
 // targets checked against them, and the markdown report (bench/RESULTS.md, and
 // what run.ts prints).
 
-import { median } from "./protocol.ts";
+import { median } from "../stats.ts";
 
 export const CONTENDERS = ["wasmgrad-wasm", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
@@ -321,13 +321,34 @@ function threadsLine(r: Results): string {
   return `${r.threads} asked (\`--threads\`), wasmgrad-wasm ran on ${w ?? "?"}, torch on ${r.contenders.torch?.threads ?? "–"}, tfjs on 1`;
 }
 
-export function renderMarkdown(r: Results): string {
-  const L: string[] = [];
+/** Spread (fastest ÷ slowest sample) above which a run is called noisy: its medians still stand, its ratios less so. */
+export const NOISY_SPREAD = 1.3;
+
+/** Why this run was noisy (empty when it was not): a loaded machine, or samples of one cell far apart. */
+export function noiseFindings(r: Results): string[] {
+  const found: string[] = [];
+  const load = Math.max(r.loadAverage.start, r.loadAverage.end);
+  if (load > r.machine.logicalCpus / 2) found.push(`load average ${fmt(load, 2)} on ${r.machine.logicalCpus} logical CPUs`);
+  const gemm = (r.gemm ?? []).map((c) => c.stats["wasmgrad-wasm"]).filter((s) => s && !s.error && s.low > 0).map((s) => s!.high / s!.low);
+  if (gemm.length && Math.max(...gemm) > NOISY_SPREAD) found.push(`wasmgrad-wasm GEMM samples up to ${fmt(Math.max(...gemm), 2)}× apart within a cell`);
+  for (const [c, e] of Object.entries(r.training?.epoch ?? {})) {
+    if (e && e.epochSecondsLow > 0 && e.epochSecondsHigh / e.epochSecondsLow > NOISY_SPREAD) found.push(`${c}'s epochs ${fmt(e.epochSecondsHigh / e.epochSecondsLow, 2)}× apart`);
+  }
+  return found;
+}
+
+/** The title, the run, the machine, the versions and how samples are taken. */
+function headerSection(r: Results, L: string[]): void {
   L.push(`# wasmgrad benchmark suite${r.mode === "quick" ? " — QUICK RUN (fewer repeats, fewer shapes, partial epochs scaled)" : ""}`);
   L.push("");
   const phases = [r.phaseSeconds.gemm !== undefined ? `GEMM ${fmt(r.phaseSeconds.gemm, 0)} s` : "", r.phaseSeconds.training !== undefined ? `training ${fmt(r.phaseSeconds.training, 0)} s` : ""].filter(Boolean).join(", ");
   L.push(`${r.date} · \`${r.command}\` · ${r.mode} run in ${fmt(r.seconds, 0)} s (${phases}) · threads: ${threadsLine(r)} · load average ${fmt(r.loadAverage.start, 2)} at the start, ${fmt(r.loadAverage.end, 2)} at the end`);
   L.push("");
+  const noise = noiseFindings(r);
+  if (noise.length) {
+    L.push(`**Noisy run** (spread above ${NOISY_SPREAD}× or a loaded machine): ${noise.join("; ")}. Ratios within a round hold better than the absolute figures; \`--peak-probe\` tells a shared core from a slow kernel.`);
+    L.push("");
+  }
   L.push(`**Machine:** ${r.machine.cpu} (${r.machine.cpuDetail}), ${r.machine.logicalCpus} logical CPUs, ${fmt(r.machine.memoryGiB, 0)} GiB, ${r.machine.os}`);
   L.push("");
   L.push(`**Versions:** ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(" · ")}`);
@@ -342,7 +363,10 @@ export function renderMarkdown(r: Results): string {
     L.push("");
     for (const n of r.notes) L.push(`- ${n}`);
   }
+}
 
+/** The issue's targets, met or missed. */
+function targetsSection(r: Results, L: string[]): void {
   L.push("");
   L.push("## Targets (issue 4)");
   L.push("");
@@ -356,6 +380,10 @@ export function renderMarkdown(r: Results): string {
   const none = r.targets.filter((t) => t.ok === null).length;
   L.push("");
   L.push(`${pass} met, ${fail} missed${none ? `, ${none} not measured` : ""}.`);
+}
+
+/** How fast the machine was during this run (PyTorch in the same rounds; the peak probe with --peak-probe). */
+function speedSection(r: Results, L: string[]): void {
   const we = r.training?.epoch["wasmgrad-wasm"];
   const te = r.training?.epoch.torch;
   // This VM's speed drifts by a third or more from one stretch to the next: PyTorch, timed in the same rounds,
@@ -383,178 +411,195 @@ export function renderMarkdown(r: Results): string {
     L.push("");
     L.push(`How fast the machine was: ${speed.join(" ")}`);
   }
+}
 
-  if (r.gemm) {
-    L.push("");
-    L.push("## GEMM, GFLOP/s (median; 2·M·N·K / time)");
-    L.push("");
-    L.push(
-      "M×K×N: C[M, N] = op(A)[M, K] · op(B)[K, N]. NN: A[M,K]·B[K,N]; NT: A·B[N,K]ᵀ (Linear's forward); TN: A[K,M]ᵀ·B (Linear's weight gradient). " +
-        "wasmgrad-wasm/-js: the backend's `f32_gemm` kernel into a preallocated C (the calls Linear makes; the issue's GFLOP/s targets); " +
-        "*wasmgrad-wasm op*: the same through wasmgrad's op that allocates the output tensor (what `matmul` runs); " +
-        "tfjs: `tf.matMul(a, b, transposeA, transposeB)` (output allocated and disposed per call); torch: `a @ b`, `a @ b.T`, `a.T @ b` on contiguous tensors. " +
-        "The range is wasmgrad-wasm's slowest–fastest sample. " +
-        "*% of peak*: the median over the cell's samples of wasmgrad-wasm's GFLOP/s ÷ the Wasm SIMD peak probe's, run right after that sample in the same process " +
-        "(what the machine's SIMD units could do at that moment: this column moves with the kernel, much less with the machine's speed than the GFLOP/s do; " +
-        "the probe touches no memory, so other work's contention for caches and memory bandwidth still lowers it). " +
-        "*shared*: how many of the cell's samples ran on a shared core, told by the busy probe (the same FMA chains with an integer add per FMA, about as dense in micro-ops as the GEMM's k loop) " +
-        `running below ${100 * CORE_SHARED_BELOW}% of the plain one right after the sample (near 100%, this process had the core to itself; lower, the core's other hyperthread was busy, another tenant of the host, ` +
-        "and the two threads split the core's micro-op issue: the plain probe barely notices, the GEMM, ~2.5 micro-ops per FMA, and the busy probe lose about a third). " +
-        "*unshared*: the median of the other samples.",
-    );
-    L.push("");
-    const head = ["M×K×N", "layout", "wasmgrad-wasm", "(range)", "% of peak", "shared", "unshared", "wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"];
-    const rows = r.gemm.map((c) => {
-      const s = c.stats;
-      const g = (e: GemmEntry) => (s[e]?.error ? "error" : s[e] ? fmt(s[e]!.gflops, s[e]!.gflops < 10 ? 2 : 1) : "–");
-      const w = s["wasmgrad-wasm"];
-      const peak = w?.peak ? `${fmt(100 * w.peak.share, 0)}%` : "–";
-      const shared = w?.peak?.coreSamples ? `${w.peak.sharedSamples}/${w.peak.coreSamples}` : "–";
-      const unshared = w?.peak?.unsharedGflops !== undefined ? fmt(w.peak.unsharedGflops) : "–";
-      return [shapeLabel(c), c.layout, g("wasmgrad-wasm"), w ? `${fmt(w.low)}–${fmt(w.high)}` : "–", peak, shared, unshared, g("wasmgrad-wasm op"), g("wasmgrad-js"), g("tfjs-wasm"), g("tfjs-cpu"), g("torch")];
-    });
-    L.push(table(head, rows));
-    if (r.probe) {
-      const p = r.probe;
-      L.push("");
-      L.push(
-        `Wasm SIMD peak probe (\`bench/suite/peak.ts\`), for wasmgrad's ${p.backend} build: ${p.what}, in registers, no memory traffic. ` +
-          `This run: median ${fmt(p.median)} GFLOP/s, ${fmt(p.low)}–${fmt(p.high)} over ${p.samples} samples` +
-          (p.quietGflops ? ` (about ${p.quietGflops} GFLOP/s on this CPU when the machine is quiet: ${p.build === "relaxed" ? "16" : "~12"} flop/cycle at ~3.25 GHz).` : ".") +
-          (p.busy && p.coreShare !== undefined
-            ? ` Its busy twin: median ${fmt(p.busy.median)} GFLOP/s, ${fmt(p.busy.low)}–${fmt(p.busy.high)}, ${fmt(100 * p.coreShare, 0)}% of the plain probe; ` +
-              `${p.sharedSamples} of ${p.pairedSamples} samples ran on a shared core (busy < ${100 * CORE_SHARED_BELOW}% of plain).`
-            : "") +
-          (p.note ? ` Note: ${p.note}.` : ""),
-      );
-    }
-    L.push("");
-    L.push("wasmgrad-wasm's speed-up (its GFLOP/s ÷ the other's):");
-    L.push("");
-    L.push(table(
-      ["M×K×N", "layout", "÷ wasmgrad-js", "÷ tfjs-wasm", "÷ tfjs-cpu", "÷ torch", "kernel ÷ op"],
-      r.gemm.map((c) => {
-        const w = c.stats["wasmgrad-wasm"]?.gflops;
-        const over = (e: GemmEntry) => (w === undefined || !c.stats[e] || c.stats[e]!.error ? "–" : ratio(w / c.stats[e]!.gflops));
-        return [shapeLabel(c), c.layout, over("wasmgrad-js"), over("tfjs-wasm"), over("tfjs-cpu"), over("torch"), over("wasmgrad-wasm op")];
-      }),
-    ));
-    const samples = GEMM_ENTRIES.map((e) => {
-      const ns = r.gemm!.map((c) => c.stats[e]?.samples ?? 0).filter((x) => x > 0);
-      return ns.length ? `${e} ${Math.min(...ns)}–${Math.max(...ns)}` : null;
-    }).filter(Boolean);
+/** GEMM GFLOP/s per shape and layout, the probe, and the speed-up table. */
+function gemmSection(r: Results, L: string[]): void {
+  if (!r.gemm) return;
+  L.push("");
+  L.push("## GEMM, GFLOP/s (median; 2·M·N·K / time)");
+  L.push("");
+  L.push(
+    "M×K×N: C[M, N] = op(A)[M, K] · op(B)[K, N]. NN: A[M,K]·B[K,N]; NT: A·B[N,K]ᵀ (Linear's forward); TN: A[K,M]ᵀ·B (Linear's weight gradient). " +
+      "wasmgrad-wasm/-js: the backend's `f32_gemm` kernel into a preallocated C (the calls Linear makes; the issue's GFLOP/s targets); " +
+      "*wasmgrad-wasm op*: the same through wasmgrad's op that allocates the output tensor (what `matmul` runs); " +
+      "tfjs: `tf.matMul(a, b, transposeA, transposeB)` (output allocated and disposed per call); torch: `a @ b`, `a @ b.T`, `a.T @ b` on contiguous tensors. " +
+      "The range is wasmgrad-wasm's slowest–fastest sample. " +
+      "*% of peak*: the median over the cell's samples of wasmgrad-wasm's GFLOP/s ÷ the Wasm SIMD peak probe's, run right after that sample in the same process " +
+      "(what the machine's SIMD units could do at that moment: this column moves with the kernel, much less with the machine's speed than the GFLOP/s do; " +
+      "the probe touches no memory, so other work's contention for caches and memory bandwidth still lowers it). " +
+      "*shared*: how many of the cell's samples ran on a shared core, told by the busy probe (the same FMA chains with an integer add per FMA, about as dense in micro-ops as the GEMM's k loop) " +
+      `running below ${100 * CORE_SHARED_BELOW}% of the plain one right after the sample (near 100%, this process had the core to itself; lower, the core's other hyperthread was busy, another tenant of the host, ` +
+      "and the two threads split the core's micro-op issue: the plain probe barely notices, the GEMM, ~2.5 micro-ops per FMA, and the busy probe lose about a third). " +
+      "*unshared*: the median of the other samples.",
+  );
+  L.push("");
+  const head = ["M×K×N", "layout", "wasmgrad-wasm", "(range)", "% of peak", "shared", "unshared", "wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"];
+  const rows = r.gemm.map((c) => {
+    const s = c.stats;
+    const g = (e: GemmEntry) => (s[e]?.error ? "error" : s[e] ? fmt(s[e]!.gflops, s[e]!.gflops < 10 ? 2 : 1) : "–");
+    const w = s["wasmgrad-wasm"];
+    const peak = w?.peak ? `${fmt(100 * w.peak.share, 0)}%` : "–";
+    const shared = w?.peak?.coreSamples ? `${w.peak.sharedSamples}/${w.peak.coreSamples}` : "–";
+    const unshared = w?.peak?.unsharedGflops !== undefined ? fmt(w.peak.unsharedGflops) : "–";
+    return [shapeLabel(c), c.layout, g("wasmgrad-wasm"), w ? `${fmt(w.low)}–${fmt(w.high)}` : "–", peak, shared, unshared, g("wasmgrad-wasm op"), g("wasmgrad-js"), g("tfjs-wasm"), g("tfjs-cpu"), g("torch")];
+  });
+  L.push(table(head, rows));
+  if (r.probe) {
+    const p = r.probe;
     L.push("");
     L.push(
-      `Samples per cell: ${samples.join(", ")} (slow contenders get fewer, spread evenly over the rounds). ` +
-        "A full run measures the cells in three passes over the whole table, a third of the samples each, so that a " +
-        "slow stretch of the machine is shared among the cells instead of falling on whichever ran then.",
+      `Wasm SIMD peak probe (\`bench/suite/peak.ts\`), for wasmgrad's ${p.backend} build: ${p.what}, in registers, no memory traffic. ` +
+        `This run: median ${fmt(p.median)} GFLOP/s, ${fmt(p.low)}–${fmt(p.high)} over ${p.samples} samples` +
+        (p.quietGflops ? ` (about ${p.quietGflops} GFLOP/s on this CPU when the machine is quiet: ${p.build === "relaxed" ? "16" : "~12"} flop/cycle at ~3.25 GHz).` : ".") +
+        (p.busy && p.coreShare !== undefined
+          ? ` Its busy twin: median ${fmt(p.busy.median)} GFLOP/s, ${fmt(p.busy.low)}–${fmt(p.busy.high)}, ${fmt(100 * p.coreShare, 0)}% of the plain probe; ` +
+            `${p.sharedSamples} of ${p.pairedSamples} samples ran on a shared core (busy < ${100 * CORE_SHARED_BELOW}% of plain).`
+          : "") +
+        (p.note ? ` Note: ${p.note}.` : ""),
     );
   }
+  L.push("");
+  L.push("wasmgrad-wasm's speed-up (its GFLOP/s ÷ the other's):");
+  L.push("");
+  L.push(table(
+    ["M×K×N", "layout", "÷ wasmgrad-js", "÷ tfjs-wasm", "÷ tfjs-cpu", "÷ torch", "kernel ÷ op"],
+    r.gemm.map((c) => {
+      const w = c.stats["wasmgrad-wasm"]?.gflops;
+      const over = (e: GemmEntry) => (w === undefined || !c.stats[e] || c.stats[e]!.error ? "–" : ratio(w / c.stats[e]!.gflops));
+      return [shapeLabel(c), c.layout, over("wasmgrad-js"), over("tfjs-wasm"), over("tfjs-cpu"), over("torch"), over("wasmgrad-wasm op")];
+    }),
+  ));
+  const samples = GEMM_ENTRIES.map((e) => {
+    const ns = r.gemm!.map((c) => c.stats[e]?.samples ?? 0).filter((x) => x > 0);
+    return ns.length ? `${e} ${Math.min(...ns)}–${Math.max(...ns)}` : null;
+  }).filter(Boolean);
+  L.push("");
+  L.push(
+    `Samples per cell: ${samples.join(", ")} (slow contenders get fewer, spread evenly over the rounds). ` +
+      "A full run measures the cells in three passes over the whole table, a third of the samples each, so that a " +
+      "slow stretch of the machine is shared among the cells instead of falling on whichever ran then.",
+  );
+}
 
+/** One epoch of the d2l MLP per contender, and the test-set evaluation. */
+function trainingSection(r: Results, L: string[]): void {
   const t = r.training;
-  if (t) {
-    L.push("");
-    L.push("## Training: one epoch of the d2l dropout MLP");
-    L.push("");
-    L.push(
-      `Flatten → Linear(784,256) → ReLU → Dropout(0.2) → Linear(256,256) → ReLU → Dropout(0.5) → Linear(256,10); normal(0, 0.01) init; ` +
-        `SGD lr 0.5; batch 256; cross-entropy; ${t.trainSize} training images (${t.batchesPerEpoch} batches), shuffled each epoch; ` +
-        "each batch also reads the loss and the batch accuracy (as d2l's train_epoch_ch3 does). " +
-        "*partial*: that many batches per repeat, timed and extrapolated to the epoch by images (labelled). " +
-        "*data*: share of the time spent taking batches from the loader (incl. u8→float conversion).",
-    );
-    L.push("");
-    const order = CONTENDERS.filter((c) => t.epoch[c] || t.errors[c]);
-    const we = t.epoch["wasmgrad-wasm"];
-    L.push(table(
-      ["contender", "s / epoch", "(range)", "images/s", "measured as", "data", "loss", "train acc", "÷ wasmgrad-wasm"],
-      order.map((c) => {
-        const e = t.epoch[c];
-        if (!e) return [c, "error", "", "", t.errors[c] ?? "", "", "", "", ""];
-        const how = e.mode === "full" ? `${e.repeats} full epochs` : `${e.batchesPerRepeat} batch${e.batchesPerRepeat === 1 ? "" : "es"} × ${e.repeats}, **extrapolated**`;
-        return [
-          c, fmt(e.epochSeconds, 2), `${fmt(e.epochSecondsLow, 2)}–${fmt(e.epochSecondsHigh, 2)}`, fmt(e.imagesPerSecond, 0), how,
-          `${fmt(100 * e.dataShare, 0)}%`, fmt(e.lastLoss, 3), fmt(e.lastAccuracy, 3), we ? ratio(e.epochSeconds / we.epochSeconds) : "–",
-        ];
-      }),
-      ["l", "r", "r", "r", "l", "r", "r", "r", "r"],
-    ));
-    const core = we && epochCoreNote(we);
-    if (core) {
-      L.push("");
-      L.push(
-        "wasmgrad-wasm's timed epochs sample the peak probe and its busy twin about ten times each, between batches " +
-          `(their time is left out of the epoch's; see the GEMM section for what they tell): ${core}.`,
-      );
-    }
-    L.push("");
-    L.push("### Test-set evaluation (eval mode, no gradients, batch 256)");
-    L.push("");
-    const ev = t.eval["wasmgrad-wasm"];
-    L.push(table(
-      ["contender", `s / ${t.testSize} images`, "images/s", "measured as", "test acc", "÷ wasmgrad-wasm"],
-      CONTENDERS.filter((c) => t.eval[c]).map((c) => {
-        const e = t.eval[c]!;
-        const how = e.mode === "full" ? `${e.repeats} full passes` : `${e.batchesPerRepeat} batch${e.batchesPerRepeat === 1 ? "" : "es"} × ${e.repeats}, **extrapolated**`;
-        return [c, fmt(e.seconds, 3), fmt(e.imagesPerSecond, 0), how, fmt(e.accuracy, 3), ev ? ratio(e.seconds / ev.seconds) : "–"];
-      }),
-      ["l", "r", "r", "l", "r", "r"],
-    ));
-    L.push("");
-    L.push("### Memory");
-    L.push("");
-    const refs: Partial<Record<ContenderName, string>> = { "wasmgrad-wasm": "target ≤ 200 MiB", "tfjs-wasm": "issue: ~390 MiB", torch: "issue: ~510 MiB" };
-    const mib = (x: number | undefined) => (x === undefined ? "–" : `${fmt(x / MiB, 0)} MiB`);
-    L.push(table(
-      ["contender", "peak RSS", "peak after loading the data", "RSS at the end", "reference"],
-      CONTENDERS.filter((c) => t.peakRssBytes[c] !== undefined)
-        .map((c) => [c, mib(t.peakRssBytes[c]), mib(t.peakRssAfterLoadBytes[c]), mib(t.rssAtEndBytes[c]), refs[c] ?? ""]),
-      ["l", "r", "r", "r", "l"],
-    ));
+  if (!t) return;
+  L.push("");
+  L.push("## Training: one epoch of the d2l dropout MLP");
+  L.push("");
+  L.push(
+    `Flatten → Linear(784,256) → ReLU → Dropout(0.2) → Linear(256,256) → ReLU → Dropout(0.5) → Linear(256,10); normal(0, 0.01) init; ` +
+      `SGD lr 0.5; batch 256; cross-entropy; ${t.trainSize} training images (${t.batchesPerEpoch} batches), shuffled each epoch; ` +
+      "each batch also reads the loss and the batch accuracy (as d2l's train_epoch_ch3 does). " +
+      "*partial*: that many batches per repeat, timed and extrapolated to the epoch by images (labelled). " +
+      "*data*: share of the time spent taking batches from the loader (incl. u8→float conversion).",
+  );
+  L.push("");
+  const order = CONTENDERS.filter((c) => t.epoch[c] || t.errors[c]);
+  const we = t.epoch["wasmgrad-wasm"];
+  L.push(table(
+    ["contender", "s / epoch", "(range)", "images/s", "measured as", "data", "loss", "train acc", "÷ wasmgrad-wasm"],
+    order.map((c) => {
+      const e = t.epoch[c];
+      if (!e) return [c, "error", "", "", t.errors[c] ?? "", "", "", "", ""];
+      const how = e.mode === "full" ? `${e.repeats} full epochs` : `${e.batchesPerRepeat} batch${e.batchesPerRepeat === 1 ? "" : "es"} × ${e.repeats}, **extrapolated**`;
+      return [
+        c, fmt(e.epochSeconds, 2), `${fmt(e.epochSecondsLow, 2)}–${fmt(e.epochSecondsHigh, 2)}`, fmt(e.imagesPerSecond, 0), how,
+        `${fmt(100 * e.dataShare, 0)}%`, fmt(e.lastLoss, 3), fmt(e.lastAccuracy, 3), we ? ratio(e.epochSeconds / we.epochSeconds) : "–",
+      ];
+    }),
+    ["l", "r", "r", "r", "l", "r", "r", "r", "r"],
+  ));
+  const core = we && epochCoreNote(we);
+  if (core) {
     L.push("");
     L.push(
-      "Peak RSS is each training process's own maximum (`process.resourceUsage().maxRSS`, Python's `ru_maxrss`), over loading the data, " +
-        "the warm-up, every timed epoch and evaluation; contenders timed on partial epochs ran only those batches. " +
-        "The JS contenders run as an esbuild bundle under plain node (no tsx loader).",
+      "wasmgrad-wasm's timed epochs sample the peak probe and its busy twin about ten times each, between batches " +
+        `(their time is left out of the epoch's; see the GEMM section for what they tell): ${core}.`,
     );
-    if (t.highWater) {
-      const hw = t.highWater;
-      const grew = hw.afterEpoch.length > 1 && Math.max(...hw.afterEpoch) > hw.afterEpoch[0]!;
-      L.push("");
-      L.push(
-        `wasmgrad-wasm \`memoryStats().highWater\`: ${fmt(hw.afterWarmup / MiB, 2)} MiB after the warm-up; after epochs 1…${hw.afterEpoch.length}: ` +
-          `${hw.afterEpoch.map((x) => fmt(x / MiB, 2)).join(", ")} MiB — ${grew ? "**it grew after epoch 1**" : "flat: it did not grow after epoch 1"}` +
-          ` (an evaluation pass runs between epochs).`,
-      );
-    }
-    if (t.memoryStats) {
-      L.push("");
-      L.push(`wasmgrad-wasm \`memoryStats()\` at the end: ${Object.entries(t.memoryStats).map(([k, v]) => `${k} ${k.endsWith("Tensors") ? v : `${fmt(v / MiB, 2)} MiB`}`).join(", ")}.`);
-    }
-    if (t.profile) {
-      const p = t.profile;
-      L.push("");
-      L.push(`### Where a wasmgrad-wasm epoch goes (${p.batches} batches, ${fmt(p.seconds, 2)} s with every kernel call timed)`);
-      L.push("");
-      L.push(table(
-        ["part", "seconds", "share", "calls"],
-        p.rows.map((x) => [x.name, fmt(x.seconds, 3), `${fmt((100 * x.seconds) / p.seconds, 1)}%`, x.calls ? String(x.calls) : ""]),
-        ["l", "r", "r", "r"],
-      ));
-      L.push("");
-      L.push(
-        "Kernel rows: time inside the Wasm kernels, by family. Phase rows: wall time of each part of the loop; " +
-          "*TS* is that phase's time outside the kernels (the TypeScript layer: tensor handles, autograd, allocator, step-scoped reclaim). " +
-          "GC: V8's collector pauses during the epoch (they fall inside the phases).",
-      );
-    }
-    const errs = Object.entries(t.errors);
-    if (errs.length) {
-      L.push("");
-      for (const [c, e] of errs) L.push(`- ${c}: ${e}`);
-    }
   }
+  L.push("");
+  L.push("### Test-set evaluation (eval mode, no gradients, batch 256)");
+  L.push("");
+  const ev = t.eval["wasmgrad-wasm"];
+  L.push(table(
+    ["contender", `s / ${t.testSize} images`, "images/s", "measured as", "test acc", "÷ wasmgrad-wasm"],
+    CONTENDERS.filter((c) => t.eval[c]).map((c) => {
+      const e = t.eval[c]!;
+      const how = e.mode === "full" ? `${e.repeats} full passes` : `${e.batchesPerRepeat} batch${e.batchesPerRepeat === 1 ? "" : "es"} × ${e.repeats}, **extrapolated**`;
+      return [c, fmt(e.seconds, 3), fmt(e.imagesPerSecond, 0), how, fmt(e.accuracy, 3), ev ? ratio(e.seconds / ev.seconds) : "–"];
+    }),
+    ["l", "r", "r", "l", "r", "r"],
+  ));
+  memorySection(t, L);
+}
 
+/** Peak RSS, wasmgrad's memoryStats, the epoch profile and the contenders' errors. */
+function memorySection(t: TrainingResult, L: string[]): void {
+  L.push("");
+  L.push("### Memory");
+  L.push("");
+  const refs: Partial<Record<ContenderName, string>> = { "wasmgrad-wasm": "target ≤ 200 MiB", "tfjs-wasm": "issue: ~390 MiB", torch: "issue: ~510 MiB" };
+  const mib = (x: number | undefined) => (x === undefined ? "–" : `${fmt(x / MiB, 0)} MiB`);
+  L.push(table(
+    ["contender", "peak RSS", "peak after loading the data", "RSS at the end", "reference"],
+    CONTENDERS.filter((c) => t.peakRssBytes[c] !== undefined)
+      .map((c) => [c, mib(t.peakRssBytes[c]), mib(t.peakRssAfterLoadBytes[c]), mib(t.rssAtEndBytes[c]), refs[c] ?? ""]),
+    ["l", "r", "r", "r", "l"],
+  ));
+  L.push("");
+  L.push(
+    "Peak RSS is each training process's own maximum (`process.resourceUsage().maxRSS`, Python's `ru_maxrss`), over loading the data, " +
+      "the warm-up, every timed epoch and evaluation; contenders timed on partial epochs ran only those batches. " +
+      "The JS contenders run as an esbuild bundle under plain node (no tsx loader).",
+  );
+  if (t.highWater) {
+    const hw = t.highWater;
+    const grew = hw.afterEpoch.length > 1 && Math.max(...hw.afterEpoch) > hw.afterEpoch[0]!;
+    L.push("");
+    L.push(
+      `wasmgrad-wasm \`memoryStats().highWater\`: ${fmt(hw.afterWarmup / MiB, 2)} MiB after the warm-up; after epochs 1…${hw.afterEpoch.length}: ` +
+        `${hw.afterEpoch.map((x) => fmt(x / MiB, 2)).join(", ")} MiB — ${grew ? "**it grew after epoch 1**" : "flat: it did not grow after epoch 1"}` +
+        ` (an evaluation pass runs between epochs).`,
+    );
+  }
+  if (t.memoryStats) {
+    L.push("");
+    L.push(`wasmgrad-wasm \`memoryStats()\` at the end: ${Object.entries(t.memoryStats).map(([k, v]) => `${k} ${k.endsWith("Tensors") ? v : `${fmt(v / MiB, 2)} MiB`}`).join(", ")}.`);
+  }
+  if (t.profile) {
+    const p = t.profile;
+    L.push("");
+    L.push(`### Where a wasmgrad-wasm epoch goes (${p.batches} batches, ${fmt(p.seconds, 2)} s with every kernel call timed)`);
+    L.push("");
+    L.push(table(
+      ["part", "seconds", "share", "calls"],
+      p.rows.map((x) => [x.name, fmt(x.seconds, 3), `${fmt((100 * x.seconds) / p.seconds, 1)}%`, x.calls ? String(x.calls) : ""]),
+      ["l", "r", "r", "r"],
+    ));
+    L.push("");
+    L.push(
+      "Kernel rows: time inside the Wasm kernels, by family. Phase rows: wall time of each part of the loop; " +
+        "*TS* is that phase's time outside the kernels (the TypeScript layer: tensor handles, autograd, allocator, step-scoped reclaim). " +
+        "GC: V8's collector pauses during the epoch (they fall inside the phases).",
+    );
+  }
+  const errs = Object.entries(t.errors);
+  if (errs.length) {
+    L.push("");
+    for (const [c, e] of errs) L.push(`- ${c}: ${e}`);
+  }
+}
+
+export function renderMarkdown(r: Results): string {
+  const L: string[] = [];
+  headerSection(r, L);
+  targetsSection(r, L);
+  speedSection(r, L);
+  gemmSection(r, L);
+  trainingSection(r, L);
   L.push("");
   L.push("## Contenders");
   L.push("");
@@ -567,4 +612,3 @@ export function renderMarkdown(r: Results): string {
   return L.join("\n");
 }
 
-export { median };

@@ -9,7 +9,9 @@
 //
 // Other flags: --only wasmgrad-wasm,torch (contenders), --no-torch, --no-gemm,
 // --no-train, --no-profile, --no-write, --tsx (run the JS contenders under tsx
-// instead of an esbuild bundle: for a library change the bundle cannot take), --help.
+// instead of an esbuild bundle: for a library change the bundle cannot take),
+// --peak-probe (the diagnostic: sample a Wasm SIMD peak probe and its busy twin
+// after each wasmgrad-wasm sample, to tell a slow kernel from a shared core), --help.
 //
 // Each contender runs in a child process of its own (worker.ts, or
 // torch_worker.py) that takes JSON-lines requests and times itself; this
@@ -21,11 +23,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem, type } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { median, rotate } from "../stats.ts";
 import { ChildContender } from "./child.ts";
 import { PROBE_QUIET_GFLOPS } from "./peak.ts";
 import type { EpochReply, EvalReply, InfoReply, Layout, ProbeInfo, ProfileReply, StatsReply } from "./protocol.ts";
 import {
-  CONTENDERS, CORE_SHARED_BELOW, checkTargets, median, renderMarkdown,
+  CONTENDERS, CORE_SHARED_BELOW, checkTargets, renderMarkdown,
   type ContenderName, type EpochSummary, type EvalSummary, type GemmCell, type GemmEntry, type GemmStat, type ProbeSummary, type Results, type TrainingResult,
 } from "./report.ts";
 
@@ -45,13 +48,15 @@ interface Options {
   profile: boolean;
   write: boolean;
   tsx: boolean;
+  /** The peak probe and its busy twin between samples: a diagnostic for a noisy machine, off by default. */
+  peakProbe: boolean;
 }
 
-const HELP = `npm run bench -- [--quick] [--threads N] [--only a,b] [--no-torch] [--no-gemm] [--no-train] [--no-profile] [--no-write] [--tsx]
+const HELP = `npm run bench -- [--quick] [--threads N] [--only a,b] [--no-torch] [--no-gemm] [--no-train] [--no-profile] [--no-write] [--tsx] [--peak-probe]
 contenders: ${CONTENDERS.join(", ")}`;
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { quick: false, threads: 1, only: new Set(CONTENDERS), gemm: true, train: true, profile: true, write: true, tsx: false };
+  const o: Options = { quick: false, threads: 1, only: new Set(CONTENDERS), gemm: true, train: true, profile: true, write: true, tsx: false, peakProbe: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -76,6 +81,7 @@ function parseOptions(argv: string[]): Options {
     else if (a === "--no-profile") o.profile = false;
     else if (a === "--no-write") o.write = false;
     else if (a === "--tsx") o.tsx = true;
+    else if (a === "--peak-probe") o.peakProbe = true;
     else if (a === "--help" || a === "-h") {
       console.log(HELP);
       process.exit(0);
@@ -245,7 +251,6 @@ async function startAll(opts: Options, launcher: Launcher, avx512: boolean, note
   return live;
 }
 
-const rotate = <T>(xs: readonly T[], r: number): T[] => xs.map((_, i) => xs[(i + r) % xs.length]!);
 /** Whether a contender with `count` samples spread over `rounds` takes one in round r. */
 const due = (count: number, rounds: number, r: number) => Math.floor(((r + 1) * count) / rounds) > Math.floor((r * count) / rounds);
 const clamp = (x: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, x));
@@ -264,6 +269,66 @@ const FULL_SHAPES: GemmShape[] = [
 const QUICK_SHAPES: GemmShape[] = [{ m: 256, k: 784, n: 256 }, { m: 256, k: 256, n: 10 }];
 const LAYOUTS: Layout[] = ["NN", "NT", "TN"];
 
+/** times: seconds per call of each sample; probes / busy: the peak probe's and its busy twin's GFLOP/s right after each (wasmgrad-wasm). */
+interface Plan {
+  entry: GemmEntry; who: Live; variant: "kernel" | "op"; reps: number; samples: number;
+  times: number[]; probes: (number | undefined)[]; busy: (number | undefined)[];
+}
+
+/** A cell's figures for one plan: median GFLOP/s and range, and with --peak-probe each sample against the probe taken right after it. */
+function gemmStat(p: Plan, flops: number): GemmStat {
+  const g = (t: number) => flops / t / 1e9;
+  const stat: GemmStat = { gflops: g(median(p.times)), low: g(Math.max(...p.times)), high: g(Math.min(...p.times)), samples: p.times.length, repsPerSample: p.reps };
+  // Each sample against the peak probe taken right after it in the same process.
+  const pairs = p.times.flatMap((t, i): [number, number][] => {
+    const probe = p.probes[i];
+    return probe !== undefined && probe > 0 ? [[g(t), probe]] : [];
+  });
+  if (pairs.length) {
+    stat.peak = { share: median(pairs.map(([x, y]) => x / y)), probeGflops: median(pairs.map(([, y]) => y)), pairs };
+    // The same samples, split by whether the busy probe found the core shared.
+    const split = p.times.flatMap((t, i) => {
+      const probe = p.probes[i];
+      const busy = p.busy[i];
+      return probe && busy !== undefined ? [{ gflops: g(t), share: busy / probe }] : [];
+    });
+    if (split.length) {
+      const unshared = split.filter((x) => x.share >= CORE_SHARED_BELOW);
+      stat.peak.sharedSamples = split.length - unshared.length;
+      stat.peak.coreSamples = split.length;
+      if (unshared.length) stat.peak.unsharedGflops = median(unshared.map((x) => x.gflops));
+    }
+  }
+  return stat;
+}
+
+/** One cell's figures for the progress log. */
+function cellLine(cell: GemmCell): string {
+  const show = (e: GemmEntry) => {
+    const st = cell.stats[e];
+    if (!st) return null;
+    if (st.error) return `${e} error`;
+    const core = st.peak?.coreSamples ? `, ${st.peak.sharedSamples} of ${st.peak.coreSamples} samples on a shared core` : "";
+    const peak = st.peak && e === "wasmgrad-wasm" ? ` (${(100 * st.peak.share).toFixed(0)}% of the peak probe's ${st.peak.probeGflops.toFixed(1)}${core})` : "";
+    return `${e} ${st.gflops.toFixed(st.gflops < 10 ? 2 : 1)}${peak}`;
+  };
+  return (["wasmgrad-wasm", "wasmgrad-wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"] as GemmEntry[]).map(show).filter(Boolean).join(", ");
+}
+
+/** With --peak-probe: the probe's and its busy twin's samples over the whole GEMM phase. */
+function probeSummary(probeInfo: ProbeInfo | undefined, allProbes: number[], allBusy: number[], coreShares: number[], quietCpu: boolean): ProbeSummary | null {
+  return probeInfo && allProbes.length
+    ? {
+      build: probeInfo.build, what: probeInfo.what, backend: probeInfo.backend,
+      median: median(allProbes), low: Math.min(...allProbes), high: Math.max(...allProbes), samples: allProbes.length,
+      quietGflops: quietCpu ? PROBE_QUIET_GFLOPS[probeInfo.build] : null,
+      ...(allBusy.length ? { busy: { median: median(allBusy), low: Math.min(...allBusy), high: Math.max(...allBusy) } } : {}),
+      ...(coreShares.length ? { coreShare: median(coreShares), sharedSamples: coreShares.filter((x) => x < CORE_SHARED_BELOW).length, pairedSamples: coreShares.length } : {}),
+      ...(probeInfo.note ? { note: probeInfo.note } : {}),
+    }
+    : null;
+}
+
 /**
  * Every case (shape × layout) is measured in several passes over the whole list,
  * a few samples per contender in each: this machine's speed drifts over tens of
@@ -280,11 +345,6 @@ async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promis
   const budgetS = opts.quick ? 0.25 : 1.5;
   const firstWarmupMs = opts.quick ? 50 : 200;
   const laterWarmupMs = 30;
-  /** times: seconds per call of each sample; probes / busy: the peak probe's and its busy twin's GFLOP/s right after each (wasmgrad-wasm). */
-  interface Plan {
-    entry: GemmEntry; who: Live; variant: "kernel" | "op"; reps: number; samples: number;
-    times: number[]; probes: (number | undefined)[]; busy: (number | undefined)[];
-  }
   let probeInfo: ProbeInfo | undefined;
   const allProbes: number[] = [];
   const allBusy: number[] = [];
@@ -303,7 +363,7 @@ async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promis
         if (cell.stats[c.name]?.error) continue;
         try {
           const warmupMs = pass === 0 ? firstWarmupMs : laterWarmupMs;
-          const { once, probe } = await c.child.request<{ once: number; probe?: ProbeInfo }>({ cmd: "gemm_setup", ...shape, layout, warmupMs });
+          const { once, probe } = await c.child.request<{ once: number; probe?: ProbeInfo }>({ cmd: "gemm_setup", ...shape, layout, warmupMs, peakProbe: opts.peakProbe });
           if (probe && c.name === "wasmgrad-wasm") probeInfo ??= probe;
           ready.add(c);
           if (pass > 0) continue;
@@ -345,52 +405,13 @@ async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promis
       const flops = 2 * shape.m * shape.n * shape.k;
       for (const p of cs.plans ?? []) {
         if (cell.stats[p.entry]?.error || p.times.length === 0) continue;
-        const g = (t: number) => flops / t / 1e9;
-        const stat: GemmStat = { gflops: g(median(p.times)), low: g(Math.max(...p.times)), high: g(Math.min(...p.times)), samples: p.times.length, repsPerSample: p.reps };
-        // Each sample against the peak probe taken right after it in the same process.
-        const pairs = p.times.flatMap((t, i): [number, number][] => {
-          const probe = p.probes[i];
-          return probe !== undefined && probe > 0 ? [[g(t), probe]] : [];
-        });
-        if (pairs.length) {
-          stat.peak = { share: median(pairs.map(([x, y]) => x / y)), probeGflops: median(pairs.map(([, y]) => y)), pairs };
-          // The same samples, split by whether the busy probe found the core shared.
-          const split = p.times.flatMap((t, i) => {
-            const probe = p.probes[i];
-            const busy = p.busy[i];
-            return probe && busy !== undefined ? [{ gflops: g(t), share: busy / probe }] : [];
-          });
-          if (split.length) {
-            const unshared = split.filter((x) => x.share >= CORE_SHARED_BELOW);
-            stat.peak.sharedSamples = split.length - unshared.length;
-            stat.peak.coreSamples = split.length;
-            if (unshared.length) stat.peak.unsharedGflops = median(unshared.map((x) => x.gflops));
-          }
-        }
-        cell.stats[p.entry] = stat;
+        cell.stats[p.entry] = gemmStat(p, flops);
       }
-      const show = (e: GemmEntry) => {
-        const st = cell.stats[e];
-        if (!st) return null;
-        if (st.error) return `${e} error`;
-        const core = st.peak?.coreSamples ? `, ${st.peak.sharedSamples} of ${st.peak.coreSamples} samples on a shared core` : "";
-        const peak = st.peak && e === "wasmgrad-wasm" ? ` (${(100 * st.peak.share).toFixed(0)}% of the peak probe's ${st.peak.probeGflops.toFixed(1)}${core})` : "";
-        return `${e} ${st.gflops.toFixed(st.gflops < 10 ? 2 : 1)}${peak}`;
-      };
-      log(`  gemm ${shape.m}×${shape.k}×${shape.n} ${layout}: ${(["wasmgrad-wasm", "wasmgrad-wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"] as GemmEntry[]).map(show).filter(Boolean).join(", ")} GFLOP/s`);
+      log(`  gemm ${shape.m}×${shape.k}×${shape.n} ${layout}: ${cellLine(cell)} GFLOP/s`);
     }
     if (pass < passes - 1) log(`  gemm: pass ${pass + 1}/${passes} done`);
   }
-  const probe: ProbeSummary | null = probeInfo && allProbes.length
-    ? {
-      build: probeInfo.build, what: probeInfo.what, backend: probeInfo.backend,
-      median: median(allProbes), low: Math.min(...allProbes), high: Math.max(...allProbes), samples: allProbes.length,
-      quietGflops: quietCpu ? PROBE_QUIET_GFLOPS[probeInfo.build] : null,
-      ...(allBusy.length ? { busy: { median: median(allBusy), low: Math.min(...allBusy), high: Math.max(...allBusy) } } : {}),
-      ...(coreShares.length ? { coreShare: median(coreShares), sharedSamples: coreShares.filter((x) => x < CORE_SHARED_BELOW).length, pairedSamples: coreShares.length } : {}),
-      ...(probeInfo.note ? { note: probeInfo.note } : {}),
-    }
-    : null;
+  const probe = probeSummary(probeInfo, allProbes, allBusy, coreShares, quietCpu);
   if (probe) {
     const busy = probe.busy ? `; busy twin median ${probe.busy.median.toFixed(1)} (${(100 * probe.coreShare!).toFixed(0)}% of the plain one, below ${100 * CORE_SHARED_BELOW}% in ${probe.sharedSamples} of ${probe.pairedSamples} samples)` : "";
     log(`  peak probe (${probe.build}): median ${probe.median.toFixed(1)} GFLOP/s, ${probe.low.toFixed(1)}–${probe.high.toFixed(1)} over ${probe.samples} samples${busy}`);
@@ -402,6 +423,24 @@ async function gemmPhase(live: Live[], opts: Options, quietCpu: boolean): Promis
 
 /** Peak probe samples wasmgrad-wasm takes between batches in each timed epoch (full runs). */
 const EPOCH_PROBE_SAMPLES = 10;
+
+/**
+ * How many batches the timed rounds take, from the warm-up's speed: whole epochs
+ * (0) when one is short enough, else enough batches for ~8 s (evaluation ~3 s).
+ */
+function timingPlan(w: EpochReply, e: EvalReply, batchesPerEpoch: number, testBatches: number, quick: boolean) {
+  const perBatch = w.seconds / w.batches;
+  const perEvalBatch = e.seconds / e.batches;
+  const estEpoch = perBatch * batchesPerEpoch;
+  const estEval = perEvalBatch * testBatches;
+  const train = quick
+    ? clamp(Math.floor(0.8 / perBatch), 2, 20)
+    : estEpoch <= 15 ? 0 : clamp(Math.ceil(8 / perBatch), 10, batchesPerEpoch);
+  const ev = quick
+    ? clamp(Math.floor(0.3 / perEvalBatch), 1, 8)
+    : estEval <= 6 ? 0 : clamp(Math.ceil(3 / perEvalBatch), 5, testBatches);
+  return { perBatch, estEpoch, train, ev };
+}
 
 async function trainPhase(live: Live[], opts: Options, dataDir: string): Promise<TrainingResult> {
   const q = opts.quick;
@@ -431,16 +470,7 @@ async function trainPhase(live: Live[], opts: Options, dataDir: string): Promise
       const w = await c.child.request<EpochReply>({ cmd: "train_epoch", maxBatches: q ? 2 : 10 });
       const e = await c.child.request<EvalReply>({ cmd: "eval", maxBatches: q ? 1 : 3 });
       if (c.name === "wasmgrad-wasm") afterWarmup = w.highWater ?? 0;
-      const perBatch = w.seconds / w.batches;
-      const perEvalBatch = e.seconds / e.batches;
-      const estEpoch = perBatch * sizes.batchesPerEpoch;
-      const estEval = perEvalBatch * testBatches;
-      const train = q
-        ? clamp(Math.floor(0.8 / perBatch), 2, 20)
-        : estEpoch <= 15 ? 0 : clamp(Math.ceil(8 / perBatch), 10, sizes.batchesPerEpoch);
-      const ev = q
-        ? clamp(Math.floor(0.3 / perEvalBatch), 1, 8)
-        : estEval <= 6 ? 0 : clamp(Math.ceil(3 / perEvalBatch), 5, testBatches);
+      const { perBatch, estEpoch, train, ev } = timingPlan(w, e, sizes.batchesPerEpoch, testBatches, q);
       plan.set(c.name, { train: train >= sizes.batchesPerEpoch ? 0 : train, eval: ev >= testBatches ? 0 : ev });
       log(`  ${c.name}: warm-up ${(perBatch * 1000).toFixed(1)} ms/batch (≈ ${estEpoch.toFixed(1)} s/epoch): timing ${train ? `${train} batches` : "full epochs"}, eval ${ev ? `${ev} batches` : "full"}`);
     } catch (e) {
@@ -454,10 +484,10 @@ async function trainPhase(live: Live[], opts: Options, dataDir: string): Promise
     for (const c of rotate(timed, r)) {
       if (errors[c.name]) continue;
       try {
-        // wasmgrad-wasm's timed epochs also sample the peak probe pair between batches (about
+        // With --peak-probe, wasmgrad-wasm's timed epochs also sample the peak probe pair between batches (about
         // ten times an epoch): was the core shared while it trained? (Their time is not counted.)
         const batchesNow = plan.get(c.name)!.train || sizes.batchesPerEpoch;
-        const probeEvery = c.name === "wasmgrad-wasm" && !q ? Math.max(1, Math.round(batchesNow / EPOCH_PROBE_SAMPLES)) : 0;
+        const probeEvery = c.name === "wasmgrad-wasm" && !q && opts.peakProbe ? Math.max(1, Math.round(batchesNow / EPOCH_PROBE_SAMPLES)) : 0;
         const e = await c.child.request<EpochReply>({ cmd: "train_epoch", maxBatches: plan.get(c.name)!.train, ...(probeEvery ? { probeEvery } : {}) });
         (epochs.get(c.name) ?? epochs.set(c.name, []).get(c.name)!).push(e);
         const shared = e.coreShares ? `, core shared in ${e.coreShares.filter((x) => x < CORE_SHARED_BELOW).length}/${e.coreShares.length} probe samples` : "";

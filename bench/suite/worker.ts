@@ -36,7 +36,7 @@ async function handle(c: Contender, req: Request): Promise<object> {
     case "info": return c.info();
     case "gemm_setup": {
       const once = c.gemmSetup(req.m, req.k, req.n, req.layout, req.warmupMs);
-      const probe = c.probeInfo?.();
+      const probe = req.peakProbe ? c.probeInfo?.() : undefined;
       return probe ? { once, probe } : { once };
     }
     case "gemm_sample": {

@@ -5,7 +5,7 @@ import { accessSync, closeSync, constants, existsSync, openSync, rmSync, statSyn
 import { dirname, extname, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { BackendName } from "../index.ts";
-import type { OptimizerName } from "../experiments/dropout.ts";
+import type { OptimizerName } from "../training.ts";
 import type { Penalty, Via } from "../experiments/weight-decay.ts";
 import { MAX_THREADS } from "../backend/threads.ts";
 

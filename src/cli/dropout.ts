@@ -6,7 +6,8 @@ import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { saveSafetensors } from "../io.ts";
-import { trainDropoutMlp, type EpochStats, type MlpOptions } from "../experiments/dropout.ts";
+import { trainDropoutMlp, type MlpOptions } from "../experiments/dropout.ts";
+import type { EpochStats } from "../training.ts";
 import { FULL_FASHION_MNIST, mlpReference, type MlpReference, type SeedStats } from "../experiments/reference.ts";
 import { getNumThreads, setNumThreads, type nn } from "../index.ts";
 import type { CommonArgs, DropoutArgs } from "./args.ts";
@@ -79,13 +80,10 @@ export async function runMlp(
   let comparable = false;
   let table: StreamTable | null = null;
   let epoch = 1;
-  let epochStart = performance.now();
-  let trainSize = 0;
   const refAt = (e: number) => (comparable ? reference?.epochs.find((r) => r.epoch === e) : undefined);
 
   const result = await how.train({
     onStart(info) {
-      trainSize = info.trainSize;
       comparable = reference !== undefined && info.trainSize === FULL_FASHION_MNIST.train && info.testSize === FULL_FASHION_MNIST.test &&
         info.batchesPerEpoch === Math.ceil(info.trainSize / o.batchSize);
       ctx.out(p.dim(`Data: ${info.trainSize} training / ${info.testSize} test images${o.root ? ` from ${o.root}` : ""}, ${info.batchesPerEpoch} batches per epoch`));
@@ -109,14 +107,9 @@ export async function runMlp(
       table = new StreamTable(columns, p, (l) => ctx.out(l));
       table.header();
     },
-    onBatch(done, total, runningLoss) {
-      if (done === 1) {
-        epochStart = performance.now();
-        ctx.progress.start(total, { label: `epoch ${epoch}/${o.epochs}`, unit: "batches", rate: "", info: "" });
-      }
-      const seconds = (performance.now() - epochStart) / 1000;
-      const images = Math.min(done * o.batchSize, trainSize);
-      ctx.progress.update(done, { rate: `${Math.round(images / Math.max(seconds, 1e-9))} img/s`, info: `loss ${runningLoss.toFixed(4)}` });
+    onBatch({ batch, total, trainLoss, imagesPerSecond }) {
+      if (batch === 1) ctx.progress.start(total, { label: `epoch ${epoch}/${o.epochs}`, unit: "batches", rate: "", info: "" });
+      ctx.progress.update(batch, { rate: `${Math.round(imagesPerSecond)} img/s`, info: `loss ${trainLoss.toFixed(4)}` });
       // Lets the bar redraw and Ctrl-C's handler run; a Ctrl-C stops training after this batch.
       return yieldToEventLoop().then(() => !interrupted());
     },

@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import * as vega from "vega";
 import { parse, View } from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import type { EpochStats } from "../experiments/dropout.ts";
+import type { EpochStats } from "../training.ts";
 import type { WeightDecayEpoch } from "../experiments/weight-decay.ts";
 
 // d2l's default line formats: '-' (blue), 'm--', 'g-.'.

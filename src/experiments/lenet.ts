@@ -4,7 +4,7 @@
 // (data/pytorch-reference/lenet.json).
 
 import { data, manualSeed, nn, optim } from "../index.ts";
-import { evaluateAccuracy, trainEpoch, type EpochStats } from "./dropout.ts";
+import { buildLenet, fit, type EpochStats, type OnBatch } from "../training.ts";
 
 export interface LenetOptions {
   lr?: number;
@@ -17,28 +17,11 @@ export interface LenetOptions {
   root?: string;
   onStart?: (info: { trainSize: number; testSize: number; batchesPerEpoch: number }) => void;
   onEpoch?: (e: EpochStats) => void;
-  /** After each batch; return false (or a promise of it) to stop after this batch. */
-  onBatch?: (done: number, total: number, runningLoss: number) => boolean | void | Promise<boolean | void>;
+  onBatch?: OnBatch;
 }
 
 /** The book's settings: PyTorch's reference ranges hold for these on the full data set. */
 export const BOOK_LENET_SETTINGS = { lr: 0.9, batchSize: 256, epochs: 10 } as const;
-
-/** d2l's LeNet, its Conv2d and Linear weights Xavier-uniform (the book's init_cnn), biases PyTorch's default. */
-export function buildLenet(): nn.Sequential {
-  const net = new nn.Sequential(
-    new nn.Conv2d(1, 6, 5, { padding: 2 }), new nn.Sigmoid(), new nn.AvgPool2d(2, { stride: 2 }),
-    new nn.Conv2d(6, 16, 5), new nn.Sigmoid(), new nn.AvgPool2d(2, { stride: 2 }),
-    new nn.Flatten(),
-    new nn.Linear(16 * 5 * 5, 120), new nn.Sigmoid(),
-    new nn.Linear(120, 84), new nn.Sigmoid(),
-    new nn.Linear(84, 10),
-  );
-  net.apply((m) => {
-    if (m instanceof nn.Conv2d || m instanceof nn.Linear) nn.init.xavierUniform_(m.weight);
-  });
-  return net;
-}
 
 export async function trainLenet(opts: LenetOptions = {}): Promise<{ net: nn.Sequential; history: EpochStats[]; trainSize: number; testSize: number; stopped: boolean }> {
   const { lr = BOOK_LENET_SETTINGS.lr, batchSize = BOOK_LENET_SETTINGS.batchSize, epochs = BOOK_LENET_SETTINGS.epochs } = opts;
@@ -49,28 +32,9 @@ export async function trainLenet(opts: LenetOptions = {}): Promise<{ net: nn.Seq
   const trainLoader = new data.DataLoader(train, { batchSize, shuffle: true });
   const testLoader = new data.DataLoader(test, { batchSize });
   const net = buildLenet();
+  // As the book trains it: plain SGD on every parameter.
   const opt = new optim.SGD(net.parameters(), { lr });
-  const lossFn = new nn.CrossEntropyLoss();
-  const history: EpochStats[] = [];
-  const total = Math.min(trainLoader.length, maxBatchesPerEpoch);
-  opts.onStart?.({ trainSize: train.length, testSize: test.length, batchesPerEpoch: total });
-  const onBatch = opts.onBatch;
-  let stopped = false;
-  for (let epoch = 1; epoch <= epochs && !stopped; epoch++) {
-    const t0 = performance.now();
-    const e = await trainEpoch(net, trainLoader, opt, lossFn, {
-      maxBatches: maxBatchesPerEpoch,
-      onBatch: onBatch && ((p) => onBatch(p.batch, p.total, p.trainLoss)),
-    });
-    stopped = e.stopped;
-    const testAcc = evaluateAccuracy(net, testLoader);
-    const stats: EpochStats = {
-      epoch, trainLoss: e.trainLoss, trainAcc: e.trainAcc, testAcc,
-      seconds: (performance.now() - t0) / 1000, imagesPerSecond: e.images / e.seconds,
-      batches: e.batches, batchesPerEpoch: total,
-    };
-    history.push(stats);
-    opts.onEpoch?.(stats);
-  }
+  opts.onStart?.({ trainSize: train.length, testSize: test.length, batchesPerEpoch: Math.min(trainLoader.length, maxBatchesPerEpoch) });
+  const { history, stopped } = await fit(net, trainLoader, testLoader, opt, { epochs, maxBatchesPerEpoch, onBatch: opts.onBatch, onEpoch: opts.onEpoch });
   return { net, history, trainSize: train.length, testSize: test.length, stopped };
 }
