@@ -4,7 +4,7 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  eye, linspace, manualSeed, memoryStats, nn, noGrad, ones, onesLike, oneHot, randn, setBackend, tensor, zeros, zerosLike, type Tensor,
+  eye, linspace, manualSeed, memoryStats, nn, noGrad, ones, optim, onesLike, oneHot, randn, setBackend, tensor, zeros, zerosLike, type Tensor,
 } from "../src/index.ts";
 
 const F = nn.functional;
@@ -144,6 +144,24 @@ describe("activation layers", () => {
 });
 
 describe("memory in a training loop", () => {
+  it("a loop that ignores clipGradNorm_'s returned norm stays flat: the norm belongs to its step", () => {
+    manualSeed(5);
+    const net = new nn.Sequential(new nn.Linear(8, 16), new nn.GELU(), new nn.Linear(16, 1));
+    const lossFn = new nn.MSELoss();
+    const opt = new optim.SGD(net.parameters(), { lr: 0.01 });
+    const live: number[] = [];
+    for (let step = 0; step < 60; step++) {
+      const x = randn([16, 8]);
+      const loss = lossFn.forward(net.forward(x), x.sum(1, true));
+      opt.zeroGrad();
+      loss.backward();
+      nn.utils.clipGradNorm_(net.parameters(), 1.0);
+      opt.step();
+      if (step >= 20 && step % 10 === 0) live.push(memoryStats().liveTensors);
+    }
+    expect(new Set(live).size).toBe(1);
+  });
+
   it("stays flat with the new layers, losses, std, softmax and clipping in every step", () => {
     manualSeed(2);
     const net = new nn.Sequential(new nn.Linear(6, 16), new nn.GELU(), new nn.Linear(16, 4), new nn.LeakyReLU(0.1), new nn.LogSoftmax(1));

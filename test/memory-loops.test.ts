@@ -1,4 +1,4 @@
-// The memory rule in every natural loop: no dispose(), keep(), gc() or await
+// The memory rule in every natural loop: no dispose(), keep(), garbage collection or await
 // in the loop, and liveTensors and highWater do not move after warm-up.
 
 import { describe, expect, it, vi } from "vitest";

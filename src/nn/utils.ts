@@ -26,7 +26,7 @@ export function clipGradNorm_(
   if (typeof maxNorm !== "number" || Number.isNaN(maxNorm)) throw new TypeError(`clipGradNorm_: maxNorm must be a number, got ${describeValue(maxNorm)}`);
   if (typeof normType !== "number" || !(normType > 0)) throw new RangeError(`clipGradNorm_: normType must be a positive number or Infinity, got ${describeValue(normType)}`);
   const grads = gradients("clipGradNorm_", parameters);
-  if (grads.length === 0) return tensor(0);
+  if (grads.length === 0) return stepValue(0);
   const total = withoutGrad(() => {
     // Gradients are owned, so these temporaries would wait for the garbage collector: free them now.
     const valueOf = (...chain: Tensor[]) => {
@@ -54,7 +54,17 @@ export function clipGradNorm_(
   // In f32, as PyTorch computes max_norm / (total_norm + 1e-6).
   const coef = Math.fround(maxNorm / Math.fround(total + 1e-6));
   if (!(coef >= 1)) withoutGrad(() => grads.forEach((g) => g.mul_(coef)));
-  return tensor(total);
+  return stepValue(total);
+}
+
+/**
+ * The norm a training step returns: part of the step (storage.ts), so a loop that
+ * ignores it, as most do, does not set one tensor aside per step.
+ */
+function stepValue(v: number): Tensor {
+  const t = tensor(v);
+  t.storage.markStepScoped();
+  return t;
 }
 
 /** Clamps every gradient to [−clipValue, clipValue] in place. */
