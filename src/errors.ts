@@ -1,0 +1,39 @@
+// The errors wasmgrad throws, in one place. Each class answers "whose mistake,
+// and of what kind", the way PyTorch's TypeError / IndexError / RuntimeError do:
+//
+//   TypeError            (built-in) an argument of the wrong kind: a string for a number, a tensor of the wrong dtype.
+//   RangeError           (built-in) a shape, dim, index, count or value outside what the op accepts
+//                        ("mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)").
+//   AutogradError        the graph used in a way it cannot support: backward twice, a tensor changed in place
+//                        after the graph saved it, backward of a tensor that needs no grad.
+//   FormatError          bytes or a record that are not what they claim: an IDX or safetensors file, a state dict
+//                        or checkpoint that does not fit the model. SafetensorsError is its safetensors kind.
+//   IOError              a file or URL that could not be read or written (the cause is attached).
+//   InternalError        a bug in wasmgrad itself: the message asks for a report.
+//   OutOfMemoryError, ReclaimedTensorError, AnomalyError, KeyError, UsageError: the special cases their names say.
+//
+// No plain `Error` is thrown anywhere in src/ (a test holds this): a caller can
+// tell the kinds apart with instanceof and a message is never the only signal.
+
+/** The graph used in a way autograd cannot support (PyTorch raises RuntimeError for these). */
+export class AutogradError extends Error {
+  override name = "AutogradError";
+}
+
+/** Bytes or a record that are not what they claim to be: a data file, a state dict, a checkpoint. */
+export class FormatError extends Error {
+  override name = "FormatError";
+}
+
+/** A file or URL that could not be read or written; `cause` holds the system's error. */
+export class IOError extends Error {
+  override name = "IOError";
+}
+
+/** A bug in wasmgrad: an invariant of the library itself failed. */
+export class InternalError extends Error {
+  override name = "InternalError";
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(`wasmgrad internal error: ${detail} (this is a bug in wasmgrad: please report it)`, options);
+  }
+}
