@@ -6,7 +6,7 @@ import { checkForward, isAnomalyEnabled, Saved } from "./autograd.ts";
 import { getBackend } from "./backend/index.ts";
 import { PointwiseOp, ReduceOp } from "./backend/kernels.ts";
 import { toFloat } from "./ops.ts";
-import { backendOf, describeValue, needsGrad, record, result } from "./graph.ts";
+import { backendOf, describeValue, needsGrad, record, allocateOutput } from "./graph.ts";
 import { Tensor, type TensorOptions } from "./tensor.ts";
 
 const NAMES: Record<PointwiseOp, string> = {
@@ -40,7 +40,7 @@ function pointwise(x0: Tensor, op: PointwiseOp, what: string, a = 0, b = 0): Ten
   const fa = Math.fround(a);
   const fb = Math.fround(b);
   const graph = needsGrad(x);
-  const out = result(x.shape, [x], graph);
+  const out = allocateOutput(x.shape, [x], graph);
   const n = x.numel();
   x.backend.kernels.f32_pointwise(op, x.ptr, out.ptr, n, fa, fb);
   const name = NAMES[op];
@@ -48,7 +48,7 @@ function pointwise(x0: Tensor, op: PointwiseOp, what: string, a = 0, b = 0): Ten
   if (graph) {
     const sx = new Saved(x, name);
     record(out, name, [x], (g) => {
-      const dx = result(x.shape, [g], false);
+      const dx = allocateOutput(x.shape, [g], false);
       x.backend.kernels.f32_pointwise_backward(op, sx.get().ptr, g.ptr, dx.ptr, n, fa, fb);
       return [dx];
     });
@@ -198,7 +198,7 @@ export function oneHot(labels: Tensor, numClasses = -1): Tensor {
   if (lo < 0) throw new RangeError(`oneHot(): Class values must be non-negative (got ${lo})`);
   const c = numClasses === -1 ? hi + 1 : numClasses;
   if (hi >= c) throw new RangeError(`oneHot(): Class values must be smaller than num_classes (got ${hi}, numClasses ${c})`);
-  const out = result([...x.shape, c], [x], false, "int32");
+  const out = allocateOutput([...x.shape, c], [x], false, "int32");
   // No label is negative, so −1 ignores none.
   be.kernels.i32_one_hot(x.ptr, out.ptr, n, c, -1);
   return out;
@@ -208,9 +208,9 @@ export function oneHot(labels: Tensor, numClasses = -1): Tensor {
 function labelRange(x: Tensor): [number, number] {
   const be = x.backend;
   const n = x.numel();
-  const asFloat = result([n], [x], false);
+  const asFloat = allocateOutput([n], [x], false);
   be.kernels.i32_to_f32(x.ptr, asFloat.ptr, n);
-  const extreme = result([], [x], false);
+  const extreme = allocateOutput([], [x], false);
   be.kernels.f32_reduce(ReduceOp.Min, asFloat.ptr, extreme.ptr, 1, n, 1);
   const lo = extreme.item();
   be.kernels.f32_reduce(ReduceOp.Max, asFloat.ptr, extreme.ptr, 1, n, 1);

@@ -12,10 +12,10 @@ import { Tensor } from "./tensor.ts";
 import * as views from "./ops/views.ts";
 import { broadcastViewStrides, dense, doneWith } from "./ops/views.ts";
 import { ValuesIndices } from "./values-indices.ts";
-import { backendOf, describeValue, needsGrad, record, result, saveWith } from "./graph.ts";
+import { backendOf, describeValue, needsGrad, record, allocateOutput, saveWith } from "./graph.ts";
 
 // The graph helpers live in graph.ts; re-exported for the ops' callers (tensor.ts reads them as ops.*).
-export { backendOf, describeValue, needsGrad, record, result, saveWith };
+export { backendOf, describeValue, needsGrad, record, allocateOutput, saveWith };
 
 // ---- plumbing -----------------------------------------------------------------
 
@@ -52,7 +52,7 @@ function drop(t: Tensor): void {
 export function toFloat(x0: Tensor): Tensor {
   if (x0.dtype === "float32") return x0;
   const x = dense(x0);
-  const out = result(x.shape, [x], false);
+  const out = allocateOutput(x.shape, [x], false);
   if (x.dtype === "int32") x.backend.kernels.i32_to_f32(x.ptr, out.ptr, x.numel());
   else x.backend.heap.u8.copyWithin(out.ptr, x.ptr, x.ptr + x.numel() * 4);
   doneWith(x, x0, false);
@@ -122,7 +122,7 @@ export function unary(x0: Tensor, op: UnaryOp): Tensor {
   beginOp(name.toLowerCase());
   const x = floatDense(x0, name);
   const graph = needsGrad(x) && op !== UnaryOp.Sign;
-  const out = result(x.shape, [x], graph);
+  const out = allocateOutput(x.shape, [x], graph);
   const n = x.numel();
   x.backend.kernels.f32_unary(op, x.ptr, out.ptr, n);
   if (isAnomalyEnabled()) checkForward(name, out, [x]);
@@ -131,7 +131,7 @@ export function unary(x0: Tensor, op: UnaryOp): Tensor {
     const sx = new Saved(x, name);
     const so = new Saved(out, name);
     record(out, name, [x], (g) => {
-      const dx = result(x.shape, [g], false);
+      const dx = allocateOutput(x.shape, [g], false);
       x.backend.kernels.f32_unary_backward(op, sx.get().ptr, so.get().ptr, g.ptr, dx.ptr, n);
       return [dx];
     });
@@ -184,7 +184,7 @@ export function binary(a0: Tensor, b0: Tensor | number, op: BinaryOp, reversed =
   if (typeof b0 === "number") {
     const a = floatDense(a0, name);
     const graph = needsGrad(a) && !isComparison(op);
-    const out = result(a.shape, [a], graph, isComparison(op) ? "bool" : "float32");
+    const out = allocateOutput(a.shape, [a], graph, isComparison(op) ? "bool" : "float32");
     binaryKernel(a, b0, op, out, reversed);
     doneWith(a, a0, graph);
     if (isAnomalyEnabled()) checkForward(name, out, [a]);
@@ -199,7 +199,7 @@ export function binary(a0: Tensor, b0: Tensor | number, op: BinaryOp, reversed =
   const b = rowsInPlace(requireFloat(b0, name));
   const shape = broadcastShapes(a.shape, b.shape);
   const graph = needsGrad(a, b) && !isComparison(op);
-  const out = result(shape, [a, b], graph, isComparison(op) ? "bool" : "float32");
+  const out = allocateOutput(shape, [a, b], graph, isComparison(op) ? "bool" : "float32");
   binaryKernel(a, b, op, out, false);
   doneWith(a, a0, graph);
   doneWith(b, b0, graph);
@@ -255,7 +255,7 @@ function scalarBackward(out: Tensor, a: Tensor, s: number, op: BinaryOp, reverse
 
 /** Zeros of g's shape (not g·0, which is NaN where g is ±∞). */
 function zerosShaped(g: Tensor): Tensor {
-  const z = result(g.shape, [g], false);
+  const z = allocateOutput(g.shape, [g], false);
   g.backend.kernels.f32_fill(z.ptr, z.numel(), 0);
   return z;
 }
@@ -335,7 +335,7 @@ function reduceRaw(x: Tensor, op: ReduceOp, dims: number[]): Tensor {
   const k = x.backend.kernels;
   // Reducing every axis is one call over the whole block (every ReduceOp reads it as [1, numel, 1]).
   if (dims.length === x.ndim && x.ndim > 0) {
-    const out = result(shape.map(() => 1), [x], false);
+    const out = allocateOutput(shape.map(() => 1), [x], false);
     k.f32_reduce(op, x.ptr, out.ptr, 1, x.numel(), 1);
     return out;
   }
@@ -344,7 +344,7 @@ function reduceRaw(x: Tensor, op: ReduceOp, dims: number[]): Tensor {
     const size = shape[d];
     const inner = numel(shape.slice(d + 1));
     shape = [...shape.slice(0, d), 1, ...shape.slice(d + 1)];
-    const out = result(shape, [cur], false);
+    const out = allocateOutput(shape, [cur], false);
     // Σ|x| and Σx² only apply to the first pass; later passes sum what they made.
     const pass = cur === x ? op : op === ReduceOp.SumAbs || op === ReduceOp.SumSquares ? ReduceOp.Sum : op;
     k.f32_reduce(pass, cur.ptr, out.ptr, outer, size, inner);
@@ -392,7 +392,7 @@ function countTrue(x: Tensor, kind: "sum" | "mean", dim: number | number[] | nul
     throw new TypeError("mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: Bool (call .float() first)");
   }
   const counts = reduce(requireFloat(x, "sum"), "sum", dim, keepdim);
-  const out = result(counts.shape, [counts], false, "int32");
+  const out = allocateOutput(counts.shape, [counts], false, "int32");
   out.backend.kernels.f32_to_i32(counts.ptr, out.ptr, out.numel());
   counts.storage.release("it was an internal temporary");
   return out;
@@ -424,14 +424,14 @@ export function argmax(x0: Tensor, dim: number | undefined, keepdim: boolean): T
   // The kernel would answer 0 for an empty reduction: PyTorch refuses, and so do we.
   if (dim === undefined) {
     if (x.numel() === 0) throw new RangeError("argmax(): Expected reduction dim to be specified for input.numel() == 0.");
-    const out = result(keepdim ? x.shape.map(() => 1) : [], [x], false, "int32");
+    const out = allocateOutput(keepdim ? x.shape.map(() => 1) : [], [x], false, "int32");
     be.kernels.f32_argmax(x.ptr, out.ptr, 1, x.numel(), 1);
     doneWith(x, x0, false);
     return out;
   }
   const d = normDim(dim, x.ndim);
   if (x.ndim > 0 && x.shape[d] === 0) throw new RangeError(`argmax(): Expected reduction dim ${d} to have non-zero size.`);
-  const out = result(finalShape(x.shape, [d], keepdim), [x], false, "int32");
+  const out = allocateOutput(finalShape(x.shape, [d], keepdim), [x], false, "int32");
   be.kernels.f32_argmax(x.ptr, out.ptr, numel(x.shape.slice(0, d)), x.shape[d], numel(x.shape.slice(d + 1)));
   doneWith(x, x0, false);
   return out;
@@ -453,7 +453,7 @@ export function maxDim(x0: Tensor, dim: number, keepdim: boolean): ValuesIndices
     const inShape = [...x.shape];
     const si = new Saved(indices, "Max");
     record(values, "Max", [x], (g) => {
-      const dx = result(inShape, [g], false);
+      const dx = allocateOutput(inShape, [g], false);
       const k = x.backend.kernels;
       k.f32_fill(dx.ptr, dx.numel(), 0);
       k.f32_scatter_add_axis(g.ptr, si.get().ptr, dx.ptr, outer, inShape[d], inner);
@@ -518,7 +518,7 @@ function operandOf(x: Tensor): Operand {
 
 /** C = op(A)·op(B) into a new [m, n] tensor, where op transposes when trans XOR the operand is column-major. */
 function gemmOf(a: Operand, transA: boolean, b: Operand, transB: boolean, m: number, n: number, k: number, inputs: Tensor[], graph: boolean): Tensor {
-  const out = result([m, n], inputs, graph);
+  const out = allocateOutput([m, n], inputs, graph);
   const be = out.backend;
   const ta = transA !== a.colMajor;
   const tb = transB !== b.colMajor;
@@ -617,7 +617,7 @@ function bmm(a: Tensor, b: Tensor): Tensor {
   const n = b.shape[b.ndim - 1];
   const batch = numel(a.shape.slice(0, -2));
   const graph = needsGrad(a, b);
-  const out = result([...a.shape.slice(0, -1), n], [a, b], graph);
+  const out = allocateOutput([...a.shape.slice(0, -1), n], [a, b], graph);
   const run = (layout: GemmLayout, x: Tensor, y: Tensor, z: Tensor, M: number, N: number, K: number) => {
     const be = x.backend;
     const lda = layout === GemmLayout.TN ? M : K;
@@ -634,8 +634,8 @@ function bmm(a: Tensor, b: Tensor): Tensor {
     record(out, "Bmm", [a, b], (g) => {
       let ga: Tensor | null = null;
       let gb: Tensor | null = null;
-      if (a.requiresGrad) { ga = result(a.shape, [g], false); run(GemmLayout.NT, g, sb.get(), ga, m, k, n); }
-      if (b.requiresGrad) { gb = result(b.shape, [g], false); run(GemmLayout.TN, sa.get(), g, gb, k, n, m); }
+      if (a.requiresGrad) { ga = allocateOutput(a.shape, [g], false); run(GemmLayout.NT, g, sb.get(), ga, m, k, n); }
+      if (b.requiresGrad) { gb = allocateOutput(b.shape, [g], false); run(GemmLayout.TN, sa.get(), g, gb, k, n, m); }
       return [ga, gb];
     });
   }

@@ -4,7 +4,7 @@
 import { checkForward, isAnomalyEnabled, withoutGrad, Saved } from "./autograd.ts";
 import { ReduceOp, UnaryOp } from "./backend/kernels.ts";
 import { toFloat } from "./ops.ts";
-import { backendOf, describeValue, needsGrad, record, result } from "./graph.ts";
+import { backendOf, describeValue, needsGrad, record, allocateOutput } from "./graph.ts";
 import { normDim, numel } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
 import { ValuesIndices } from "./values-indices.ts";
@@ -33,7 +33,7 @@ export function minAll(x0: Tensor): Tensor {
   const x = floatInput(toFloat(x0), "min");
   if (x.numel() === 0) throw new RangeError("min(): Expected reduction dim to be specified for input.numel() == 0.");
   const graph = needsGrad(x);
-  const out = result([], [x], graph);
+  const out = allocateOutput([], [x], graph);
   x.backend.kernels.f32_reduce(ReduceOp.Min, x.ptr, out.ptr, 1, x.numel(), 1);
   if (isAnomalyEnabled()) checkForward("Min", out, [x]);
   if (graph) {
@@ -57,12 +57,12 @@ export function minDim(x0: Tensor, dim: number, keepdim = false): ValuesIndices 
   const k = x.backend.kernels;
   const shape = reducedShape(x, d, keepdim);
   const graph = needsGrad(x);
-  const values = result(shape, [x], graph);
+  const values = allocateOutput(shape, [x], graph);
   k.f32_reduce(ReduceOp.Min, x.ptr, values.ptr, outer, size, inner);
   // The first minimum of x is the first maximum of −x, NaN included.
-  const negated = result(x.shape, [x], false);
+  const negated = allocateOutput(x.shape, [x], false);
   k.f32_unary(UnaryOp.Neg, x.ptr, negated.ptr, x.numel());
-  const indices = result(shape, [x], false, "int32");
+  const indices = allocateOutput(shape, [x], false, "int32");
   k.f32_argmax(negated.ptr, indices.ptr, outer, size, inner);
   negated.dispose();
   if (isAnomalyEnabled()) checkForward("Min", values, [x]);
@@ -70,7 +70,7 @@ export function minDim(x0: Tensor, dim: number, keepdim = false): ValuesIndices 
     const si = new Saved(indices, "Min");
     const inShape = [...x.shape];
     record(values, "Min", [x], (g) => {
-      const dx = result(inShape, [g], false);
+      const dx = allocateOutput(inShape, [g], false);
       k.f32_fill(dx.ptr, dx.numel(), 0);
       k.f32_scatter_add_axis(g.ptr, si.get().ptr, dx.ptr, outer, size, inner);
       return [dx];
@@ -89,9 +89,9 @@ export function argmin(x0: Tensor, dim: number | undefined, keepdim: boolean): T
   const [outer, size, inner] = whole ? [1, x.numel(), 1] : around(x, d);
   if (size === 0) throw new RangeError(`argmin(): Expected reduction dim ${d} to have non-zero size.`);
   const shape = whole ? (keepdim ? x.shape.map(() => 1) : []) : reducedShape(x, d, keepdim);
-  const negated = result(x.shape, [x], false);
+  const negated = allocateOutput(x.shape, [x], false);
   be.kernels.f32_unary(UnaryOp.Neg, x.ptr, negated.ptr, x.numel());
-  const out = result(shape, [x], false, "int32");
+  const out = allocateOutput(shape, [x], false, "int32");
   be.kernels.f32_argmax(negated.ptr, out.ptr, outer, size, inner);
   negated.dispose();
   return out;
@@ -160,7 +160,7 @@ function softmaxAlong(x0: Tensor, dim: number, log: boolean): Tensor {
   const graph = needsGrad(x);
   const keptShape = x.ndim === 0 ? [] : x.shape.map((s, i) => (i === d ? 1 : s));
   const out = withoutGrad(() => {
-    const top = result(keptShape, [x], false);
+    const top = allocateOutput(keptShape, [x], false);
     if (x.numel() > 0) x.backend.kernels.f32_reduce(ReduceOp.Max, x.ptr, top.ptr, outer, size, inner);
     const shifted = x.sub(top);
     const exps = shifted.exp();
