@@ -2,11 +2,11 @@
 // the creation functions linspace, eye and oneHot. Each op checks its input,
 // calls one kernel of assembly/pointwise.ts forward and one backward.
 
-import { checkForward, isAnomalyEnabled, Saved } from "./autograd.ts";
+import { Saved } from "./autograd.ts";
 import { getBackend } from "./backend/index.ts";
 import { PointwiseOp, ReduceOp } from "./backend/kernels.ts";
-import { toFloat } from "./ops.ts";
-import { backendOf, describeValue, needsGrad, record, allocateOutput } from "./graph.ts";
+import { toFloat } from "./ops/copies.ts";
+import { allocateOutput, backendOf, describeValue, finishOp, needsGrad } from "./graph.ts";
 import { Tensor, type TensorOptions } from "./tensor.ts";
 
 const NAMES: Record<PointwiseOp, string> = {
@@ -44,16 +44,14 @@ function pointwise(x0: Tensor, op: PointwiseOp, what: string, a = 0, b = 0): Ten
   const n = x.numel();
   x.backend.kernels.f32_pointwise(op, x.ptr, out.ptr, n, fa, fb);
   const name = NAMES[op];
-  if (isAnomalyEnabled()) checkForward(name, out, [x]);
-  if (graph) {
+  return finishOp(out, name, [x], graph, () => {
     const sx = new Saved(x, name);
-    record(out, name, [x], (g) => {
+    return (g) => {
       const dx = allocateOutput(x.shape, [g], false);
       x.backend.kernels.f32_pointwise_backward(op, sx.get().ptr, g.ptr, dx.ptr, n, fa, fb);
       return [dx];
-    });
-  }
-  return out;
+    };
+  });
 }
 
 export function sin(x: Tensor): Tensor {

@@ -1,10 +1,10 @@
 // Reductions beyond sum, mean and max: min (all, or along a dim with indices),
 // var and std, and softmax / logSoftmax along any dim with one backward each.
 
-import { checkForward, isAnomalyEnabled, withoutGrad, Saved } from "./autograd.ts";
+import { withoutGrad, Saved } from "./autograd.ts";
 import { ReduceOp, UnaryOp } from "./backend/kernels.ts";
-import { toFloat } from "./ops.ts";
-import { backendOf, describeValue, needsGrad, record, allocateOutput } from "./graph.ts";
+import { toFloat } from "./ops/copies.ts";
+import { allocateOutput, backendOf, describeValue, finishOp, needsGrad } from "./graph.ts";
 import { normDim, numel } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
 import { ValuesIndices } from "./values-indices.ts";
@@ -35,16 +35,14 @@ export function minAll(x0: Tensor): Tensor {
   const graph = needsGrad(x);
   const out = allocateOutput([], [x], graph);
   x.backend.kernels.f32_reduce(ReduceOp.Min, x.ptr, out.ptr, 1, x.numel(), 1);
-  if (isAnomalyEnabled()) checkForward("Min", out, [x]);
-  if (graph) {
+  return finishOp(out, "Min", [x], graph, () => {
     const sx = new Saved(x, "Min");
     const so = new Saved(out, "Min");
-    record(out, "Min", [x], (g) => {
+    return (g) => {
       const mask = sx.get().eq(so.get()).float();
       return [mask.mul(g).div(mask.sum())];
-    });
-  }
-  return out;
+    };
+  });
 }
 
 /** { values, indices } of the minimum along dim (the first one; NaN counts as the minimum), destructurable. */
@@ -65,17 +63,16 @@ export function minDim(x0: Tensor, dim: number, keepdim = false): ValuesIndices 
   const indices = allocateOutput(shape, [x], false, "int32");
   k.f32_argmax(negated.ptr, indices.ptr, outer, size, inner);
   negated.dispose();
-  if (isAnomalyEnabled()) checkForward("Min", values, [x]);
-  if (graph) {
+  finishOp(values, "Min", [x], graph, () => {
     const si = new Saved(indices, "Min");
     const inShape = [...x.shape];
-    record(values, "Min", [x], (g) => {
+    return (g) => {
       const dx = allocateOutput(inShape, [g], false);
       k.f32_fill(dx.ptr, dx.numel(), 0);
       k.f32_scatter_add_axis(g.ptr, si.get().ptr, dx.ptr, outer, size, inner);
       return [dx];
-    });
-  }
+    };
+  });
   return new ValuesIndices(values, indices);
 }
 
@@ -174,17 +171,15 @@ function softmaxAlong(x0: Tensor, dim: number, log: boolean): Tensor {
     for (const t of [top, shifted, exps, sums]) t.dispose();
     return y;
   });
-  if (isAnomalyEnabled()) checkForward(name, out, [x]);
-  if (graph) {
+  return finishOp(out, name, [x], graph, () => {
     out.storage.markStepScoped();
     const so = new Saved(out, name);
-    record(out, name, [x], (g) => {
+    return (g) => {
       const y = so.get();
       if (log) return [g.sub(y.exp().mul(g.sum(d, true)))];
       return [y.mul(g.sub(g.mul(y).sum(d, true)))];
-    });
-  }
-  return out;
+    };
+  });
 }
 
 export function softmax(x: Tensor, dim: number): Tensor {

@@ -5,7 +5,7 @@
 
 import { GemmLayout, ReduceOp } from "../backend/kernels.ts";
 import { checkForward, isAnomalyEnabled, Saved } from "../autograd.ts";
-import { reshape } from "../ops.ts";
+import { reshape } from "../ops/views.ts";
 import { backendOf, describeValue, needsGrad, record, allocateOutput } from "../graph.ts";
 import { fmt, numel } from "../shape.ts";
 import { Storage } from "../storage.ts";

@@ -5,10 +5,10 @@
 // built from the matching scatter kernel.
 
 import { withoutGrad, Saved } from "../autograd.ts";
-import { requireFloat } from "../ops.ts";
 import { backendOf, describeValue, needsGrad, record, allocateOutput } from "../graph.ts";
 import { broadcastShapes, fmt, normDim, numel } from "../shape.ts";
 import type { DType, Tensor } from "../tensor.ts";
+import { requireFloat, zerosOf } from "./copies.ts";
 import { copyStrided, dense, doneWith, expand, narrow, unsqueeze } from "./views.ts";
 
 function checkIndex(what: string, index: unknown, x: Tensor): Tensor {
@@ -43,12 +43,6 @@ function checkMask(what: string, mask: unknown, x: Tensor): Tensor {
 /** x (any dtype, any strides) broadcast to shape and laid out densely; the gradient sums back. */
 function denseAs(x: Tensor, shape: number[]): Tensor {
   return x.shape.join() === shape.join() ? dense(x) : dense(expand(x, shape));
-}
-
-function zerosOf(shape: number[], like: Tensor): Tensor {
-  const z = allocateOutput(shape, [like], false);
-  z.backend.kernels.f32_fill(z.ptr, z.numel(), 0);
-  return z;
 }
 
 export function indexSelect(x0: Tensor, dim: number, index: Tensor): Tensor {
@@ -127,7 +121,7 @@ function fillKernel(x: Tensor, mask: Tensor, out: Tensor, value: number): void {
   if (typeof value !== "number") throw new TypeError(`maskedFill(): value must be a number, got ${describeValue(value)}`);
   const k = x.backend.kernels;
   if (x.dtype !== "int32") {
-    k.f32_masked_fill(x.ptr, requireFloat(mask, "maskedFill").ptr, out.ptr, x.numel(), x.dtype === "bool" ? Number(value !== 0) : value);
+    k.f32_masked_fill(x.ptr, requireFloat(mask).ptr, out.ptr, x.numel(), x.dtype === "bool" ? Number(value !== 0) : value);
     return;
   }
   // int32 bits cannot pass as an f32 argument (a NaN's payload may not survive): select from a filled block.
@@ -185,7 +179,7 @@ function joinDtype(dtypes: DType[]): DType {
 }
 
 function asType(x: Tensor, dtype: DType): Tensor {
-  return x.dtype === dtype ? x : requireFloat(x, "where");
+  return x.dtype === dtype ? x : requireFloat(x);
 }
 
 /** cond ? a : b elementwise, with broadcasting; a and b may be numbers. */

@@ -7,12 +7,12 @@
 
 import { MAX_DIMS } from "../backend/backend.ts";
 import { withoutGrad } from "../autograd.ts";
-import { sumTo } from "../ops.ts";
+import { sumTo } from "./reductions.ts";
 import { needsGrad, record, allocateOutput } from "../graph.ts";
 import { fmt, inferShape, normDim, stridesOf, type Shape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 
-function checkDims(shape: Shape): void {
+export function checkDims(shape: Shape): void {
   if (shape.length > MAX_DIMS) throw new RangeError(`tensors may have at most ${MAX_DIMS} dimensions, got ${shape.length}`);
 }
 
