@@ -6,6 +6,7 @@ import { Saved } from "./autograd.ts";
 import { getBackend } from "./backend/index.ts";
 import { PointwiseOp, ReduceOp } from "./backend/kernels.ts";
 import { toFloat } from "./ops/copies.ts";
+import { dense, doneWith } from "./ops/views.ts";
 import { allocateOutput, backendOf, describeValue, finishOp, needsGrad } from "./graph.ts";
 import { Tensor, type TensorOptions } from "./tensor.ts";
 
@@ -14,15 +15,7 @@ const NAMES: Record<PointwiseOp, string> = {
   [PointwiseOp.LeakyRelu]: "LeakyRelu", [PointwiseOp.Gelu]: "Gelu", [PointwiseOp.GeluTanh]: "Gelu",
 };
 
-/**
- * The tensor a kernel may read as dense row-major memory at x.ptr. Every
- * tensor is that today; where strided views exist, this is where they are
- * made contiguous for these kernels.
- */
-function dense(x: Tensor): Tensor {
-  return x;
-}
-
+/** x as a dense float32 block for a kernel (a strided view is copied: doneWith frees the copy). */
 function floatInput(x: Tensor, what: string): Tensor {
   backendOf(x);
   if (x.dtype !== "float32") {
@@ -37,14 +30,14 @@ const PROMOTES_INT = new Set([PointwiseOp.Sin, PointwiseOp.Cos, PointwiseOp.Clam
 /** y = op(x; a, b) with its gradient. `a` and `b` are rounded to f32 first, as PyTorch casts scalars to the tensor's dtype. */
 function pointwise(x0: Tensor, op: PointwiseOp, what: string, a = 0, b = 0): Tensor {
   const x = floatInput(x0 instanceof Tensor && x0.dtype === "int32" && PROMOTES_INT.has(op) ? toFloat(x0) : x0, what);
+  const graph = needsGrad(x);
   const fa = Math.fround(a);
   const fb = Math.fround(b);
-  const graph = needsGrad(x);
   const out = allocateOutput(x.shape, [x], graph);
   const n = x.numel();
   x.backend.kernels.f32_pointwise(op, x.ptr, out.ptr, n, fa, fb);
   const name = NAMES[op];
-  return finishOp(out, name, [x], graph, () => {
+  finishOp(out, name, [x], graph, () => {
     const sx = new Saved(x, name);
     return (g) => {
       const dx = allocateOutput(x.shape, [g], false);
@@ -52,6 +45,8 @@ function pointwise(x0: Tensor, op: PointwiseOp, what: string, a = 0, b = 0): Ten
       return [dx];
     };
   });
+  doneWith(x, x0, graph);
+  return out;
 }
 
 export function sin(x: Tensor): Tensor {
@@ -199,6 +194,7 @@ export function oneHot(labels: Tensor, numClasses = -1): Tensor {
   const out = allocateOutput([...x.shape, c], [x], false, "int32");
   // No label is negative, so −1 ignores none.
   be.kernels.i32_one_hot(x.ptr, out.ptr, n, c, -1);
+  doneWith(x, labels, false);
   return out;
 }
 

@@ -4,6 +4,7 @@
 import { withoutGrad, Saved } from "./autograd.ts";
 import { ReduceOp, UnaryOp } from "./backend/kernels.ts";
 import { toFloat } from "./ops/copies.ts";
+import { dense, doneWith } from "./ops/views.ts";
 import { allocateOutput, backendOf, describeValue, finishOp, needsGrad } from "./graph.ts";
 import { normDim, numel } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
@@ -30,12 +31,12 @@ function reducedShape(x: Tensor, d: number, keepdim: boolean): number[] {
 /** The smallest value (NaN if any is); ties share the gradient evenly, as PyTorch's min() does. */
 export function minAll(x0: Tensor): Tensor {
   // int32 is read as float32, as max() does.
-  const x = floatInput(toFloat(x0), "min");
+  const x = dense(floatInput(toFloat(x0), "min"));
   if (x.numel() === 0) throw new RangeError("min(): Expected reduction dim to be specified for input.numel() == 0.");
   const graph = needsGrad(x);
   const out = allocateOutput([], [x], graph);
   x.backend.kernels.f32_reduce(ReduceOp.Min, x.ptr, out.ptr, 1, x.numel(), 1);
-  return finishOp(out, "Min", [x], graph, () => {
+  finishOp(out, "Min", [x], graph, () => {
     const sx = new Saved(x, "Min");
     const so = new Saved(out, "Min");
     return (g) => {
@@ -43,12 +44,14 @@ export function minAll(x0: Tensor): Tensor {
       return [mask.mul(g).div(mask.sum())];
     };
   });
+  doneWith(x, x0, graph);
+  return out;
 }
 
 /** { values, indices } of the minimum along dim (the first one; NaN counts as the minimum), destructurable. */
 export function minDim(x0: Tensor, dim: number, keepdim = false): ValuesIndices {
   // int32 is read as float32, as max() does.
-  const x = floatInput(toFloat(x0), "min");
+  const x = dense(floatInput(toFloat(x0), "min"));
   const d = normDim(dim, x.ndim);
   const [outer, size, inner] = around(x, d);
   if (size === 0) throw new RangeError(`min(): Expected reduction dim ${d} to have non-zero size.`);
@@ -73,12 +76,13 @@ export function minDim(x0: Tensor, dim: number, keepdim = false): ValuesIndices 
       return [dx];
     };
   });
+  doneWith(x, x0, graph);
   return new ValuesIndices(values, indices);
 }
 
 /** Index of the first minimum (NaN counts as the minimum), over everything or along dim; int32. */
 export function argmin(x0: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
-  const x = floatInput(toFloat(x0), "argmin");
+  const x = dense(floatInput(toFloat(x0), "argmin"));
   const be = x.backend;
   const whole = dim === undefined;
   if (whole && x.numel() === 0) throw new RangeError("argmin(): Expected reduction dim to be specified for input.numel() == 0.");
@@ -91,6 +95,7 @@ export function argmin(x0: Tensor, dim: number | undefined, keepdim: boolean): T
   const out = allocateOutput(shape, [x], false, "int32");
   be.kernels.f32_argmax(negated.ptr, out.ptr, outer, size, inner);
   negated.dispose();
+  doneWith(x, x0, false);
   return out;
 }
 
@@ -151,7 +156,7 @@ function softmaxAlong(x0: Tensor, dim: number, log: boolean): Tensor {
   const name = log ? "LogSoftmax" : "Softmax";
   const what = log ? "logSoftmax" : "softmax";
   if (typeof dim !== "number") throw new TypeError(`${what}(): dim must be a number, got ${describeValue(dim)}`);
-  const x = floatInput(x0, what);
+  const x = dense(floatInput(x0, what));
   const d = normDim(dim, x.ndim);
   const [outer, size, inner] = around(x, d);
   const graph = needsGrad(x);
@@ -171,7 +176,7 @@ function softmaxAlong(x0: Tensor, dim: number, log: boolean): Tensor {
     for (const t of [top, shifted, exps, sums]) t.dispose();
     return y;
   });
-  return finishOp(out, name, [x], graph, () => {
+  finishOp(out, name, [x], graph, () => {
     out.storage.markStepScoped();
     const so = new Saved(out, name);
     return (g) => {
@@ -180,6 +185,8 @@ function softmaxAlong(x0: Tensor, dim: number, log: boolean): Tensor {
       return [y.mul(g.sub(g.mul(y).sum(d, true)))];
     };
   });
+  doneWith(x, x0, graph);
+  return out;
 }
 
 export function softmax(x: Tensor, dim: number): Tensor {

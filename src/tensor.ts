@@ -353,11 +353,7 @@ export class Tensor {
   sub_(other: Tensor | Scalar, opts?: { alpha?: number }): this { return inPlace.addScaled(this, "sub_", other, opts?.alpha); }
   mul_(other: Tensor | Scalar): this { return inPlace.writeInPlace(this, "mul_", (d) => elementwise.binaryInto(d, other, BinaryOp.Mul)); }
   div_(other: Tensor | Scalar): this { return inPlace.writeInPlace(this, "div_", (d) => elementwise.binaryInto(d, other, BinaryOp.Div)); }
-  clamp_(min?: number | null, max?: number | null): this {
-    inPlace.checkInPlace(this, "clamp_");
-    math.clampInto(this, min, max);
-    return inPlace.written(this);
-  }
+  clamp_(min?: number | null, max?: number | null): this { return inPlace.writeInPlace(this, "clamp_", (d) => math.clampInto(d, min, max)); }
   copy_(src: Tensor): this { return inPlace.writeInPlace(this, "copy_", (d) => copies.copyInto(d, src)); }
   /** In place: `value` where the bool mask is true. */
   maskedFill_(mask: Tensor, value: number): this {

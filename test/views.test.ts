@@ -163,5 +163,34 @@ for (const backend of ["wasm", "js"] as const) {
       const ds = new data.TensorDataset(x.t(), arange(3));
       expect(ds.get(1)[0].toArray()).toEqual([1, 4]);
     });
+
+    it("sin, clamp, leakyRelu, softmax, min, argmin and oneHot read a transposed view as its values, gradients included", () => {
+      setup();
+      const base = () => tensor([[1, -2, 3], [4, 5, -6]]);
+      const ops: [string, (t: ReturnType<typeof tensor>) => ReturnType<typeof tensor>][] = [
+        ["sin", (t) => t.sin()], ["clamp", (t) => t.clamp(0, 2)], ["leakyRelu", (t) => nn.functional.leakyRelu(t)],
+        ["softmax", (t) => t.softmax(1)], ["logSoftmax", (t) => t.logSoftmax(0)], ["min", (t) => t.min()],
+        ["min(dim)", (t) => t.min(1).values],
+      ];
+      for (const [name, op] of ops) {
+        const view = base().requiresGrad_();
+        const copy = base().t().contiguous().requiresGrad_();
+        const fromView = op(view.t());
+        const fromCopy = op(copy);
+        expect(fromView.toArray(), name).toEqual(fromCopy.toArray());
+        fromView.sum().backward();
+        fromCopy.sum().backward();
+        expect(view.grad!.t().toArray(), name).toEqual(copy.grad!.toArray());
+      }
+      expect(base().t().argmin(1).toArray()).toEqual([0, 0, 1]);
+      expect(nn.functional.oneHot(arange(6).view(2, 3).t(), 6).argmax(2).toArray()).toEqual([[0, 3], [1, 4], [2, 5]]);
+    });
+
+    it("clamp_ through a transposed view writes the base's elements", () => {
+      setup();
+      const base = tensor([[1, -2, 3], [4, 5, -6]]);
+      base.t().clamp_(0, 2);
+      expect(base.toArray()).toEqual([[1, 0, 2], [2, 2, 0]]);
+    });
   });
 }
