@@ -14,7 +14,7 @@ import { binaryInto, scaled } from "./elementwise.ts";
 import { writeThrough } from "./views.ts";
 
 /** Refuses what PyTorch refuses: writing a leaf that requires grad, or a tensor in a graph, while grad is on. */
-export function checkInPlace(t: Tensor, what: string): void {
+function checkInPlace(t: Tensor, what: string): void {
   beginOp();
   if (isGradEnabled() && t.requiresGrad) {
     throw new AutogradError(
@@ -26,7 +26,7 @@ export function checkInPlace(t: Tensor, what: string): void {
 }
 
 /** Marks t as written: saved copies of its old values now fail their version check. */
-export function written<T extends Tensor>(t: T): T {
+function written<T extends Tensor>(t: T): T {
   t.storage.version++;
   return t;
 }

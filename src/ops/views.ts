@@ -74,7 +74,7 @@ export function broadcastViewStrides(x: Tensor, target: Shape): number[] {
 export function writeThrough(t: Tensor, what: string, write: (dense: Tensor) => void): void {
   if (t.isContiguous()) return write(t);
   if (t.shape.some((size, i) => size > 1 && t.strides[i] === 0)) {
-    throw new Error(
+    throw new RangeError(
       `unsupported operation (${what}): more than one element of the written-to tensor refers to a single memory location. ` +
         "Please clone() the tensor before performing the operation.",
     );
