@@ -2,7 +2,7 @@
 // does, the version checks that guard saved tensors, and the copies they avoid.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { arange, data, memoryStats, noGrad, nn, randn, setBackend, tensor, zeros } from "../src/index.ts";
+import { arange, data, detectAnomaly, memoryStats, noGrad, nn, ones, randn, setBackend, tensor, zeros } from "../src/index.ts";
 
 for (const backend of ["wasm", "js"] as const) {
   describe(`views (${backend} backend)`, () => {
@@ -184,6 +184,14 @@ for (const backend of ["wasm", "js"] as const) {
       }
       expect(base().t().argmin(1).toArray()).toEqual([0, 0, 1]);
       expect(nn.functional.oneHot(arange(6).view(2, 3).t(), 6).argmax(2).toArray()).toEqual([[0, 3], [1, 4], [2, 5]]);
+    });
+
+    it("anomaly mode names the op, and its input as the carrier, when a NaN comes in through a transposed view", () => {
+      setup();
+      const x = tensor([[NaN, 1], [2, 3]]);
+      const carrier = "(its input 0 already held NaN: it came from before this op, e.g. from the data)";
+      expect(() => detectAnomaly(() => noGrad(() => x.t().add(ones(2, 2))))).toThrow(`anomaly: Add produced NaN in its output of shape [2, 2] ${carrier}`);
+      expect(() => detectAnomaly(() => noGrad(() => x.t().sin()))).toThrow(`anomaly: Sin produced NaN in its output of shape [2, 2] ${carrier}`);
     });
 
     it("clamp_ through a transposed view writes the base's elements", () => {
