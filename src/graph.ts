@@ -1,6 +1,7 @@
 // The graph plumbing every op shares: which backend its inputs live on, whether
-// it records a gradient, its result's allocation and lifetime, and its node.
-// nn, optim, data and the op modules import it without pulling in the ops.
+// it records a gradient, its output's allocation and lifetime, and the end of
+// its forward (the anomaly check, and its node). nn, optim, data and the op
+// modules import it without pulling in the ops.
 
 import type { Backend } from "./backend/backend.ts";
 import { checkForward, inBackward, isAnomalyEnabled, isGradEnabled, Node, type BackwardFn } from "./autograd.ts";
