@@ -43,8 +43,8 @@ export function unary(x0: Tensor, op: UnaryOp): Tensor {
 // ---- binary ops: names and derivatives -------------------------------------------
 
 /** An operand as its rule reads it: a Saved tensor's get(), or a number. */
-type Operand = () => Tensor | number;
-type Read = () => Tensor;
+type ReadOperand = () => Tensor | number;
+type ReadTensor = () => Tensor;
 
 /**
  * g·∂(a op b)/∂a and g·∂(a op b)/∂b, before broadcasting is summed back. The
@@ -53,8 +53,8 @@ type Read = () => Tensor;
  * rule never reads may change in place before backward, as in PyTorch.
  */
 interface Derivatives {
-  a(g: Tensor, a: Read, b: Operand, out: Read): Tensor;
-  b(g: Tensor, a: Operand, b: Read, out: Read): Tensor;
+  a(g: Tensor, a: ReadTensor, b: ReadOperand, out: ReadTensor): Tensor;
+  b(g: Tensor, a: ReadOperand, b: ReadTensor, out: ReadTensor): Tensor;
 }
 
 /** A binary op's name, and its derivatives (none for the comparisons, whose results are bool). */
@@ -112,7 +112,7 @@ function splitByWinner(aWins: "gt" | "lt", bLoses: "gt" | "lt"): Derivatives {
 
 /** The backward of a op b, where either may be a number: each tensor operand gets its rule's gradient at its shape. */
 function binaryBackward(grad: Derivatives, name: string, out: Tensor, a: Tensor | number, b: Tensor | number): BackwardFn {
-  const read = (x: Tensor | number): Operand => {
+  const read = (x: Tensor | number): ReadOperand => {
     if (typeof x === "number") return () => x;
     const saved = new Saved(x, name);
     return () => saved.get();
@@ -123,8 +123,8 @@ function binaryBackward(grad: Derivatives, name: string, out: Tensor, a: Tensor 
   const O = () => so.get();
   return (g) => {
     const grads: (Tensor | null)[] = [];
-    if (a instanceof Tensor) grads.push(a.requiresGrad ? sumTo(grad.a(g, A as Read, B, O), a.shape) : null);
-    if (b instanceof Tensor) grads.push(b.requiresGrad ? sumTo(grad.b(g, A, B as Read, O), b.shape) : null);
+    if (a instanceof Tensor) grads.push(a.requiresGrad ? sumTo(grad.a(g, A as ReadTensor, B, O), a.shape) : null);
+    if (b instanceof Tensor) grads.push(b.requiresGrad ? sumTo(grad.b(g, A, B as ReadTensor, O), b.shape) : null);
     return grads;
   };
 }
