@@ -4,9 +4,12 @@
 // and accumulates what comes back into inputs (leaves keep theirs in .grad).
 
 import { ReduceOp } from "./backend/kernels.ts";
+import { AutogradError } from "./errors.ts";
+import { backendOf, describeValue } from "./graph.ts";
+import { toFloat } from "./ops/copies.ts";
 import { fmt } from "./shape.ts";
-import { scope } from "./storage.ts";
-import type { Tensor } from "./tensor.ts";
+import { boundary, scope } from "./storage.ts";
+import { Tensor } from "./tensor.ts";
 
 let gradEnabled = true;
 let backwardDepth = 0;
@@ -131,7 +134,7 @@ export class Saved {
   }
   get(): Tensor {
     if (this.t.storage.version !== this.version) {
-      throw new Error(
+      throw new AutogradError(
         "one of the variables needed for gradient computation has been modified by an inplace operation: " +
           `[Tensor of shape [${this.t.shape.join(", ")}]], output of or input to ${this.op}, is at version ` +
           `${this.t.storage.version}; expected version ${this.version} instead.`,
@@ -167,7 +170,7 @@ export class Node {
   }
   apply(grad: Tensor): (Tensor | null)[] {
     if (!this.fn) {
-      throw new Error(
+      throw new AutogradError(
         "Trying to backward through the graph a second time (or directly access saved tensors after they have " +
           "already been freed). Saved intermediate values of the graph are freed when you call .backward(). " +
           "Specify { retainGraph: true } if you need to backward through the graph a second time.",
@@ -211,11 +214,47 @@ export interface BackwardOptions {
 }
 
 /**
- * Accumulates d(root)/d(leaf) into every leaf's .grad. `gradient` is the
- * upstream gradient (required unless root has one element).
- * Hooks supplied by tensor.ts: ones-like, accumulate into a leaf, add, release.
+ * root.backward(gradient): checks the call as PyTorch does, then accumulates
+ * d(root)/d(leaf) into every leaf's .grad. `gradient` is the upstream gradient
+ * (required unless root has one element). Ends the training step (a memory
+ * boundary, storage.ts) unless the graph is retained.
  */
-export function runBackward(
+export function backward(root: Tensor, gradient: Tensor | undefined, opts: BackwardOptions): void {
+  if (!root.requiresGrad) {
+    throw new AutogradError("element 0 of tensors does not require grad and does not have a gradFn");
+  }
+  if (inBackward()) throw new AutogradError("backward() cannot be called from inside a backward pass");
+  let g: Tensor;
+  if (gradient === undefined) {
+    if (root.numel() !== 1) {
+      throw new AutogradError(`grad can be implicitly created only for scalar outputs (this tensor has shape ${fmt(root.shape)})`);
+    }
+    g = Tensor.empty(root.shape, "float32", root.backend, "step");
+    root.backend.kernels.f32_fill(g.ptr, 1, 1);
+  } else {
+    if (!(gradient instanceof Tensor)) throw new TypeError(`backward(): gradient must be a Tensor, got ${describeValue(gradient)}`);
+    backendOf(root, gradient);
+    if (gradient.shape.join() !== root.shape.join()) {
+      throw new RangeError(
+        `Mismatch in shape: grad_output[0] has a shape of ${fmt(gradient.shape)} and output[0] has a shape of ${fmt(root.shape)}.`,
+      );
+    }
+    // PyTorch casts the gradient to the output's dtype; read as float bits, 1 would be 1.4e-45.
+    g = gradient.dtype === "float32" ? gradient : toFloat(gradient);
+    if (g !== gradient) g.storage.markStepScoped();
+    if (!g.isContiguous()) g = withoutGrad(() => g.contiguous());
+  }
+  if (root.isLeaf) {
+    withoutGrad(() => accumulateLeaf(root, g));
+    return;
+  }
+  runBackward(root, g, opts);
+  // A retained graph will be walked again: the step is not over (PyTorch allows as many walks as retains).
+  if (!opts.retainGraph) boundary("backward()", true);
+}
+
+/** Walks the graph from root, whose gradient is `gradient`, into the leaves' .grad. */
+function runBackward(
   root: Tensor,
   gradient: Tensor,
   opts: BackwardOptions,
@@ -280,7 +319,7 @@ export function runBackward(
 }
 
 /** A leaf's .grad: a copy of its first gradient, the later ones added in place (PyTorch accumulates). */
-export function accumulateLeaf(leaf: Tensor, g: Tensor): void {
+function accumulateLeaf(leaf: Tensor, g: Tensor): void {
   if (leaf.grad === null) {
     leaf.grad = g.clone();
   } else {

@@ -1,9 +1,10 @@
 // The graph plumbing every op shares: which backend its inputs live on, whether
-// it records a gradient, its result's allocation and lifetime, and its node.
-// nn, optim, data and the op modules import it without pulling in the ops.
+// it records a gradient, its output's allocation and lifetime, and the end of
+// its forward (the anomaly check, and its node). nn, optim, data and the op
+// modules import it without pulling in the ops.
 
 import type { Backend } from "./backend/backend.ts";
-import { inBackward, isGradEnabled, Node, type BackwardFn } from "./autograd.ts";
+import { checkForward, inBackward, isAnomalyEnabled, isGradEnabled, Node, type BackwardFn } from "./autograd.ts";
 import type { Shape } from "./shape.ts";
 import { beginOp, Cell, unite, type Storage } from "./storage.ts";
 import { Tensor, type DType } from "./tensor.ts";
@@ -15,7 +16,7 @@ export function backendOf(...ts: Tensor[]): Backend {
   const be = ts[0].backend;
   for (const t of ts) {
     if (t.backend !== be) {
-      throw new Error(
+      throw new TypeError(
         `Expected all tensors to be on the same backend, but found at least two backends, ${be.name} and ${t.backend.name}` +
           " (tensors made before and after setBackend() cannot be mixed: copy one over with copy_())",
       );
@@ -40,10 +41,11 @@ export function needsGrad(...ts: Tensor[]): boolean {
 }
 
 /**
- * A result tensor, a temporary (storage.ts): part of a step, never set aside,
- * when it joins a graph, is a gradient temporary, or reads a step's data.
+ * Allocates an op's output and picks its lifetime: a temporary (storage.ts),
+ * part of a step, never set aside, when it joins a graph, is a gradient
+ * temporary, or reads a step's data.
  */
-export function result(shape: Shape, inputs: Tensor[], graph: boolean, dtype: DType = "float32"): Tensor {
+export function allocateOutput(shape: Shape, inputs: Tensor[], graph: boolean, dtype: DType = "float32"): Tensor {
   const be = backendOf(...inputs);
   beginOp();
   let step = graph || inBackward();
@@ -69,6 +71,17 @@ export function record(out: Tensor, name: string, inputs: Tensor[], fn: Backward
     else is.cell = cell;
   }
   return out;
+}
+
+/**
+ * The end of an op's forward, once its kernel has written out: in anomaly mode
+ * out is checked for NaN (the error names the op), and when `graph` it becomes
+ * a node of the graph whose backward `makeBackward` builds now (taking the
+ * Saved copies it reads, at their current versions).
+ */
+export function finishOp(out: Tensor, name: string, inputs: Tensor[], graph: boolean, makeBackward: () => BackwardFn): Tensor {
+  if (isAnomalyEnabled()) checkForward(name, out, inputs);
+  return graph ? record(out, name, inputs, makeBackward()) : out;
 }
 
 /** A block a graph's backward reads besides its tensors (a dropout mask): it lives as long as out's graph. */

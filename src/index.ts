@@ -3,7 +3,8 @@
 import { getBackend } from "./backend/index.ts";
 import { liveStorageCount } from "./storage.ts";
 
-export { Tensor, tensor, empty, zeros, ones, full, zerosLike, onesLike, randn, rand, arange } from "./tensor.ts";
+export { Tensor } from "./tensor.ts";
+export { tensor, empty, zeros, ones, full, zerosLike, onesLike, randn, rand, arange } from "./tensor-creation.ts";
 export { cat, stack, where } from "./ops/indexing.ts";
 export type { DType, TensorOptions, NestedArray, NestedInput } from "./tensor.ts";
 export type { VarOptions } from "./statistics.ts";

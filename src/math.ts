@@ -2,11 +2,12 @@
 // the creation functions linspace, eye and oneHot. Each op checks its input,
 // calls one kernel of assembly/pointwise.ts forward and one backward.
 
-import { checkForward, isAnomalyEnabled, Saved } from "./autograd.ts";
+import { Saved } from "./autograd.ts";
 import { getBackend } from "./backend/index.ts";
 import { PointwiseOp, ReduceOp } from "./backend/kernels.ts";
-import { toFloat } from "./ops.ts";
-import { backendOf, describeValue, needsGrad, record, result } from "./graph.ts";
+import { toFloat } from "./ops/copies.ts";
+import { dense, doneWith } from "./ops/views.ts";
+import { allocateOutput, backendOf, describeValue, finishOp, needsGrad } from "./graph.ts";
 import { Tensor, type TensorOptions } from "./tensor.ts";
 
 const NAMES: Record<PointwiseOp, string> = {
@@ -14,15 +15,7 @@ const NAMES: Record<PointwiseOp, string> = {
   [PointwiseOp.LeakyRelu]: "LeakyRelu", [PointwiseOp.Gelu]: "Gelu", [PointwiseOp.GeluTanh]: "Gelu",
 };
 
-/**
- * The tensor a kernel may read as dense row-major memory at x.ptr. Every
- * tensor is that today; where strided views exist, this is where they are
- * made contiguous for these kernels.
- */
-function dense(x: Tensor): Tensor {
-  return x;
-}
-
+/** x as a dense float32 block for a kernel (a strided view is copied: doneWith frees the copy). */
 function floatInput(x: Tensor, what: string): Tensor {
   backendOf(x);
   if (x.dtype !== "float32") {
@@ -37,22 +30,22 @@ const PROMOTES_INT = new Set([PointwiseOp.Sin, PointwiseOp.Cos, PointwiseOp.Clam
 /** y = op(x; a, b) with its gradient. `a` and `b` are rounded to f32 first, as PyTorch casts scalars to the tensor's dtype. */
 function pointwise(x0: Tensor, op: PointwiseOp, what: string, a = 0, b = 0): Tensor {
   const x = floatInput(x0 instanceof Tensor && x0.dtype === "int32" && PROMOTES_INT.has(op) ? toFloat(x0) : x0, what);
+  const graph = needsGrad(x);
   const fa = Math.fround(a);
   const fb = Math.fround(b);
-  const graph = needsGrad(x);
-  const out = result(x.shape, [x], graph);
+  const out = allocateOutput(x.shape, [x], graph);
   const n = x.numel();
   x.backend.kernels.f32_pointwise(op, x.ptr, out.ptr, n, fa, fb);
   const name = NAMES[op];
-  if (isAnomalyEnabled()) checkForward(name, out, [x]);
-  if (graph) {
+  finishOp(out, name, [x], graph, () => {
     const sx = new Saved(x, name);
-    record(out, name, [x], (g) => {
-      const dx = result(x.shape, [g], false);
+    return (g) => {
+      const dx = allocateOutput(x.shape, [g], false);
       x.backend.kernels.f32_pointwise_backward(op, sx.get().ptr, g.ptr, dx.ptr, n, fa, fb);
       return [dx];
-    });
-  }
+    };
+  });
+  doneWith(x, x0, graph);
   return out;
 }
 
@@ -198,9 +191,10 @@ export function oneHot(labels: Tensor, numClasses = -1): Tensor {
   if (lo < 0) throw new RangeError(`oneHot(): Class values must be non-negative (got ${lo})`);
   const c = numClasses === -1 ? hi + 1 : numClasses;
   if (hi >= c) throw new RangeError(`oneHot(): Class values must be smaller than num_classes (got ${hi}, numClasses ${c})`);
-  const out = result([...x.shape, c], [x], false, "int32");
+  const out = allocateOutput([...x.shape, c], [x], false, "int32");
   // No label is negative, so −1 ignores none.
   be.kernels.i32_one_hot(x.ptr, out.ptr, n, c, -1);
+  doneWith(x, labels, false);
   return out;
 }
 
@@ -208,9 +202,9 @@ export function oneHot(labels: Tensor, numClasses = -1): Tensor {
 function labelRange(x: Tensor): [number, number] {
   const be = x.backend;
   const n = x.numel();
-  const asFloat = result([n], [x], false);
+  const asFloat = allocateOutput([n], [x], false);
   be.kernels.i32_to_f32(x.ptr, asFloat.ptr, n);
-  const extreme = result([], [x], false);
+  const extreme = allocateOutput([], [x], false);
   be.kernels.f32_reduce(ReduceOp.Min, asFloat.ptr, extreme.ptr, 1, n, 1);
   const lo = extreme.item();
   be.kernels.f32_reduce(ReduceOp.Max, asFloat.ptr, extreme.ptr, 1, n, 1);

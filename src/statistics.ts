@@ -1,10 +1,11 @@
 // Reductions beyond sum, mean and max: min (all, or along a dim with indices),
 // var and std, and softmax / logSoftmax along any dim with one backward each.
 
-import { checkForward, isAnomalyEnabled, withoutGrad, Saved } from "./autograd.ts";
+import { withoutGrad, Saved } from "./autograd.ts";
 import { ReduceOp, UnaryOp } from "./backend/kernels.ts";
-import { toFloat } from "./ops.ts";
-import { backendOf, describeValue, needsGrad, record, result } from "./graph.ts";
+import { toFloat } from "./ops/copies.ts";
+import { dense, doneWith } from "./ops/views.ts";
+import { allocateOutput, backendOf, describeValue, finishOp, needsGrad } from "./graph.ts";
 import { normDim, numel } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
 import { ValuesIndices } from "./values-indices.ts";
@@ -30,58 +31,58 @@ function reducedShape(x: Tensor, d: number, keepdim: boolean): number[] {
 /** The smallest value (NaN if any is); ties share the gradient evenly, as PyTorch's min() does. */
 export function minAll(x0: Tensor): Tensor {
   // int32 is read as float32, as max() does.
-  const x = floatInput(toFloat(x0), "min");
+  const x = dense(floatInput(toFloat(x0), "min"));
   if (x.numel() === 0) throw new RangeError("min(): Expected reduction dim to be specified for input.numel() == 0.");
   const graph = needsGrad(x);
-  const out = result([], [x], graph);
+  const out = allocateOutput([], [x], graph);
   x.backend.kernels.f32_reduce(ReduceOp.Min, x.ptr, out.ptr, 1, x.numel(), 1);
-  if (isAnomalyEnabled()) checkForward("Min", out, [x]);
-  if (graph) {
+  finishOp(out, "Min", [x], graph, () => {
     const sx = new Saved(x, "Min");
     const so = new Saved(out, "Min");
-    record(out, "Min", [x], (g) => {
+    return (g) => {
       const mask = sx.get().eq(so.get()).float();
       return [mask.mul(g).div(mask.sum())];
-    });
-  }
+    };
+  });
+  doneWith(x, x0, graph);
   return out;
 }
 
 /** { values, indices } of the minimum along dim (the first one; NaN counts as the minimum), destructurable. */
 export function minDim(x0: Tensor, dim: number, keepdim = false): ValuesIndices {
   // int32 is read as float32, as max() does.
-  const x = floatInput(toFloat(x0), "min");
+  const x = dense(floatInput(toFloat(x0), "min"));
   const d = normDim(dim, x.ndim);
   const [outer, size, inner] = around(x, d);
   if (size === 0) throw new RangeError(`min(): Expected reduction dim ${d} to have non-zero size.`);
   const k = x.backend.kernels;
   const shape = reducedShape(x, d, keepdim);
   const graph = needsGrad(x);
-  const values = result(shape, [x], graph);
+  const values = allocateOutput(shape, [x], graph);
   k.f32_reduce(ReduceOp.Min, x.ptr, values.ptr, outer, size, inner);
   // The first minimum of x is the first maximum of −x, NaN included.
-  const negated = result(x.shape, [x], false);
+  const negated = allocateOutput(x.shape, [x], false);
   k.f32_unary(UnaryOp.Neg, x.ptr, negated.ptr, x.numel());
-  const indices = result(shape, [x], false, "int32");
+  const indices = allocateOutput(shape, [x], false, "int32");
   k.f32_argmax(negated.ptr, indices.ptr, outer, size, inner);
   negated.dispose();
-  if (isAnomalyEnabled()) checkForward("Min", values, [x]);
-  if (graph) {
+  finishOp(values, "Min", [x], graph, () => {
     const si = new Saved(indices, "Min");
     const inShape = [...x.shape];
-    record(values, "Min", [x], (g) => {
-      const dx = result(inShape, [g], false);
+    return (g) => {
+      const dx = allocateOutput(inShape, [g], false);
       k.f32_fill(dx.ptr, dx.numel(), 0);
       k.f32_scatter_add_axis(g.ptr, si.get().ptr, dx.ptr, outer, size, inner);
       return [dx];
-    });
-  }
+    };
+  });
+  doneWith(x, x0, graph);
   return new ValuesIndices(values, indices);
 }
 
 /** Index of the first minimum (NaN counts as the minimum), over everything or along dim; int32. */
 export function argmin(x0: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
-  const x = floatInput(toFloat(x0), "argmin");
+  const x = dense(floatInput(toFloat(x0), "argmin"));
   const be = x.backend;
   const whole = dim === undefined;
   if (whole && x.numel() === 0) throw new RangeError("argmin(): Expected reduction dim to be specified for input.numel() == 0.");
@@ -89,11 +90,12 @@ export function argmin(x0: Tensor, dim: number | undefined, keepdim: boolean): T
   const [outer, size, inner] = whole ? [1, x.numel(), 1] : around(x, d);
   if (size === 0) throw new RangeError(`argmin(): Expected reduction dim ${d} to have non-zero size.`);
   const shape = whole ? (keepdim ? x.shape.map(() => 1) : []) : reducedShape(x, d, keepdim);
-  const negated = result(x.shape, [x], false);
+  const negated = allocateOutput(x.shape, [x], false);
   be.kernels.f32_unary(UnaryOp.Neg, x.ptr, negated.ptr, x.numel());
-  const out = result(shape, [x], false, "int32");
+  const out = allocateOutput(shape, [x], false, "int32");
   be.kernels.f32_argmax(negated.ptr, out.ptr, outer, size, inner);
   negated.dispose();
+  doneWith(x, x0, false);
   return out;
 }
 
@@ -154,13 +156,13 @@ function softmaxAlong(x0: Tensor, dim: number, log: boolean): Tensor {
   const name = log ? "LogSoftmax" : "Softmax";
   const what = log ? "logSoftmax" : "softmax";
   if (typeof dim !== "number") throw new TypeError(`${what}(): dim must be a number, got ${describeValue(dim)}`);
-  const x = floatInput(x0, what);
+  const x = dense(floatInput(x0, what));
   const d = normDim(dim, x.ndim);
   const [outer, size, inner] = around(x, d);
   const graph = needsGrad(x);
   const keptShape = x.ndim === 0 ? [] : x.shape.map((s, i) => (i === d ? 1 : s));
   const out = withoutGrad(() => {
-    const top = result(keptShape, [x], false);
+    const top = allocateOutput(keptShape, [x], false);
     if (x.numel() > 0) x.backend.kernels.f32_reduce(ReduceOp.Max, x.ptr, top.ptr, outer, size, inner);
     const shifted = x.sub(top);
     const exps = shifted.exp();
@@ -174,16 +176,16 @@ function softmaxAlong(x0: Tensor, dim: number, log: boolean): Tensor {
     for (const t of [top, shifted, exps, sums]) t.dispose();
     return y;
   });
-  if (isAnomalyEnabled()) checkForward(name, out, [x]);
-  if (graph) {
+  finishOp(out, name, [x], graph, () => {
     out.storage.markStepScoped();
     const so = new Saved(out, name);
-    record(out, name, [x], (g) => {
+    return (g) => {
       const y = so.get();
       if (log) return [g.sub(y.exp().mul(g.sum(d, true)))];
       return [y.mul(g.sub(g.mul(y).sum(d, true)))];
-    });
-  }
+    };
+  });
+  doneWith(x, x0, graph);
   return out;
 }
 

@@ -1,20 +1,27 @@
 // Tensor: a small handle (shape, dtype, storage, autograd links) on data that
-// lives in a backend's heap. Arithmetic is in ops.ts; this file holds the
-// handle, its views, reading values out, in-place writes and backward().
+// lives in a backend's heap. This file holds the handle; its methods forward
+// to the op families (ops/*.ts, math.ts, statistics.ts), to tensor-values.ts
+// for reading values out and to autograd.ts for backward(). The creation
+// functions are in tensor-creation.ts.
 
-import { getBackend, type Backend } from "./backend/index.ts";
-import { accumulateLeaf, inBackward, isGradEnabled, runBackward, withoutGrad, type BackwardOptions, type Node } from "./autograd.ts";
-import * as ops from "./ops.ts";
+import type { Backend } from "./backend/index.ts";
+import { backward, type BackwardOptions, type Node } from "./autograd.ts";
+import { AutogradError, InternalError } from "./errors.ts";
+import { describeValue } from "./graph.ts";
+import * as copies from "./ops/copies.ts";
+import * as elementwise from "./ops/elementwise.ts";
+import * as inPlace from "./ops/in-place.ts";
+import * as mm from "./ops/matmul.ts";
+import * as reductions from "./ops/reductions.ts";
 import * as views from "./ops/views.ts";
 import * as indexing from "./ops/indexing.ts";
 import * as math from "./math.ts";
 import * as stats from "./statistics.ts";
 import type { ValuesIndices } from "./values-indices.ts";
-import { takeStream } from "./random.ts";
-import { checkShape, fmt, inferShape, normDim, numel, stridesOf, type Shape } from "./shape.ts";
-import { beginOp, boundary, ReclaimedTensorError, Storage, type Lifetime } from "./storage.ts";
+import { fmt, normDim, numel, stridesOf, type Shape } from "./shape.ts";
+import { beginOp, ReclaimedTensorError, Storage, type Lifetime } from "./storage.ts";
 import { BinaryOp, UnaryOp } from "./backend/kernels.ts";
-import { checkFillValue, emptyNested } from "./tensor-values.ts";
+import * as values from "./tensor-values.ts";
 
 /** "bool" is stored as float32 0 / 1 (4 bytes an element), so masks feed the float kernels directly. */
 export type DType = "float32" | "int32" | "bool";
@@ -72,7 +79,7 @@ export class Tensor {
    * strided view has none: ops take `dense(x)` first (ops/views.ts).
    */
   get ptr(): number {
-    if (!this.contiguousFlag) throw new Error("wasmgrad internal error: a kernel was handed a non-contiguous view (call dense() first)");
+    if (!this.contiguousFlag) throw new InternalError("a kernel was handed a non-contiguous view (call dense() first)");
     return this.dataPtr;
   }
   /** @internal Byte address of the first element, for strided kernels (throws if the memory was reclaimed). */
@@ -120,7 +127,7 @@ export class Tensor {
   /** Optimizers read a gradient as the parameter's shape: a mismatched one would be read out of bounds. */
   set grad(g: Tensor | null) {
     if (g !== null) {
-      if (!(g instanceof Tensor)) throw new TypeError(`assigned grad must be a Tensor or null, got ${ops.describeValue(g)}`);
+      if (!(g instanceof Tensor)) throw new TypeError(`assigned grad must be a Tensor or null, got ${describeValue(g)}`);
       if (g.shape.join() !== this.shape.join()) {
         throw new RangeError(`assigned grad has data of a different size: grad is ${fmt(g.shape)}, the tensor is ${fmt(this.shape)}`);
       }
@@ -128,7 +135,7 @@ export class Tensor {
         throw new TypeError(`assigned grad has data of a different type: grad is ${g.dtype}, the tensor is ${this.dtype} (gradients are float32)`);
       }
       if (g.backend !== this.backend) {
-        throw new Error(`assigned grad is on the ${g.backend.name} backend, the tensor on the ${this.backend.name} backend`);
+        throw new TypeError(`assigned grad is on the ${g.backend.name} backend, the tensor on the ${this.backend.name} backend`);
       }
     }
     // A gradient is held by its parameter for as long as the parameter lives.
@@ -141,7 +148,7 @@ export class Tensor {
   }
   set requiresGrad(v: boolean) {
     if (!this.isLeaf) {
-      throw new Error(
+      throw new AutogradError(
         "you can only change requiresGrad flags of leaf variables. If you want to use a computed variable in a " +
           "subgraph that doesn't require differentiation use varNoGrad = var.detach().",
       );
@@ -166,18 +173,7 @@ export class Tensor {
   // ---- reading values ------------------------------------------------------
 
   /** A copy of the values: Float32Array, Int32Array for int32, Uint8Array of 0 / 1 for bool. */
-  data(): Float32Array | Int32Array | Uint8Array {
-    beginOp();
-    const t = this.contiguousFlag ? this : withoutGrad(() => views.dense(this));
-    const p = t.ptr >>> 2;
-    const n = t.numel();
-    const heap = t.backend.heap;
-    const values =
-      t.dtype === "bool" ? Uint8Array.from(heap.f32.subarray(p, p + n), (v) => (v !== 0 ? 1 : 0))
-      : t.dtype === "int32" ? heap.i32.slice(p, p + n) : heap.f32.slice(p, p + n);
-    views.doneWith(t, this, false);
-    return values;
-  }
+  data(): Float32Array | Int32Array | Uint8Array { return values.flatValues(this); }
 
   /** The value of a one-element tensor as a JS number. */
   item(): number {
@@ -191,35 +187,8 @@ export class Tensor {
   }
 
   /** The values as nested arrays (a number for a 0-d tensor). */
-  toArray(): NestedArray {
-    if (this.numel() === 0) return emptyNested(this.shape);
-    const flat = Array.from(this.data());
-    if (this.ndim === 0) return flat[0];
-    const build = (dim: number, start: number): NestedArray[] => {
-      const len = this.shape[dim];
-      const stride = numel(this.shape.slice(dim + 1));
-      const out: NestedArray[] = [];
-      for (let i = 0; i < len; i++) {
-        out.push(dim === this.ndim - 1 ? flat[start + i] : build(dim + 1, start + i * stride));
-      }
-      return out;
-    };
-    return build(0, 0);
-  }
-
-  toString(): string {
-    // Not JSON: it prints NaN and ±Infinity as null, and those are what someone printing a tensor looks for.
-    const leaf = (x: number): string => (this.dtype === "bool" ? String(x !== 0) : String(x));
-    const show = (x: NestedArray): string => (Array.isArray(x) ? `[${x.map(show).join(",")}]` : leaf(x));
-    // A zero-element tensor prints as PyTorch's `tensor([], size=(…))`: its shape
-    // can be [2^26, 2^26, 0], whose nested arrays would not fit in memory.
-    const empty = this.numel() === 0;
-    const body = !this.storage.isAlive ? '"<reclaimed>"' : empty ? "[]" : show(this.toArray());
-    const size = empty && this.ndim !== 1 ? `, size=(${this.shape.join(", ")})` : "";
-    const extra = size + (this.dtype === "float32" ? "" : `, dtype=${this.dtype}`);
-    const grad = this.gradFn ? `, gradFn=<${this.gradFn.name}Backward>` : this.requiresGrad ? ", requiresGrad=true" : "";
-    return `tensor(${body}${extra}${grad})`;
-  }
+  toArray(): NestedArray { return values.nestedValues(this); }
+  toString(): string { return values.formatTensor(this); }
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();
   }
@@ -288,53 +257,53 @@ export class Tensor {
 
   /** A copy you own: it is never reclaimed at a step boundary. Gradients flow through it. */
   clone(): Tensor {
-    return ops.clone(this);
+    return copies.clone(this);
   }
   float(): Tensor {
-    return ops.toFloat(this);
+    return copies.toFloat(this);
   }
   /** A bool tensor: true where nonzero. */
   bool(): Tensor {
     return this.ne(0);
   }
 
-  // ---- elementwise (ops.ts) ------------------------------------------------
+  // ---- elementwise (ops/elementwise.ts) -------------------------------------
 
   /** this + alpha·other. */
   add(other: Tensor | Scalar, opts?: { alpha?: number }): Tensor {
-    return ops.binary(this, scaled(other, opts?.alpha), BinaryOp.Add);
+    return elementwise.binary(this, elementwise.scaled(other, opts?.alpha), BinaryOp.Add);
   }
   /** this − alpha·other. */
   sub(other: Tensor | Scalar, opts?: { alpha?: number }): Tensor {
-    return ops.binary(this, scaled(other, opts?.alpha), BinaryOp.Sub);
+    return elementwise.binary(this, elementwise.scaled(other, opts?.alpha), BinaryOp.Sub);
   }
-  mul(other: Tensor | Scalar): Tensor { return ops.binary(this, other, BinaryOp.Mul); }
-  div(other: Tensor | Scalar): Tensor { return ops.binary(this, other, BinaryOp.Div); }
-  pow(exponent: Tensor | Scalar): Tensor { return ops.binary(this, exponent, BinaryOp.Pow); }
-  maximum(other: Tensor | Scalar): Tensor { return ops.binary(this, other, BinaryOp.Maximum); }
-  minimum(other: Tensor | Scalar): Tensor { return ops.binary(this, other, BinaryOp.Minimum); }
+  mul(other: Tensor | Scalar): Tensor { return elementwise.binary(this, other, BinaryOp.Mul); }
+  div(other: Tensor | Scalar): Tensor { return elementwise.binary(this, other, BinaryOp.Div); }
+  pow(exponent: Tensor | Scalar): Tensor { return elementwise.binary(this, exponent, BinaryOp.Pow); }
+  maximum(other: Tensor | Scalar): Tensor { return elementwise.binary(this, other, BinaryOp.Maximum); }
+  minimum(other: Tensor | Scalar): Tensor { return elementwise.binary(this, other, BinaryOp.Minimum); }
   /** Comparisons give bool tensors and no gradient. */
-  eq(other: Tensor | Scalar): Tensor { return ops.binary(this, other, BinaryOp.Eq); }
-  ne(other: Tensor | Scalar): Tensor { return ops.binary(this, other, BinaryOp.Ne); }
-  lt(other: Tensor | Scalar): Tensor { return ops.binary(this, other, BinaryOp.Lt); }
-  le(other: Tensor | Scalar): Tensor { return ops.binary(this, other, BinaryOp.Le); }
-  gt(other: Tensor | Scalar): Tensor { return ops.binary(this, other, BinaryOp.Gt); }
-  ge(other: Tensor | Scalar): Tensor { return ops.binary(this, other, BinaryOp.Ge); }
+  eq(other: Tensor | Scalar): Tensor { return elementwise.binary(this, other, BinaryOp.Eq); }
+  ne(other: Tensor | Scalar): Tensor { return elementwise.binary(this, other, BinaryOp.Ne); }
+  lt(other: Tensor | Scalar): Tensor { return elementwise.binary(this, other, BinaryOp.Lt); }
+  le(other: Tensor | Scalar): Tensor { return elementwise.binary(this, other, BinaryOp.Le); }
+  gt(other: Tensor | Scalar): Tensor { return elementwise.binary(this, other, BinaryOp.Gt); }
+  ge(other: Tensor | Scalar): Tensor { return elementwise.binary(this, other, BinaryOp.Ge); }
   /** other − this, for `1 - x` style code. */
-  rsub(other: Scalar): Tensor { return ops.binary(this, other, BinaryOp.Sub, true); }
+  rsub(other: Scalar): Tensor { return elementwise.binary(this, other, BinaryOp.Sub, true); }
   /** other / this. */
-  rdiv(other: Scalar): Tensor { return ops.binary(this, other, BinaryOp.Div, true); }
+  rdiv(other: Scalar): Tensor { return elementwise.binary(this, other, BinaryOp.Div, true); }
 
-  neg(): Tensor { return ops.unary(this, UnaryOp.Neg); }
-  abs(): Tensor { return ops.unary(this, UnaryOp.Abs); }
-  sqrt(): Tensor { return ops.unary(this, UnaryOp.Sqrt); }
-  exp(): Tensor { return ops.unary(this, UnaryOp.Exp); }
-  log(): Tensor { return ops.unary(this, UnaryOp.Log); }
-  relu(): Tensor { return ops.unary(this, UnaryOp.Relu); }
-  sigmoid(): Tensor { return ops.unary(this, UnaryOp.Sigmoid); }
-  tanh(): Tensor { return ops.unary(this, UnaryOp.Tanh); }
-  square(): Tensor { return ops.unary(this, UnaryOp.Square); }
-  sign(): Tensor { return ops.unary(this, UnaryOp.Sign); }
+  neg(): Tensor { return elementwise.unary(this, UnaryOp.Neg); }
+  abs(): Tensor { return elementwise.unary(this, UnaryOp.Abs); }
+  sqrt(): Tensor { return elementwise.unary(this, UnaryOp.Sqrt); }
+  exp(): Tensor { return elementwise.unary(this, UnaryOp.Exp); }
+  log(): Tensor { return elementwise.unary(this, UnaryOp.Log); }
+  relu(): Tensor { return elementwise.unary(this, UnaryOp.Relu); }
+  sigmoid(): Tensor { return elementwise.unary(this, UnaryOp.Sigmoid); }
+  tanh(): Tensor { return elementwise.unary(this, UnaryOp.Tanh); }
+  square(): Tensor { return elementwise.unary(this, UnaryOp.Square); }
+  sign(): Tensor { return elementwise.unary(this, UnaryOp.Sign); }
   sin(): Tensor { return math.sin(this); }
   cos(): Tensor { return math.cos(this); }
   /** min(max(x, min), max); either bound may be null. */
@@ -343,17 +312,17 @@ export class Tensor {
   softmax(dim: number): Tensor { return stats.softmax(this, dim); }
   logSoftmax(dim: number): Tensor { return stats.logSoftmax(this, dim); }
 
-  matmul(other: Tensor): Tensor { return ops.matmul(this, other); }
+  matmul(other: Tensor): Tensor { return mm.matmul(this, other); }
 
-  // ---- reductions (ops.ts) -------------------------------------------------
+  // ---- reductions (ops/reductions.ts) ---------------------------------------
 
-  sum(dim?: number | number[] | null, keepdim = false): Tensor { return ops.reduce(this, "sum", dim, keepdim); }
-  mean(dim?: number | number[] | null, keepdim = false): Tensor { return ops.reduce(this, "mean", dim, keepdim); }
+  sum(dim?: number | number[] | null, keepdim = false): Tensor { return reductions.reduce(this, "sum", dim, keepdim); }
+  mean(dim?: number | number[] | null, keepdim = false): Tensor { return reductions.reduce(this, "mean", dim, keepdim); }
   /** max() → the largest value; max(dim) → { values, indices }, also `const [values, indices] = x.max(1)`. */
   max(): Tensor;
   max(dim: number, keepdim?: boolean): ValuesIndices;
   max(dim?: number, keepdim = false): Tensor | ValuesIndices {
-    return dim === undefined ? ops.maxAll(this) : ops.maxDim(this, dim, keepdim);
+    return dim === undefined ? reductions.maxAll(this) : reductions.maxDim(this, dim, keepdim);
   }
   /** min() → the smallest value; min(dim) → { values, indices }, also destructurable. */
   min(): Tensor;
@@ -371,136 +340,34 @@ export class Tensor {
     const a = stats.varArgs("std", dim, keepdim, opts);
     return stats.std(this, a.dim, a.keepdim, a.correction);
   }
-  argmax(dim?: number, keepdim = false): Tensor { return ops.argmax(this, dim, keepdim); }
+  argmax(dim?: number, keepdim = false): Tensor { return reductions.argmax(this, dim, keepdim); }
   argmin(dim?: number, keepdim = false): Tensor { return stats.argmin(this, dim, keepdim); }
   /** The p-norm (p = 2 or 1) over all elements or along dim. */
-  norm(p: 1 | 2 = 2, dim?: number | number[] | null, keepdim = false): Tensor { return ops.norm(this, p, dim, keepdim); }
+  norm(p: 1 | 2 = 2, dim?: number | number[] | null, keepdim = false): Tensor { return reductions.norm(this, p, dim, keepdim); }
 
-  // ---- in place (no autograd; bump the version so backward notices) --------
+  // ---- in place (ops/in-place.ts: no autograd; the version bump lets backward notice) ----
 
-  private checkInPlace(what: string): void {
-    beginOp();
-    if (isGradEnabled() && this.requiresGrad) {
-      throw new Error(
-        this.isLeaf
-          ? `a leaf Variable that requires grad is being used in an in-place operation (${what}); wrap it in noGrad(() => …)`
-          : `${what} on a tensor that is part of a graph is not supported: use the out-of-place op`,
-      );
-    }
-  }
-  private written(): this {
-    this.storage.version++;
-    return this;
-  }
-  /** Runs `write` on this tensor, or on a dense copy that is then written back through the view. */
-  private inPlace(what: string, write: (dense: Tensor) => void): this {
-    this.checkInPlace(what);
-    views.writeThrough(this, what, write);
-    return this.written();
-  }
-  zero_(): this {
-    return this.fill_(0);
-  }
-  fill_(value: number): this {
-    if (typeof value !== "number") throw new TypeError(`fill_(): value must be a number, got ${ops.describeValue(value)}`);
-    checkFillValue(value, this.dtype);
-    return this.inPlace("fill_", (d) => {
-      if (d.dtype === "int32") d.backend.heap.i32.fill(value | 0, d.ptr >>> 2, (d.ptr >>> 2) + d.numel());
-      else d.backend.kernels.f32_fill(d.ptr, d.numel(), d.dtype === "bool" ? Number(value !== 0) : value);
-    });
-  }
-  add_(other: Tensor | Scalar, opts?: { alpha?: number }): this {
-    const o = withoutGrad(() => scaled(other, opts?.alpha));
-    this.inPlace("add_", (d) => ops.binaryInto(d, o, BinaryOp.Add));
-    dropScaled(o, other);
-    return this;
-  }
-  sub_(other: Tensor | Scalar, opts?: { alpha?: number }): this {
-    const o = withoutGrad(() => scaled(other, opts?.alpha));
-    this.inPlace("sub_", (d) => ops.binaryInto(d, o, BinaryOp.Sub));
-    dropScaled(o, other);
-    return this;
-  }
-  mul_(other: Tensor | Scalar): this {
-    return this.inPlace("mul_", (d) => ops.binaryInto(d, other, BinaryOp.Mul));
-  }
-  div_(other: Tensor | Scalar): this {
-    return this.inPlace("div_", (d) => ops.binaryInto(d, other, BinaryOp.Div));
-  }
-  clamp_(min?: number | null, max?: number | null): this {
-    this.checkInPlace("clamp_");
-    math.clampInto(this, min, max);
-    return this.written();
-  }
-  copy_(src: Tensor): this {
-    return this.inPlace("copy_", (d) => ops.copyInto(d, src));
-  }
+  zero_(): this { return inPlace.fill(this, 0); }
+  fill_(value: number): this { return inPlace.fill(this, value); }
+  add_(other: Tensor | Scalar, opts?: { alpha?: number }): this { return inPlace.addScaled(this, "add_", other, opts?.alpha); }
+  sub_(other: Tensor | Scalar, opts?: { alpha?: number }): this { return inPlace.addScaled(this, "sub_", other, opts?.alpha); }
+  mul_(other: Tensor | Scalar): this { return inPlace.writeInPlace(this, "mul_", (d) => elementwise.binaryInto(d, other, BinaryOp.Mul)); }
+  div_(other: Tensor | Scalar): this { return inPlace.writeInPlace(this, "div_", (d) => elementwise.binaryInto(d, other, BinaryOp.Div)); }
+  clamp_(min?: number | null, max?: number | null): this { return inPlace.writeInPlace(this, "clamp_", (d) => math.clampInto(d, min, max)); }
+  copy_(src: Tensor): this { return inPlace.writeInPlace(this, "copy_", (d) => copies.copyInto(d, src)); }
   /** In place: `value` where the bool mask is true. */
   maskedFill_(mask: Tensor, value: number): this {
-    return this.inPlace("maskedFill_", (d) => indexing.maskedFillInto(d, mask, value));
+    return inPlace.writeInPlace(this, "maskedFill_", (d) => indexing.maskedFillInto(d, mask, value));
   }
   /** Fills with U(low, high) from the seeded generator. */
-  uniform_(low = 0, high = 1): this {
-    this.checkRandomFill("uniform_");
-    if (!(low <= high)) throw new RangeError(`uniform_ expects to return a [from, to) range, but found from=${low} > to=${high}`);
-    return this.inPlace("uniform_", (d) => {
-      const n = d.numel();
-      const s = takeStream(d.backend, n);
-      d.backend.kernels.random_uniform(d.ptr, n, s.seedLo, s.seedHi, s.offset, low, high);
-    });
-  }
+  uniform_(low = 0, high = 1): this { return inPlace.randomFill(this, "uniform_", low, high); }
   /** Fills with N(mean, std²) from the seeded generator. */
-  normal_(mean = 0, std = 1): this {
-    this.checkRandomFill("normal_");
-    if (!(std >= 0)) throw new RangeError(`normal expects std >= 0.0, but found std ${std}`);
-    return this.inPlace("normal_", (d) => {
-      const n = d.numel();
-      const s = takeStream(d.backend, n);
-      d.backend.kernels.random_normal(d.ptr, n, s.seedLo, s.seedHi, s.offset, mean, std);
-    });
-  }
-
-  /** The random kernels write float32 bits: into an int32 tensor they would be garbage integers. */
-  private checkRandomFill(what: string): void {
-    if (this.dtype !== "float32") throw new TypeError(`${what}(): only float32 tensors can be filled with random values, not ${this.dtype}`);
-  }
+  normal_(mean = 0, std = 1): this { return inPlace.randomFill(this, "normal_", mean, std); }
 
   // ---- autograd ------------------------------------------------------------
 
   /** Computes gradients of this tensor with respect to the graph's leaves. */
-  backward(gradient?: Tensor, opts: BackwardOptions = {}): void {
-    if (!this.requiresGrad) {
-      throw new Error("element 0 of tensors does not require grad and does not have a gradFn");
-    }
-    if (inBackward()) throw new Error("backward() cannot be called from inside a backward pass");
-    let g: Tensor;
-    if (gradient === undefined) {
-      if (this.numel() !== 1) {
-        throw new Error(`grad can be implicitly created only for scalar outputs (this tensor has shape ${fmt(this.shape)})`);
-      }
-      g = Tensor.empty(this.shape, "float32", this.backend, "step");
-      this.backend.kernels.f32_fill(g.ptr, 1, 1);
-    } else {
-      if (!(gradient instanceof Tensor)) throw new TypeError(`backward(): gradient must be a Tensor, got ${ops.describeValue(gradient)}`);
-      ops.backendOf(this, gradient);
-      if (gradient.shape.join() !== this.shape.join()) {
-        throw new RangeError(
-          `Mismatch in shape: grad_output[0] has a shape of ${fmt(gradient.shape)} and output[0] has a shape of ${fmt(this.shape)}.`,
-        );
-      }
-      // PyTorch casts the gradient to the output's dtype; read as float bits, 1 would be 1.4e-45.
-      g = gradient.dtype === "float32" ? gradient : ops.toFloat(gradient);
-      if (g !== gradient) g.storage.markStepScoped();
-      if (!g.isContiguous()) g = withoutGrad(() => g.contiguous());
-    }
-    if (this.isLeaf) {
-      withoutGrad(() => accumulateLeaf(this, g));
-      return;
-    }
-    runBackward(this, g, opts);
-    // A retained graph will be walked again: the step is not over (PyTorch allows as many walks as retains).
-    if (!opts.retainGraph) boundary("backward()", true);
-  }
+  backward(gradient?: Tensor, opts: BackwardOptions = {}): void { backward(this, gradient, opts); }
 }
 
 /** Row-major with no gaps, ignoring the strides of size-1 dims (PyTorch's is_contiguous). */
@@ -520,16 +387,6 @@ function shapeArgs(args: readonly (number | readonly number[])[]): number[] {
   return args.length === 1 && Array.isArray(args[0]) ? [...(args[0] as number[])] : (args as number[]);
 }
 
-function scaled(other: Tensor | Scalar, alpha = 1): Tensor | Scalar {
-  if (alpha === 1) return other;
-  return typeof other === "number" ? other * alpha : other.mul(alpha);
-}
-
-/** Frees scaled()'s temporary at once: add_(g, { alpha }) in an update loop leaves nothing behind. */
-function dropScaled(made: Tensor | Scalar, other: Tensor | Scalar): void {
-  if (made !== other && made instanceof Tensor) made.storage.release("it was an internal temporary of add_/sub_");
-}
-
 /**
  * @internal zeroGrad's zero_() of a gradient: the same value and version bump,
  * with the zeros pending on its memory (Storage.zeroOnNextRead) when the gradient
@@ -542,190 +399,4 @@ export function zeroGradient(g: Tensor): void {
   } else {
     g.zero_();
   }
-}
-
-
-// ---- creation ---------------------------------------------------------------
-
-function creationOpts(opts: TensorOptions | undefined, fallback: DType = "float32"): { dtype: DType; requiresGrad: boolean } {
-  const dtype = opts?.dtype ?? fallback;
-  if (dtype !== "float32" && dtype !== "int32" && dtype !== "bool") {
-    throw new TypeError(`unsupported dtype ${JSON.stringify(dtype)}: expected "float32", "int32" or "bool"`);
-  }
-  return { dtype, requiresGrad: opts?.requiresGrad ?? false };
-}
-
-/**
- * A creation function's tensor: a temporary (storage.ts), unless it requires
- * grad. made() marks it unread once written, so that one set aside (a test
- * set made before training) is kept rather than reclaimed.
- */
-function created(what: string, shape: Shape, opts: { dtype: DType; requiresGrad: boolean }): Tensor {
-  beginOp(what);
-  const t = Tensor.empty(shape, opts.dtype, getBackend(), opts.requiresGrad ? "owned" : "temporary");
-  if (opts.requiresGrad) t.requiresGrad = true;
-  return t;
-}
-
-function made(t: Tensor): Tensor {
-  t.storage.markFresh();
-  return t;
-}
-
-function shapeArg(shape: readonly number[] | number, rest: number[]): number[] {
-  return checkShape(typeof shape === "number" ? [shape, ...rest] : [...shape]);
-}
-
-/** Flattens nested arrays, checking they are rectangular. */
-function flattenNested(data: NestedInput): { shape: number[]; values: number[]; bools: boolean } {
-  const shape: number[] = [];
-  let probe: NestedInput = data;
-  while (Array.isArray(probe)) {
-    shape.push(probe.length);
-    probe = probe[0] as NestedInput;
-    if (probe === undefined) break;
-  }
-  const values: number[] = [];
-  let bools = false;
-  const walk = (x: NestedInput, dim: number): void => {
-    if (dim === shape.length) {
-      if (typeof x === "boolean") {
-        bools = true;
-        values.push(Number(x));
-        return;
-      }
-      if (typeof x !== "number") throw new TypeError(`tensor(): expected a number at depth ${dim}, got ${typeof x}`);
-      values.push(x);
-      return;
-    }
-    if (!Array.isArray(x) || x.length !== shape[dim]) {
-      throw new RangeError(
-        `tensor(): expected sequence of length ${shape[dim]} at dim ${dim} (got ${Array.isArray(x) ? x.length : typeof x})`,
-      );
-    }
-    for (const v of x) walk(v, dim + 1);
-  };
-  walk(data, 0);
-  return { shape, values, bools };
-}
-
-/**
- * A tensor from nested arrays, or from a typed array with `shape`.
- * Numbers give float32 (PyTorch would pick int64 for integers: say dtype "int32" for class labels).
- */
-export function tensor(
-  data: NestedInput | Float32Array | Int32Array | Uint8Array | readonly number[] | readonly boolean[],
-  opts?: TensorOptions & { shape?: readonly number[] },
-): Tensor {
-  let shape: number[];
-  let values: ArrayLike<number>;
-  let fallback: DType = data instanceof Int32Array ? "int32" : "float32";
-  if (ArrayBuffer.isView(data)) {
-    values = data as Float32Array;
-    shape = opts?.shape ? checkShape([...opts.shape]) : [values.length];
-    if (numel(shape) !== values.length) {
-      throw new RangeError(`tensor(): shape ${fmt(shape)} needs ${numel(shape)} values, got ${values.length}`);
-    }
-  } else {
-    const f = flattenNested(data as NestedInput);
-    shape = opts?.shape ? inferShape([...opts.shape], f.values.length, f.shape) : f.shape;
-    values = f.values;
-    if (f.bools) fallback = "bool";
-  }
-  const o = creationOpts(opts, fallback);
-  if (o.dtype === "int32" && !(data instanceof Int32Array)) {
-    for (let i = 0; i < values.length; i++) {
-      if (!Number.isInteger(values[i])) throw new TypeError(`tensor(): int32 tensor got non-integer value ${values[i]}`);
-      // The heap's Int32Array would wrap it silently.
-      if (!isInt32(values[i])) throw new RangeError(`tensor(): value ${values[i]} is out of range for int32 (at flat index ${i})`);
-    }
-  }
-  const t = created("tensor", shape, o);
-  const p = t.ptr >>> 2;
-  if (o.dtype === "int32") t.backend.heap.i32.set(values as ArrayLike<number>, p);
-  else if (o.dtype === "bool") t.backend.heap.f32.set(Array.from(values, (v) => (v !== 0 ? 1 : 0)), p);
-  else t.backend.heap.f32.set(values as ArrayLike<number>, p);
-  return made(t);
-}
-
-function isInt32(x: number): boolean {
-  return x >= -2147483648 && x <= 2147483647;
-}
-
-/** An uninitialised float32 tensor (or dtype), like torch.empty. */
-export function empty(shape: readonly number[] | number, opts?: TensorOptions): Tensor {
-  return made(created("empty", shapeArg(shape, []), creationOpts(opts)));
-}
-
-export function full(shape: readonly number[] | number, value: number, opts?: TensorOptions): Tensor {
-  const o = creationOpts(opts);
-  if (typeof value === "number") checkFillValue(value, o.dtype);
-  const t = created("full", shapeArg(shape, []), o);
-  return made(withoutGrad(() => t.fill_(value)));
-}
-export function zeros(shape: readonly number[] | number, ...rest: [...number[]] | [TensorOptions]): Tensor {
-  const { dims, opts } = splitDims(rest);
-  return full(shapeArg(shape, dims), 0, opts);
-}
-export function ones(shape: readonly number[] | number, ...rest: [...number[]] | [TensorOptions]): Tensor {
-  const { dims, opts } = splitDims(rest);
-  return full(shapeArg(shape, dims), 1, opts);
-}
-/** Standard normal values from the seeded generator. */
-export function randn(shape: readonly number[] | number, ...rest: [...number[]] | [TensorOptions]): Tensor {
-  const { dims, opts } = splitDims(rest);
-  const t = created("randn", shapeArg(shape, dims), randomOpts("randn", opts));
-  return made(withoutGrad(() => t.normal_(0, 1)));
-}
-/** Uniform values in [0, 1) from the seeded generator. */
-export function rand(shape: readonly number[] | number, ...rest: [...number[]] | [TensorOptions]): Tensor {
-  const { dims, opts } = splitDims(rest);
-  const t = created("rand", shapeArg(shape, dims), randomOpts("rand", opts));
-  return made(withoutGrad(() => t.uniform_(0, 1)));
-}
-
-function randomOpts(what: string, opts: TensorOptions | undefined): { dtype: DType; requiresGrad: boolean } {
-  const o = creationOpts(opts);
-  if (o.dtype !== "float32") throw new TypeError(`${what}(): random values need dtype float32, got ${o.dtype}`);
-  return o;
-}
-export function zerosLike(t: Tensor, opts?: TensorOptions): Tensor {
-  return full(t.shape, 0, { dtype: t.dtype, ...opts });
-}
-export function onesLike(t: Tensor, opts?: TensorOptions): Tensor {
-  return full(t.shape, 1, { dtype: t.dtype, ...opts });
-}
-
-function splitDims(rest: unknown[]): { dims: number[]; opts?: TensorOptions } {
-  const last = rest[rest.length - 1];
-  if (last !== undefined && typeof last === "object") return { dims: rest.slice(0, -1) as number[], opts: last as TensorOptions };
-  return { dims: rest as number[] };
-}
-
-/**
- * arange(end) or arange(start, end, step). Integer arguments give int32 (PyTorch: int64),
- * otherwise float32.
- */
-export function arange(start: number, end?: number, step = 1, opts?: TensorOptions): Tensor {
-  if (end === undefined) [start, end] = [0, start];
-  if (step === 0) throw new RangeError("arange: step must be nonzero");
-  if (![start, end, step].every(Number.isFinite)) throw new RangeError("arange: start, end and step must be finite");
-  if ((end - start) / step < 0) {
-    throw new RangeError("arange: upper bound and larger bound inconsistent with step sign");
-  }
-  const n = Math.max(0, Math.ceil((end - start) / step));
-  const ints = [start, end, step].every(Number.isInteger);
-  const o = creationOpts(opts, ints ? "int32" : "float32");
-  if (o.dtype === "bool") throw new TypeError('arange: dtype "bool" is not supported (as in PyTorch): use arange(n).lt(k) for a mask');
-  if (o.dtype === "int32" && n > 0 && !(isInt32(start) && isInt32(start + (n - 1) * step))) {
-    throw new RangeError(`arange: values from ${start} to ${start + (n - 1) * step} do not fit in int32`);
-  }
-  const t = created("arange", [n], o);
-  if (o.dtype === "float32") t.backend.kernels.f32_arange(t.ptr, n, start, step);
-  else {
-    const view = t.backend.heap.i32;
-    const p = t.ptr >>> 2;
-    for (let i = 0; i < n; i++) view[p + i] = start + i * step;
-  }
-  return made(t);
 }

@@ -6,7 +6,8 @@ import { setBackend } from "../src/backend/index.ts";
 import { DataLoader, syntheticRegression, TensorDataset, type Dataset } from "../src/data/index.ts";
 import { manualSeed } from "../src/random.ts";
 import { ReclaimedTensorError } from "../src/storage.ts";
-import { arange, tensor, type Tensor } from "../src/tensor.ts";
+import type { Tensor } from "../src/tensor.ts";
+import { arange, tensor } from "../src/tensor-creation.ts";
 
 /** X [n, 2] with row i = [10·i, 10·i + 1] and y [n] = i, so every batch says which rows it holds. */
 function rowsDataset(n: number): TensorDataset {

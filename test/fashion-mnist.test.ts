@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { DataLoader, fashionMnist, FASHION_MNIST_CLASSES, textLabels } from "../src/data/index.ts";
 import type { FashionMnistDataset } from "../src/data/fashion-mnist.ts";
 import { readIdx } from "../src/data/idx.ts";
-import { tensor } from "../src/tensor.ts";
+import { tensor } from "../src/tensor-creation.ts";
 
 const SUBSET = fileURLToPath(new URL("../data/fashion-mnist-subset/", import.meta.url));
 const SYSTEM = "/usr/share/datasets/fashion-mnist";

@@ -2,7 +2,7 @@
 // does, the version checks that guard saved tensors, and the copies they avoid.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { arange, data, memoryStats, noGrad, nn, randn, setBackend, tensor, zeros } from "../src/index.ts";
+import { arange, data, detectAnomaly, memoryStats, noGrad, nn, ones, randn, setBackend, tensor, zeros } from "../src/index.ts";
 
 for (const backend of ["wasm", "js"] as const) {
   describe(`views (${backend} backend)`, () => {
@@ -162,6 +162,43 @@ for (const backend of ["wasm", "js"] as const) {
       expect(c.toArray()).toEqual([[0, 3], [1, 4], [2, 5]]);
       const ds = new data.TensorDataset(x.t(), arange(3));
       expect(ds.get(1)[0].toArray()).toEqual([1, 4]);
+    });
+
+    it("sin, clamp, leakyRelu, softmax, min, argmin and oneHot read a transposed view as its values, gradients included", () => {
+      setup();
+      const base = () => tensor([[1, -2, 3], [4, 5, -6]]);
+      const ops: [string, (t: ReturnType<typeof tensor>) => ReturnType<typeof tensor>][] = [
+        ["sin", (t) => t.sin()], ["clamp", (t) => t.clamp(0, 2)], ["leakyRelu", (t) => nn.functional.leakyRelu(t)],
+        ["softmax", (t) => t.softmax(1)], ["logSoftmax", (t) => t.logSoftmax(0)], ["min", (t) => t.min()],
+        ["min(dim)", (t) => t.min(1).values],
+      ];
+      for (const [name, op] of ops) {
+        const view = base().requiresGrad_();
+        const copy = base().t().contiguous().requiresGrad_();
+        const fromView = op(view.t());
+        const fromCopy = op(copy);
+        expect(fromView.toArray(), name).toEqual(fromCopy.toArray());
+        fromView.sum().backward();
+        fromCopy.sum().backward();
+        expect(view.grad!.t().toArray(), name).toEqual(copy.grad!.toArray());
+      }
+      expect(base().t().argmin(1).toArray()).toEqual([0, 0, 1]);
+      expect(nn.functional.oneHot(arange(6).view(2, 3).t(), 6).argmax(2).toArray()).toEqual([[0, 3], [1, 4], [2, 5]]);
+    });
+
+    it("anomaly mode names the op, and its input as the carrier, when a NaN comes in through a transposed view", () => {
+      setup();
+      const x = tensor([[NaN, 1], [2, 3]]);
+      const carrier = "(its input 0 already held NaN: it came from before this op, e.g. from the data)";
+      expect(() => detectAnomaly(() => noGrad(() => x.t().add(ones(2, 2))))).toThrow(`anomaly: Add produced NaN in its output of shape [2, 2] ${carrier}`);
+      expect(() => detectAnomaly(() => noGrad(() => x.t().sin()))).toThrow(`anomaly: Sin produced NaN in its output of shape [2, 2] ${carrier}`);
+    });
+
+    it("clamp_ through a transposed view writes the base's elements", () => {
+      setup();
+      const base = tensor([[1, -2, 3], [4, 5, -6]]);
+      base.t().clamp_(0, 2);
+      expect(base.toArray()).toEqual([[1, 0, 2], [2, 2, 0]]);
     });
   });
 }

@@ -11,7 +11,7 @@ import * as wasmgrad from "../../src/index.ts";
 import { data, manualSeed, memoryStats, nn, noGrad, optim, randn, empty, ready, setBackend, getBackend, type Tensor } from "../../src/index.ts";
 import { GemmLayout } from "../../src/backend/kernels.ts";
 import type { Kernels } from "../../src/backend/kernels.ts";
-import { gemm } from "../../src/ops.ts";
+import { gemm } from "../../src/ops/matmul.ts";
 import { fillRandom, maxRssBytes, rssBytes, operandShapes, timeCalls, warmUp, type Contender } from "./contender.ts";
 import { probeForBackend, type PeakProbe } from "./peak.ts";
 import type { EpochReply, EvalReply, InfoReply, Layout, ProbeInfo, ProfileReply, StatsReply } from "./protocol.ts";

@@ -2,7 +2,8 @@
 
 import { withoutGrad } from "../autograd.ts";
 import { fmt } from "../shape.ts";
-import { randn, type Tensor } from "../tensor.ts";
+import type { Tensor } from "../tensor.ts";
+import { randn } from "../tensor-creation.ts";
 
 const NOISE_STD = 0.01;
 

@@ -4,7 +4,8 @@
 import { MAX_DIMS } from "../backend/backend.ts";
 import { describeForeignFile } from "../foreign-formats.ts";
 import { type StateDict } from "../nn/module.ts";
-import { empty, Tensor } from "../tensor.ts";
+import { Tensor } from "../tensor.ts";
+import { empty } from "../tensor-creation.ts";
 import { describe, describeError, q, shapeText } from "./messages.ts";
 import { DTYPE_BITS, LOADED_DTYPE, MAX_HEADER_BYTES, MAX_HEADER_DEPTH, METADATA_KEY, SafetensorsError, SUPPORTED_HINT, U64_BYTES, type LoadOptions, type SafetensorsEntry, type SafetensorsHeader } from "./safetensors.ts";
 

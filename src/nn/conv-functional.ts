@@ -5,8 +5,8 @@
 
 import { GemmLayout, ReduceOp } from "../backend/kernels.ts";
 import { checkForward, isAnomalyEnabled, Saved } from "../autograd.ts";
-import { reshape } from "../ops.ts";
-import { backendOf, describeValue, needsGrad, record, result } from "../graph.ts";
+import { reshape } from "../ops/views.ts";
+import { backendOf, describeValue, needsGrad, record, allocateOutput } from "../graph.ts";
 import { fmt, numel } from "../shape.ts";
 import { Storage } from "../storage.ts";
 import type { Tensor } from "../tensor.ts";
@@ -114,7 +114,7 @@ function conv2dForward(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geomet
   const chunks = Array.from({ length: Math.ceil(N / per) }, (_, i) => [i * per, Math.min(per, N - i * per)] as const);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const graph = needsGrad(...inputs);
-  const out = result([N, OC, OH, OW], inputs, graph);
+  const out = allocateOutput([N, OC, OH, OW], inputs, graph);
   /** col [K, n·P] of images [n0, n0 + n) of x. */
   const im2col = (xs: Tensor, col: Storage, n0: number, n: number) =>
     kr.f32_im2col(xs.ptr + 4 * n0 * CHW, col.ptr, 0, K, n, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
@@ -142,13 +142,13 @@ function conv2dForward(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geomet
     if (bias?.requiresGrad) {
       // Σ over images and pixels of dy [N, OC, P]: pixels first, then images.
       const perImage = scratch(be, N * OC);
-      gb = result([OC], [dy], false);
+      gb = allocateOutput([OC], [dy], false);
       kr.f32_reduce(ReduceOp.Sum, dy.ptr, perImage.ptr, N * OC, P, 1);
       kr.f32_reduce(ReduceOp.Sum, perImage.ptr, gb.ptr, 1, N, OC);
       perImage.release("conv2d's bias gradient is done with it");
     }
-    if (weight.requiresGrad) gw = result(weight.shape, [dy], false);
-    if (x.requiresGrad) gx = result(x.shape, [dy], false);
+    if (weight.requiresGrad) gw = allocateOutput(weight.shape, [dy], false);
+    if (x.requiresGrad) gx = allocateOutput(x.shape, [dy], false);
     if (gw && (K * OC === 0 || N * P === 0)) kr.f32_fill(gw.ptr, weight.numel(), 0);
     if (gx && (K * OC === 0 || N * P === 0)) kr.f32_fill(gx.ptr, x.numel(), 0);
     if ((gw || gx) && K * OC > 0 && N * P > 0) {
@@ -210,7 +210,7 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, opts: Pool2dOptions = {}
     const planes = N * C;
     const be = x4.backend;
     const graph = needsGrad(x4);
-    const out = result([N, C, OH, OW], [x4], graph);
+    const out = allocateOutput([N, C, OH, OW], [x4], graph);
     const idx = scratch(be, planes * OH * OW);
     be.kernels.f32_max_pool2d(x4.ptr, out.ptr, idx.ptr, 0, planes, H, W, OH, OW, KH, KW, SH, SW, PH, PW);
     if (isAnomalyEnabled()) checkForward("MaxPool2d", out, [x4]);
@@ -219,7 +219,7 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, opts: Pool2dOptions = {}
       return out;
     }
     return record(out, "MaxPool2d", [x4], (dy) => {
-      const dx = result(x4.shape, [dy], false);
+      const dx = allocateOutput(x4.shape, [dy], false);
       be.kernels.f32_max_pool2d_backward(dy.ptr, idx.ptr, dx.ptr, 0, planes, H * W, OH * OW);
       return [dx];
     });
@@ -238,12 +238,12 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, opts: Pool2dOptions & { 
     const planes = N * C;
     const be = x4.backend;
     const graph = needsGrad(x4);
-    const out = result([N, C, OH, OW], [x4], graph);
+    const out = allocateOutput([N, C, OH, OW], [x4], graph);
     be.kernels.f32_avg_pool2d(x4.ptr, out.ptr, 0, planes, H, W, OH, OW, KH, KW, SH, SW, PH, PW, include);
     if (isAnomalyEnabled()) checkForward("AvgPool2d", out, [x4]);
     if (!graph) return out;
     return record(out, "AvgPool2d", [x4], (dy) => {
-      const dx = result(x4.shape, [dy], false);
+      const dx = allocateOutput(x4.shape, [dy], false);
       be.kernels.f32_avg_pool2d_backward(dy.ptr, dx.ptr, 0, planes, H, W, OH, OW, KH, KW, SH, SW, PH, PW, include);
       return [dx];
     });
@@ -288,7 +288,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const params = [weight, bias].filter((t): t is Tensor => t !== null);
   const inputs = [x, ...params];
   const graph = needsGrad(...inputs);
-  const out = result(x.shape, inputs, graph);
+  const out = allocateOutput(x.shape, inputs, graph);
   // mean, invstd, then stand-ins for a missing weight (ones) or bias (zeros), and the backward's dweight, dbias.
   const stats = scratch(be, 6 * C);
   const at = (i: number) => stats.ptr + 4 * i * C;
@@ -311,7 +311,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const sx = new Saved(x, "BatchNorm");
   const sw = weight ? new Saved(weight, "BatchNorm") : null;
   return record(out, "BatchNorm", inputs, (dy) => {
-    const dx = result(x.shape, [dy], false);
+    const dx = allocateOutput(x.shape, [dy], false);
     const wp = sw ? sw.get().ptr : at(2);
     kr.f32_batch_norm_backward(sx.get().ptr, dy.ptr, dx.ptr, wp, at(0), at(1), at(4), at(5), 0, C, N, C, S, training ? 1 : 0, affine);
     const grads: (Tensor | null)[] = [x.requiresGrad ? dx : null];
@@ -321,7 +321,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
         grads.push(null);
         continue;
       }
-      const g = result([C], [dy], false);
+      const g = allocateOutput([C], [dy], false);
       be.heap.u8.copyWithin(g.ptr, at(i), at(i) + 4 * C);
       grads.push(reshape(g, [...t.shape]));
     }

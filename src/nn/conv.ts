@@ -1,7 +1,8 @@
 // The convolutional layers: Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d and
 // BatchNorm2d, with PyTorch's default initialisation and state-dict names.
 
-import { empty, ones, zeros, type Tensor } from "../tensor.ts";
+import type { Tensor } from "../tensor.ts";
+import { empty, ones, zeros } from "../tensor-creation.ts";
 import * as F from "./conv-functional.ts";
 import { kaimingUniform_, uniform_ } from "./init.ts";
 import { Module } from "./module.ts";

@@ -5,7 +5,7 @@
 
 import { GemmEpilogue, GemmLayout, ReduceOp, UnaryOp } from "../backend/kernels.ts";
 import { checkForward, isAnomalyEnabled, leafGradSink, Saved } from "../autograd.ts";
-import { backendOf, needsGrad, record, result, saveWith } from "../graph.ts";
+import { backendOf, needsGrad, record, allocateOutput, saveWith } from "../graph.ts";
 import { dense } from "../ops/views.ts";
 import { takeStream } from "../random.ts";
 import { fmt, numel } from "../shape.ts";
@@ -67,7 +67,7 @@ function linearWith(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, 
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const name = relu ? "LinearRelu" : "Linear";
   const graph = needsGrad(...inputs);
-  const out = result([...x.shape.slice(0, -1), outF], inputs, graph);
+  const out = allocateOutput([...x.shape.slice(0, -1), outF], inputs, graph);
   const be = x.backend;
   const kr = be.kernels;
   const epilogue = relu ? GemmEpilogue.Relu : GemmEpilogue.None;
@@ -85,14 +85,14 @@ function linearWith(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, 
       // relu's backward first: dy where the output is > 0, else +0.
       let g = dy;
       if (so) {
-        g = result(out.shape, [dy], false);
+        g = allocateOutput(out.shape, [dy], false);
         kr.f32_unary_backward(UnaryOp.Relu, so.get().ptr, so.get().ptr, dy.ptr, g.ptr, rows * outF);
       }
       let gx: Tensor | null = null;
       let gw: Tensor | null = null;
       let gb: Tensor | null = null;
       if (x.requiresGrad) {
-        gx = result(x.shape, [g], false);
+        gx = allocateOutput(x.shape, [g], false);
         kr.f32_gemm(wt.colMajor ? GemmLayout.NT : GemmLayout.NN, rows, inF, outF, 1, g.ptr, outF, sw.get().dataPtr,
           wt.colMajor ? wt.ld : inF, 0, gx.ptr, inF, be.gemmWorkspace);
       }
@@ -107,12 +107,12 @@ function linearWith(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, 
           kr.f32_gemm(GemmLayout.TN, outF, inF, rows, 1, g.ptr, outF, xs.ptr, inF, beta, sink.ptr, inF, be.gemmWorkspace);
           sink.storage.version++;
         } else {
-          gw = result(weight.shape, [g], false);
+          gw = allocateOutput(weight.shape, [g], false);
           kr.f32_gemm(GemmLayout.TN, outF, inF, rows, 1, g.ptr, outF, xs.ptr, inF, 0, gw.ptr, inF, be.gemmWorkspace);
         }
       }
       if (bias?.requiresGrad) {
-        gb = result(bias.shape, [g], false);
+        gb = allocateOutput(bias.shape, [g], false);
         kr.f32_reduce(ReduceOp.Sum, g.ptr, gb.ptr, 1, rows, outF);
       }
       if (g !== dy) g.dispose();
@@ -153,7 +153,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: { reduction?: 
   if (input.dtype !== "float32") throw new TypeError(`crossEntropy(): logits must be float32, got ${input.dtype}`);
   const be = input.backend;
   const graph = needsGrad(input);
-  const losses = result([n], [input, target], graph && reduction === "none");
+  const losses = allocateOutput([n], [input, target], graph && reduction === "none");
   const lse = new Storage(be, Math.max(n, 1) * 4, "step");
   const bad = be.kernels.f32_cross_entropy(input.ptr, target.ptr, losses.ptr, lse.ptr, n, c);
   if (bad >= 0) {
@@ -164,7 +164,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: { reduction?: 
   }
   let out = losses;
   if (reduction !== "none") {
-    out = result([], [losses], graph);
+    out = allocateOutput([], [losses], graph);
     be.kernels.f32_reduce(reduction === "mean" ? ReduceOp.Mean : ReduceOp.Sum, losses.ptr, out.ptr, 1, n, 1);
     losses.dispose();
   }
@@ -173,7 +173,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: { reduction?: 
     const si = new Saved(input, "CrossEntropy");
     const st = new Saved(target, "CrossEntropy");
     record(out, "CrossEntropy", [input], (g) => {
-      const dx = result(input.shape, [g], false);
+      const dx = allocateOutput(input.shape, [g], false);
       const scale = reduction === "mean" ? g.mul(1 / n) : g;
       be.kernels.f32_cross_entropy_backward(si.get().ptr, st.get().ptr, lse.ptr, scale.ptr, reduction === "none" ? 1 : 0, dx.ptr, n, c);
       if (scale !== g) scale.dispose();
@@ -204,7 +204,7 @@ export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduc
   const be = input.backend;
   const n = input.numel();
   const graph = needsGrad(input, target);
-  const out = result([], [input, target], graph);
+  const out = allocateOutput([], [input, target], graph);
   const sum = be.kernels.f32_mse(input.ptr, target.ptr, n);
   be.heap.f32[out.ptr >>> 2] = reduction === "mean" ? sum / n : sum;
   if (isAnomalyEnabled()) checkForward("MseLoss", out, [input, target]);
@@ -213,7 +213,7 @@ export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduc
     const st = new Saved(target, "MseLoss");
     record(out, "MseLoss", [input, target], (g) => {
       const scale = g.item() * (reduction === "mean" ? 1 / n : 1);
-      const dx = result(input.shape, [g], false);
+      const dx = allocateOutput(input.shape, [g], false);
       be.kernels.f32_mse_backward(si.get().ptr, st.get().ptr, dx.ptr, n, scale);
       return [input.requiresGrad ? dx : null, target.requiresGrad ? dx.neg() : null];
     });
@@ -236,14 +236,14 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   const be = x.backend;
   const n = x.numel();
   const graph = needsGrad(x);
-  const out = result(x.shape, [x], graph);
+  const out = allocateOutput(x.shape, [x], graph);
   const mask = new Storage(be, Math.max(n, 1), "step");
   const s = takeStream(be, n);
   be.kernels.f32_dropout(x.ptr, out.ptr, mask.ptr, n, p, s.seedLo, s.seedHi, s.offset);
   if (isAnomalyEnabled()) checkForward("Dropout", out, [x]);
   if (graph) {
     record(out, "Dropout", [x], (g) => {
-      const dx = result(x.shape, [g], false);
+      const dx = allocateOutput(x.shape, [g], false);
       be.kernels.f32_dropout_backward(g.ptr, mask.ptr, dx.ptr, n, p);
       return [dx];
     });
@@ -267,14 +267,14 @@ export function reluDropout(x: Tensor, p = 0.5): Tensor {
   if (p === 0 || x.dtype !== "float32") return dropout(x.relu(), p);
   const n = x.numel();
   const graph = needsGrad(x);
-  const out = result(x.shape, [x], graph);
+  const out = allocateOutput(x.shape, [x], graph);
   const s = takeStream(be, n);
   be.kernels.f32_relu_dropout(x.ptr, out.ptr, n, p, s.seedLo, s.seedHi, s.offset);
   if (isAnomalyEnabled()) checkForward("ReluDropout", out, [x]);
   if (graph) {
     const so = new Saved(out, "ReluDropout");
     record(out, "ReluDropout", [x], (g) => {
-      const dx = result(x.shape, [g], false);
+      const dx = allocateOutput(x.shape, [g], false);
       be.kernels.f32_relu_dropout_backward(g.ptr, so.get().ptr, dx.ptr, n, p);
       return [dx];
     });

@@ -1,7 +1,7 @@
 // The layers of the d2l chapters: Linear, ReLU, Dropout, Flatten, and the losses.
 
 import { isAnomalyEnabled } from "../autograd.ts";
-import { empty } from "../tensor.ts";
+import { empty } from "../tensor-creation.ts";
 import type { Tensor } from "../tensor.ts";
 import * as F from "./functional.ts";
 import { kaimingUniform_, uniform_ } from "./init.ts";

@@ -4,7 +4,7 @@
 // same as reading the input.
 
 import { withoutGrad, Saved } from "../autograd.ts";
-import { toFloat } from "../ops.ts";
+import { toFloat } from "../ops/copies.ts";
 import { backendOf, describeValue, needsGrad, record } from "../graph.ts";
 import { fmt } from "../shape.ts";
 import { Tensor } from "../tensor.ts";

@@ -2,7 +2,8 @@
 
 import { withoutGrad } from "../autograd.ts";
 import { describeValue } from "../graph.ts";
-import { tensor, Tensor } from "../tensor.ts";
+import { Tensor } from "../tensor.ts";
+import { tensor } from "../tensor-creation.ts";
 
 function gradients(what: string, parameters: Tensor | Iterable<Tensor>): Tensor[] {
   const list = parameters instanceof Tensor ? [parameters] : [...parameters];

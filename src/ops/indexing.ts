@@ -5,10 +5,10 @@
 // built from the matching scatter kernel.
 
 import { withoutGrad, Saved } from "../autograd.ts";
-import { requireFloat } from "../ops.ts";
-import { backendOf, describeValue, needsGrad, record, result } from "../graph.ts";
+import { backendOf, describeValue, needsGrad, record, allocateOutput } from "../graph.ts";
 import { broadcastShapes, fmt, normDim, numel } from "../shape.ts";
 import type { DType, Tensor } from "../tensor.ts";
+import { requireFloat, zerosOf } from "./copies.ts";
 import { copyStrided, dense, doneWith, expand, narrow, unsqueeze } from "./views.ts";
 
 function checkIndex(what: string, index: unknown, x: Tensor): Tensor {
@@ -45,12 +45,6 @@ function denseAs(x: Tensor, shape: number[]): Tensor {
   return x.shape.join() === shape.join() ? dense(x) : dense(expand(x, shape));
 }
 
-function zerosOf(shape: number[], like: Tensor): Tensor {
-  const z = result(shape, [like], false);
-  z.backend.kernels.f32_fill(z.ptr, z.numel(), 0);
-  return z;
-}
-
 export function indexSelect(x0: Tensor, dim: number, index: Tensor): Tensor {
   const idx = checkIndex("indexSelect", index, x0);
   if (idx.ndim > 1) throw new RangeError(`indexSelect(): Index is supposed to be a vector, got shape ${fmt(idx.shape)}`);
@@ -64,7 +58,7 @@ export function indexSelect(x0: Tensor, dim: number, index: Tensor): Tensor {
   const outer = numel(x.shape.slice(0, d));
   const inner = numel(x.shape.slice(d + 1));
   const graph = needsGrad(x);
-  const out = result(shape, [x, idx], graph, x.dtype);
+  const out = allocateOutput(shape, [x, idx], graph, x.dtype);
   if (out.numel() > 0) x.backend.kernels.f32_index_select(x.ptr, idx.ptr, out.ptr, outer, size, inner, nidx);
   if (graph) {
     const si = new Saved(idx, "IndexSelect");
@@ -101,7 +95,7 @@ export function gather(x0: Tensor, dim: number, index: Tensor): Tensor {
   const isize = idx.ndim === 0 ? 1 : idx.shape[d];
   const inner = numel(idx.shape.slice(d + 1));
   const graph = needsGrad(x);
-  const out = result([...idx.shape], [x, idx], graph, x.dtype);
+  const out = allocateOutput([...idx.shape], [x, idx], graph, x.dtype);
   if (out.numel() > 0) x.backend.kernels.f32_gather(x.ptr, idx.ptr, out.ptr, outer, size, inner, isize);
   if (graph) {
     const si = new Saved(idx, "Gather");
@@ -127,11 +121,11 @@ function fillKernel(x: Tensor, mask: Tensor, out: Tensor, value: number): void {
   if (typeof value !== "number") throw new TypeError(`maskedFill(): value must be a number, got ${describeValue(value)}`);
   const k = x.backend.kernels;
   if (x.dtype !== "int32") {
-    k.f32_masked_fill(x.ptr, requireFloat(mask, "maskedFill").ptr, out.ptr, x.numel(), x.dtype === "bool" ? Number(value !== 0) : value);
+    k.f32_masked_fill(x.ptr, requireFloat(mask).ptr, out.ptr, x.numel(), x.dtype === "bool" ? Number(value !== 0) : value);
     return;
   }
   // int32 bits cannot pass as an f32 argument (a NaN's payload may not survive): select from a filled block.
-  const filled = result(x.shape, [x], false, "int32");
+  const filled = allocateOutput(x.shape, [x], false, "int32");
   x.backend.heap.i32.fill(value | 0, filled.ptr >>> 2, (filled.ptr >>> 2) + filled.numel());
   k.f32_where(mask.ptr, filled.ptr, x.ptr, out.ptr, x.numel());
   filled.storage.release("it was an internal temporary");
@@ -141,12 +135,12 @@ export function maskedFill(x0: Tensor, mask: Tensor, value: number): Tensor {
   const x = dense(x0);
   const m = denseAs(checkMask("maskedFill", mask, x0), [...x.shape]);
   const graph = needsGrad(x);
-  const out = result(x.shape, [x, m], graph, x.dtype);
+  const out = allocateOutput(x.shape, [x, m], graph, x.dtype);
   fillKernel(x, m, out, value);
   if (graph) {
     const sm = new Saved(m, "MaskedFill");
     record(out, "MaskedFill", [x], (g) => {
-      const dx = result(x.shape, [g], false);
+      const dx = allocateOutput(x.shape, [g], false);
       g.backend.kernels.f32_masked_fill(g.ptr, sm.get().ptr, dx.ptr, g.numel(), 0);
       return [dx];
     });
@@ -164,12 +158,12 @@ export function maskedSelect(x0: Tensor, mask: Tensor): Tensor {
   const k = x.backend.kernels;
   const count = k.f32_count_nonzero(m.ptr, m.numel());
   const graph = needsGrad(x);
-  const out = result([count], [x, m], graph, x.dtype);
+  const out = allocateOutput([count], [x, m], graph, x.dtype);
   k.f32_masked_select(x.ptr, m.ptr, out.ptr, x.numel());
   if (graph) {
     const sm = new Saved(m, "MaskedSelect");
     record(out, "MaskedSelect", [x], (g) => {
-      const dx = result(shape, [g], false);
+      const dx = allocateOutput(shape, [g], false);
       g.backend.kernels.f32_masked_scatter(g.ptr, sm.get().ptr, dx.ptr, dx.numel());
       return [dx];
     });
@@ -185,7 +179,7 @@ function joinDtype(dtypes: DType[]): DType {
 }
 
 function asType(x: Tensor, dtype: DType): Tensor {
-  return x.dtype === dtype ? x : requireFloat(x, "where");
+  return x.dtype === dtype ? x : requireFloat(x);
 }
 
 /** cond ? a : b elementwise, with broadcasting; a and b may be numbers. */
@@ -200,7 +194,7 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   backendOf(c0, ...ts);
   const dtype = typeof a === "number" || typeof b === "number" ? "float32" : joinDtype([a.dtype, b.dtype]);
   const scalar = (v: number): Tensor => {
-    const s = result([], [c0], false);
+    const s = allocateOutput([], [c0], false);
     s.backend.kernels.f32_fill(s.ptr, 1, v);
     return s;
   };
@@ -211,7 +205,7 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   const da = denseAs(ta, shape);
   const db = denseAs(tb, shape);
   const graph = needsGrad(da, db);
-  const out = result(shape, [c, da, db], graph, dtype);
+  const out = allocateOutput(shape, [c, da, db], graph, dtype);
   const k = c.backend.kernels;
   k.f32_where(c.ptr, da.ptr, db.ptr, out.ptr, out.numel());
   if (graph) {
@@ -219,7 +213,7 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
     record(out, "Where", [da, db], (g) => {
       const pick = (first: boolean): Tensor => {
         const zero = zerosOf(shape, g);
-        const dx = result(shape, [g], false);
+        const dx = allocateOutput(shape, [g], false);
         k.f32_where(sc.get().ptr, first ? g.ptr : zero.ptr, first ? zero.ptr : g.ptr, dx.ptr, dx.numel());
         zero.storage.release("it was an internal temporary");
         return dx;
@@ -253,7 +247,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   const shape = [...first.shape];
   shape[d] = parts.reduce((acc, t) => acc + t.shape[d], 0);
   const graph = needsGrad(...parts);
-  const out = result(shape, parts, graph, dtype);
+  const out = allocateOutput(shape, parts, graph, dtype);
   const offsets: number[] = [];
   let at = 0;
   withoutGrad(() => {

@@ -7,12 +7,12 @@
 
 import { MAX_DIMS } from "../backend/backend.ts";
 import { withoutGrad } from "../autograd.ts";
-import { sumTo } from "../ops.ts";
-import { needsGrad, record, result } from "../graph.ts";
+import { sumTo } from "./reductions.ts";
+import { needsGrad, record, allocateOutput } from "../graph.ts";
 import { fmt, inferShape, normDim, stridesOf, type Shape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 
-function checkDims(shape: Shape): void {
+export function checkDims(shape: Shape): void {
   if (shape.length > MAX_DIMS) throw new RangeError(`tensors may have at most ${MAX_DIMS} dimensions, got ${shape.length}`);
 }
 
@@ -35,7 +35,7 @@ export function writeMeta(x: Tensor, ...lists: (readonly number[])[]): number {
 export function dense(x: Tensor): Tensor {
   if (x.isContiguous()) return x;
   checkDims(x.shape);
-  const out = result(x.shape, [x], needsGrad(x), x.dtype);
+  const out = allocateOutput(x.shape, [x], needsGrad(x), x.dtype);
   x.backend.kernels.f32_strided_copy(x.dataPtr, out.ptr, x.ndim, writeMeta(x, x.shape, x.strides));
   if (needsGrad(x)) record(out, "Contiguous", [x], (g) => [g]);
   return out;
@@ -74,7 +74,7 @@ export function broadcastViewStrides(x: Tensor, target: Shape): number[] {
 export function writeThrough(t: Tensor, what: string, write: (dense: Tensor) => void): void {
   if (t.isContiguous()) return write(t);
   if (t.shape.some((size, i) => size > 1 && t.strides[i] === 0)) {
-    throw new Error(
+    throw new RangeError(
       `unsupported operation (${what}): more than one element of the written-to tensor refers to a single memory location. ` +
         "Please clone() the tensor before performing the operation.",
     );
@@ -182,7 +182,7 @@ export function squeeze(x: Tensor, dim?: number): Tensor {
 
 /** Zeros of x's shape with g written into the part the view `part` picks out of it. */
 function embed(x: Tensor, g: Tensor, part: (base: Tensor) => Tensor): Tensor {
-  const dx = result(x.shape, [g], false);
+  const dx = allocateOutput(x.shape, [g], false);
   dx.backend.kernels.f32_fill(dx.ptr, dx.numel(), 0);
   copyStrided(withoutGrad(() => part(dx)), g);
   return dx;

@@ -1,7 +1,8 @@
 // Adagrad and Adadelta, PyTorch 1.13's rules (weight decay, maximize; Adagrad's
 // lrDecay and initialAccumulatorValue); one fused kernel call per parameter.
 
-import { full, type Tensor } from "../tensor.ts";
+import type { Tensor } from "../tensor.ts";
+import { full } from "../tensor-creation.ts";
 import { atLeast, check, checkFlags, requireState, show, withOptions } from "./checks.ts";
 import { Optimizer, type ParamState, type Params } from "./optimizer.ts";
 

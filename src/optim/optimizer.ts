@@ -8,7 +8,8 @@ import { AnomalyError, hasNaN, isAnomalyEnabled, withoutGrad } from "../autograd
 import { describeValue } from "../graph.ts";
 import { fmt } from "../shape.ts";
 import { boundaryOutsideScopes } from "../storage.ts";
-import { Tensor, zeroGradient, zeros } from "../tensor.ts";
+import { Tensor, zeroGradient } from "../tensor.ts";
+import { zeros } from "../tensor-creation.ts";
 import { groupsOf, withOptions } from "./checks.ts";
 
 /** A parameter group: its parameters and the settings it uses (a group's own, else the optimizer's). */
