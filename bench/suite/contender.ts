@@ -9,12 +9,12 @@ export interface Contender {
   gemmSetup(m: number, k: number, n: number, layout: Layout, warmupMs: number): number;
   /** Seconds per call over `reps` back-to-back calls. */
   gemmSample(reps: number, variant: "kernel" | "op"): number;
-  /** wasmgrad-wasm: the Wasm SIMD peak probe (set up by gemmSetup), and one sample of it and of its busy twin, in GFLOP/s. */
+  /** wasmgrad-wasm with --peak-probe: the Wasm SIMD peak probe, and one sample of it and of its busy twin, in GFLOP/s. */
   probeInfo?(): ProbeInfo | undefined;
   probeSample?(): { gflops: number; busyGflops: number } | undefined;
   gemmFree(): void;
   trainSetup(dir: string, seed: number): Promise<{ trainSize: number; testSize: number; batchesPerEpoch: number }>;
-  trainEpoch(maxBatches: number, probeEvery?: number): EpochReply;
+  trainEpoch(maxBatches: number): EpochReply | Promise<EpochReply>;
   evaluate(maxBatches: number): EvalReply;
   stats(): StatsReply;
   profileEpoch?(maxBatches: number): Promise<ProfileReply>;

@@ -1,9 +1,9 @@
 // The loops a PyTorch user writes, each as one iteration's body, written the
 // way a user writes them: no dispose(), keep(), gc() or await inside. The soak
-// (bench/soak-shapes.ts) runs each for 20 000 iterations and the tests
+// (`npm run bench:soak`, bench/soak.ts --shapes) runs each for 20 000 iterations and the tests
 // (test/memory-loops.test.ts) for a few hundred; memory must stay flat.
 
-import { data, nn, noGrad, optim, randn, tensor, zeros, zerosLike, type Tensor } from "../src/index.ts";
+import { data, nn, noGrad, optim, randn, tensor, zeros, zerosLike, type Tensor } from "../../src/index.ts";
 
 export interface LoopShape {
   name: string;
