@@ -1,12 +1,15 @@
 // f32_gemm throughput, interleaved in one process, medians quoted. Modes:
 //
-//   npx tsx bench/gemm.ts [--quick]                   Wasm SIMD backend vs plain-JS backend, 1 thread
+//   npx tsx bench/gemm.ts [--quick] [--peak-probe]    Wasm SIMD backend vs plain-JS backend, 1 thread
 //   npx tsx bench/gemm.ts --threads 1,2,4,8 [--quick] the Wasm backend over thread counts (+ a plain memory)
 //   npx tsx bench/gemm.ts --relaxed [--samples 21]    baseline-SIMD build vs relaxed-SIMD build
 //   npx tsx bench/gemm.ts --views [--rounds 41]       A.matmul(B.t()) vs A.matmul(B) through the public API
 //
 // Shapes are M×K×N: C[M, N] = op(A)[M, K] · op(B)[K, N]; samples are taken round
 // robin over every case, so a slow spell of the machine hits all cases alike.
+// --peak-probe, the diagnostic for a noisy machine: after each Wasm sample, the
+// Wasm SIMD peak probe and its busy twin (suite/peak.ts; docs/benchmark-design.md)
+// say what the SIMD units could do then, and whether the core was shared.
 
 import type { Backend } from "../src/backend/backend.ts";
 import { createJsBackend } from "../src/backend/js.ts";
@@ -14,6 +17,7 @@ import { GemmLayout } from "../src/backend/kernels.ts";
 import { getNumThreads, setNumThreads, workerTilesPosted } from "../src/backend/threads.ts";
 import { createWasmBackend, relaxedSimdSupported, selectSimdBuild } from "../src/backend/wasm.ts";
 import { noGrad, randn, setBackend, type Tensor } from "../src/index.ts";
+import { probeForBackend } from "./suite/peak.ts";
 import { due, flag, hasFlag, intFlag, machineLine, median, threadList, timeCalls } from "./stats.ts";
 
 const quick = hasFlag("--quick");
@@ -56,7 +60,11 @@ function warm(run: () => void, warmMs: number): number {
 
 const wasmBuild = () => (selectSimdBuild() === "relaxed" ? "wasm-simd128-relaxed" : "wasm-simd128");
 
+/** A sample whose busy probe ran below this share of the plain one was taken on a shared core. */
+const CORE_SHARED_BELOW = 0.85;
+
 function wasmVsJs(): void {
+  const peak = hasFlag("--peak-probe") ? probeForBackend(wasmBuild()) : null;
   console.log(`# f32_gemm: ${wasmBuild()} vs js, single thread\n`);
   console.log(`CPU: ${machineLine()}, ${quick ? "--quick" : "full"} run`);
   const cases = SHAPES.flatMap(({ m, k, n }) => ALL.map((layout) => {
@@ -66,26 +74,33 @@ function wasmVsJs(): void {
     const jsOnce = timeCalls(runJs, 1);
     // The JS backend is 25-50× slower: about 1.5 s of it per case (0.3 s quick).
     const jsSamples = quick ? Math.max(1, Math.min(3, Math.floor(0.3 / jsOnce))) : Math.max(3, Math.min(9, Math.floor(1.5 / jsOnce)));
-    return { label: label(m, k, n), layout, flops: 2 * m * n * k, runWasm, runJs, wasmReps, jsSamples, wasm: [] as number[], js: [] as number[] };
+    return { label: label(m, k, n), layout, flops: 2 * m * n * k, runWasm, runJs, wasmReps, jsSamples, wasm: [] as number[], js: [] as number[], probes: [] as { plain: number; busy: number }[] };
   }));
   const wasmSamples = quick ? 5 : 15;
   const rounds = Math.max(wasmSamples, ...cases.map((c) => c.jsSamples));
   for (let r = 0; r < rounds; r++) {
     for (const c of cases) {
-      if (due(wasmSamples, rounds, r)) c.wasm.push(timeCalls(c.runWasm, c.wasmReps));
+      if (due(wasmSamples, rounds, r)) {
+        c.wasm.push(timeCalls(c.runWasm, c.wasmReps));
+        if (peak) c.probes.push({ plain: peak.probe.sample().gflops, busy: peak.busy.sample().gflops });
+      }
       if (due(c.jsSamples, rounds, r)) c.js.push(timeCalls(c.runJs, 1));
     }
   }
   console.log("GFLOP/s = 2·M·N·K / median time; the range is the slowest and fastest Wasm sample (a wide one means a noisy machine).");
   console.log("Shapes are M×K×N: C[M, N] = op(A)[M, K] · op(B)[K, N].\n");
-  console.log("| M×K×N | layout | Wasm GFLOP/s | (Wasm range) | JS GFLOP/s | Wasm/JS |");
-  console.log("|---|---|---:|---:|---:|---:|");
+  if (peak) console.log(`% of peak: each Wasm sample ÷ the peak probe right after it (${peak.probe.what}); shared: samples whose busy twin ran below ${100 * CORE_SHARED_BELOW}% of it.${peak.note ? ` ${peak.note}.` : ""}`);
+  console.log(`| M×K×N | layout | Wasm GFLOP/s | (Wasm range) | JS GFLOP/s | Wasm/JS |${peak ? " % of peak | shared |" : ""}`);
+  console.log(`|---|---|---:|---:|---:|---:|${peak ? "---:|---:|" : ""}`);
   for (const c of cases) {
     const g = (t: number) => gflopsOf(c.flops, t);
     const wasm = g(median(c.wasm));
     const js = g(median(c.js));
     const range = `${g(Math.max(...c.wasm)).toFixed(1)}–${g(Math.min(...c.wasm)).toFixed(1)}`;
-    console.log(`| ${c.label} | ${LAYOUT_NAME[c.layout]} | ${wasm.toFixed(1)} | ${range} | ${js.toFixed(2)} | ${(wasm / js).toFixed(1)}x |`);
+    const probe = peak
+      ? ` ${(100 * median(c.wasm.map((t, i) => g(t) / c.probes[i]!.plain))).toFixed(0)}% | ${c.probes.filter((p) => p.busy / p.plain < CORE_SHARED_BELOW).length}/${c.probes.length} |`
+      : "";
+    console.log(`| ${c.label} | ${LAYOUT_NAME[c.layout]} | ${wasm.toFixed(1)} | ${range} | ${js.toFixed(2)} | ${(wasm / js).toFixed(1)}x |${probe}`);
   }
   console.log("");
   for (const s of SHAPES) if (s.note) console.log(`${label(s.m, s.k, s.n)}: ${s.note}`);

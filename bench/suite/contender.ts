@@ -1,7 +1,7 @@
 // What a JS contender process implements (worker.ts dispatches the protocol's
 // requests to it): wasmgrad on either backend, or TensorFlow.js on either backend.
 
-import type { EpochReply, EvalReply, InfoReply, Layout, ProbeInfo, ProfileReply, StatsReply } from "./protocol.ts";
+import type { EpochReply, EvalReply, InfoReply, Layout, ProfileReply, StatsReply } from "./protocol.ts";
 
 export interface Contender {
   info(): InfoReply;
@@ -9,9 +9,6 @@ export interface Contender {
   gemmSetup(m: number, k: number, n: number, layout: Layout, warmupMs: number): number;
   /** Seconds per call over `reps` back-to-back calls. */
   gemmSample(reps: number, variant: "kernel" | "op"): number;
-  /** wasmgrad-wasm with --peak-probe: the Wasm SIMD peak probe, and one sample of it and of its busy twin, in GFLOP/s. */
-  probeInfo?(): ProbeInfo | undefined;
-  probeSample?(): { gflops: number; busyGflops: number } | undefined;
   gemmFree(): void;
   trainSetup(dir: string, seed: number): Promise<{ trainSize: number; testSize: number; batchesPerEpoch: number }>;
   trainEpoch(maxBatches: number): EpochReply | Promise<EpochReply>;

@@ -3,11 +3,8 @@
 
 import { due, median, rotate } from "../stats.ts";
 import type { ChildContender } from "./child.ts";
-import type { EpochReply, EvalReply, InfoReply, Layout, ProbeInfo, ProfileReply, StatsReply } from "./protocol.ts";
-import {
-  CORE_SHARED_BELOW, GEMM_ENTRIES,
-  type ContenderName, type EpochSummary, type GemmCell, type GemmEntry, type GemmStat, type ProbeSummary, type TrainingResult,
-} from "./report.ts";
+import type { EpochReply, EvalReply, InfoReply, Layout, ProfileReply, StatsReply } from "./protocol.ts";
+import { GEMM_ENTRIES, type ContenderName, type EpochSummary, type GemmCell, type GemmEntry, type GemmStat, type TrainingResult } from "./report.ts";
 
 export interface Live {
   name: ContenderName;
@@ -25,10 +22,9 @@ const FULL_SHAPES = [[256, 784, 256], [256, 256, 256], [256, 256, 10], [784, 256
 const QUICK_SHAPES = [[256, 784, 256], [256, 256, 10]];
 const LAYOUTS: Layout[] = ["NN", "NT", "TN"];
 
-/** One contender's (or wasmgrad's op's) samples of one cell: seconds per call, and with --peak-probe the probe pair after each. */
+/** One contender's (or wasmgrad's op's) samples of one cell, seconds per call. */
 interface Plan {
-  entry: GemmEntry; who: Live; variant: "kernel" | "op"; reps: number; samples: number;
-  times: number[]; probes: { plain: number; busy: number }[];
+  entry: GemmEntry; who: Live; variant: "kernel" | "op"; reps: number; samples: number; times: number[];
 }
 
 interface Case {
@@ -38,16 +34,7 @@ interface Case {
 
 function gemmStat(p: Plan, flops: number): GemmStat {
   const g = (t: number) => flops / t / 1e9;
-  const stat: GemmStat = { gflops: g(median(p.times)), low: g(Math.max(...p.times)), high: g(Math.min(...p.times)), samples: p.times.length, repsPerSample: p.reps };
-  if (p.probes.length === p.times.length && p.probes.length) {
-    stat.peak = {
-      share: median(p.times.map((t, i) => g(t) / p.probes[i]!.plain)),
-      probeGflops: median(p.probes.map((x) => x.plain)),
-      sharedSamples: p.probes.filter((x) => x.busy / x.plain < CORE_SHARED_BELOW).length,
-      pairedSamples: p.probes.length,
-    };
-  }
-  return stat;
+  return { gflops: g(median(p.times)), low: g(Math.max(...p.times)), high: g(Math.min(...p.times)), samples: p.times.length, repsPerSample: p.reps };
 }
 
 const failed = (cell: GemmCell, entry: GemmEntry, e: unknown) => {
@@ -55,20 +42,19 @@ const failed = (cell: GemmCell, entry: GemmEntry, e: unknown) => {
 };
 
 /** Sets the cell up in every contender; on the first pass also sizes its plans (reps per sample, samples in all). */
-async function setUpCell(cs: Case, live: Live[], first: boolean, quick: boolean, peakProbe: boolean, onProbe: (p: ProbeInfo) => void): Promise<Set<Live>> {
+async function setUpCell(cs: Case, live: Live[], first: boolean, quick: boolean): Promise<Set<Live>> {
   const ready = new Set<Live>();
   const { m, k, n, layout } = cs.cell;
   for (const c of live) {
     if (cs.cell.stats[c.name]?.error) continue;
     try {
       const warmupMs = first ? (quick ? 50 : 200) : 30;
-      const { once, probe } = await c.child.request<{ once: number; probe?: ProbeInfo }>({ cmd: "gemm_setup", m, k, n, layout, warmupMs, peakProbe });
-      if (probe) onProbe(probe);
+      const { once } = await c.child.request<{ once: number }>({ cmd: "gemm_setup", m, k, n, layout, warmupMs });
       ready.add(c);
       if (!first) continue;
       const reps = Math.max(1, Math.ceil((quick ? 0.01 : 0.03) / once));
       const samples = clamp(Math.floor((quick ? 0.25 : 1.5) / (once * reps)), quick ? 1 : 3, quick ? 5 : 12);
-      const plan = (entry: GemmEntry, variant: "kernel" | "op"): Plan => ({ entry, who: c, variant, reps, samples, times: [], probes: [] });
+      const plan = (entry: GemmEntry, variant: "kernel" | "op"): Plan => ({ entry, who: c, variant, reps, samples, times: [] });
       cs.plans.push(plan(c.name, "kernel"));
       if (c.name === "wasmgrad-wasm") cs.plans.push(plan("wasmgrad-wasm op", "op"));
     } catch (e) {
@@ -87,9 +73,7 @@ async function samplePass(cs: Case, ready: Set<Live>, pass: number, passes: numb
     for (const p of rotate(plans, r + pass)) {
       if (!due(quota.get(p)!, rounds, r)) continue;
       try {
-        const s = await p.who.child.request<{ seconds: number; probeGflops?: number; busyProbeGflops?: number }>({ cmd: "gemm_sample", reps: p.reps, variant: p.variant });
-        p.times.push(s.seconds);
-        if (s.probeGflops && s.busyProbeGflops !== undefined) p.probes.push({ plain: s.probeGflops, busy: s.busyProbeGflops });
+        p.times.push((await p.who.child.request<{ seconds: number }>({ cmd: "gemm_sample", reps: p.reps, variant: p.variant })).seconds);
       } catch (e) {
         failed(cs.cell, p.entry, e);
       }
@@ -97,29 +81,17 @@ async function samplePass(cs: Case, ready: Set<Live>, pass: number, passes: numb
   }
 }
 
-function probeSummary(info: ProbeInfo, cases: Case[]): ProbeSummary | null {
-  const probes = cases.flatMap((cs) => cs.plans.flatMap((p) => p.probes));
-  if (!probes.length) return null;
-  const plain = probes.map((x) => x.plain);
-  const shares = probes.map((x) => x.busy / x.plain);
-  return {
-    ...info, median: median(plain), low: Math.min(...plain), high: Math.max(...plain), samples: plain.length,
-    coreShare: median(shares), sharedSamples: shares.filter((x) => x < CORE_SHARED_BELOW).length,
-  };
-}
-
 /**
  * A full run goes over every cell in three passes, a third of the samples
  * each: the machine's speed drifts over tens of seconds, and a cell measured
  * in one stretch would carry that stretch's speed.
  */
-export async function gemmPhase(live: Live[], quick: boolean, peakProbe: boolean): Promise<{ cells: GemmCell[]; probe: ProbeSummary | null }> {
+export async function gemmPhase(live: Live[], quick: boolean): Promise<GemmCell[]> {
   const passes = quick ? 1 : 3;
-  let probeInfo: ProbeInfo | undefined;
   const cases: Case[] = (quick ? QUICK_SHAPES : FULL_SHAPES).flatMap(([m, k, n]) => LAYOUTS.map((layout) => ({ cell: { m: m!, k: k!, n: n!, layout, stats: {} }, plans: [] })));
   for (let pass = 0; pass < passes; pass++) {
     for (const cs of cases) {
-      const ready = await setUpCell(cs, live, pass === 0, quick, peakProbe, (p) => (probeInfo ??= p));
+      const ready = await setUpCell(cs, live, pass === 0, quick);
       await samplePass(cs, ready, pass, passes);
       for (const c of live) await c.child.request({ cmd: "gemm_free" }).catch(() => undefined);
       if (pass < passes - 1) continue;
@@ -130,7 +102,7 @@ export async function gemmPhase(live: Live[], quick: boolean, peakProbe: boolean
     }
     if (pass < passes - 1) log(`  gemm: pass ${pass + 1}/${passes} done`);
   }
-  return { cells: cases.map((cs) => cs.cell), probe: probeInfo ? probeSummary(probeInfo, cases) : null };
+  return cases.map((cs) => cs.cell);
 }
 
 // ---- training ------------------------------------------------------------------

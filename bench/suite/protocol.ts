@@ -8,9 +8,9 @@ export type Layout = "NN" | "NT" | "TN";
 
 export type Request =
   | { id: number; cmd: "info" }
-  /** Makes and fills the operands, warms up; replies { once } (seconds per call), and with peakProbe wasmgrad-wasm's { probe }. */
-  | { id: number; cmd: "gemm_setup"; m: number; k: number; n: number; layout: Layout; warmupMs: number; peakProbe?: boolean }
-  /** `reps` back-to-back calls; replies { seconds } per call, and after a peakProbe setup { probeGflops, busyProbeGflops }. */
+  /** Makes and fills the operands, warms up; replies { once } (seconds per call). */
+  | { id: number; cmd: "gemm_setup"; m: number; k: number; n: number; layout: Layout; warmupMs: number }
+  /** `reps` back-to-back calls; replies { seconds } per call. */
   | { id: number; cmd: "gemm_sample"; reps: number; variant?: "kernel" | "op" }
   | { id: number; cmd: "gemm_free" }
   /** Loads Fashion-MNIST from `dir`, builds the MLP; replies { trainSize, testSize, batchesPerEpoch, loadSeconds }. */
@@ -31,15 +31,6 @@ export interface InfoReply {
   versions: Record<string, string>;
   notes: string[];
   threads: number;
-}
-
-/** wasmgrad-wasm's Wasm SIMD peak probe (peak.ts), in the gemm_setup reply. */
-export interface ProbeInfo {
-  build: "relaxed" | "baseline";
-  what: string;
-  /** The wasmgrad build it stands for: getBackend().description. */
-  backend: string;
-  note?: string;
 }
 
 export interface EpochReply {

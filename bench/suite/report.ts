@@ -10,9 +10,6 @@ export type ContenderName = (typeof CONTENDERS)[number];
 export const GEMM_ENTRIES = ["wasmgrad-wasm", "wasmgrad-wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"] as const;
 export type GemmEntry = (typeof GEMM_ENTRIES)[number];
 
-/** A sample whose busy probe ran below this share of the plain one counts as taken on a shared core. */
-export const CORE_SHARED_BELOW = 0.85;
-
 export interface GemmStat {
   /** GFLOP/s of the median sample, and of the slowest and fastest sample. */
   gflops: number;
@@ -21,23 +18,6 @@ export interface GemmStat {
   samples: number;
   repsPerSample: number;
   error?: string;
-  /** --peak-probe: median of (sample ÷ the probe right after it), and how many samples found the core shared. */
-  peak?: { share: number; probeGflops: number; sharedSamples: number; pairedSamples: number };
-}
-
-/** --peak-probe: wasmgrad-wasm's Wasm SIMD peak probe (peak.ts) over the GEMM samples. */
-export interface ProbeSummary {
-  build: "relaxed" | "baseline";
-  what: string;
-  backend: string;
-  median: number;
-  low: number;
-  high: number;
-  samples: number;
-  /** Median of busy ÷ plain, and how many samples fell below CORE_SHARED_BELOW. */
-  coreShare: number;
-  sharedSamples: number;
-  note?: string;
 }
 
 export interface GemmCell {
@@ -115,7 +95,6 @@ export interface Results {
   data: { dir: string; full: boolean; note?: string };
   notes: string[];
   gemm: GemmCell[] | null;
-  probe: ProbeSummary | null;
   training: TrainingResult | null;
   targets: Target[];
   seconds: number;
@@ -171,8 +150,6 @@ export function atMost(what: string, measured: number | undefined, max: number, 
 }
 
 const shapeLabel = (c: { m: number; k: number; n: number }) => `${c.m}×${c.k}×${c.n}`;
-const peakNote = (st: GemmStat | undefined) =>
-  st?.peak && `${fmt(100 * st.peak.share, 0)}% of the Wasm peak measured alongside (${fmt(st.peak.probeGflops)} GFLOP/s), core shared in ${st.peak.sharedSamples}/${st.peak.pairedSamples} samples`;
 
 export function checkTargets(r: Results): Target[] {
   const out: Target[] = [];
@@ -184,8 +161,7 @@ export function checkTargets(r: Results): Target[] {
   })));
   const absent = r.mode === "quick" ? "not in --quick" : undefined;
   for (const { label, min, cell } of cells) {
-    const note = cell ? peakNote(cell.stats["wasmgrad-wasm"]) : absent;
-    out.push(atLeast(`GEMM ${label}, wasmgrad-wasm, ${threads} thread${threads === 1 ? "" : "s"}`, cell?.stats["wasmgrad-wasm"]?.gflops, min, " GFLOP/s", 1, note));
+    out.push(atLeast(`GEMM ${label}, wasmgrad-wasm, ${threads} thread${threads === 1 ? "" : "s"}`, cell?.stats["wasmgrad-wasm"]?.gflops, min, " GFLOP/s", 1, cell ? undefined : absent));
   }
   for (const { label, cell } of cells) {
     const [w, j] = [cell?.stats["wasmgrad-wasm"]?.gflops, cell?.stats["wasmgrad-js"]?.gflops];
@@ -267,7 +243,7 @@ function headerSection(r: Results, L: string[]): void {
   L.push(`# wasmgrad benchmark suite${r.mode === "quick" ? " — QUICK RUN (fewer repeats, fewer shapes, partial epochs scaled)" : ""}`, "");
   L.push(`${r.date} · \`${r.command}\` · ${r.mode} run in ${fmt(r.seconds, 0)} s (${phases}) · threads: ${threads} · load average ${fmt(r.loadAverage.start, 2)} at the start, ${fmt(r.loadAverage.end, 2)} at the end`, "");
   const noise = noiseFindings(r);
-  if (noise.length) L.push(`**Noisy run** (spread above ${NOISY_SPREAD}× or a loaded machine): ${noise.join("; ")}. Ratios within a round hold better than the absolute figures; \`--peak-probe\` tells a shared core from a slow kernel.`, "");
+  if (noise.length) L.push(`**Noisy run** (spread above ${NOISY_SPREAD}× or a loaded machine): ${noise.join("; ")}. Ratios within a round hold better than the absolute figures; \`npm run bench:gemm -- --peak-probe\` tells a shared core from a slow kernel.`, "");
   L.push(`**Machine:** ${r.machine.cpu} (${r.machine.cpuDetail}), ${r.machine.logicalCpus} logical CPUs, ${fmt(r.machine.memoryGiB, 0)} GiB, ${r.machine.os}`, "");
   L.push(`**Versions:** ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(" · ")}`, "");
   L.push("Every contender runs in its own process; samples are taken round-robin over the contenders, the starting one rotating. Figures are medians; ratios are wasmgrad-wasm's speed-up over the other (> 1: wasmgrad-wasm is faster). Method: docs/benchmark-design.md.");
@@ -287,26 +263,20 @@ function targetsSection(r: Results, L: string[]): void {
 
 function gemmSection(r: Results, L: string[]): void {
   if (!r.gemm) return;
-  const p = r.probe;
   L.push("", "## GEMM, GFLOP/s (median; 2·M·N·K / time)", "");
   L.push(
     "M×K×N: C[M, N] = op(A)[M, K] · op(B)[K, N]; NT is Linear's forward, TN its weight gradient. wasmgrad: the `f32_gemm` kernel into a preallocated C; " +
-      "*wasm op*: through the op that allocates its output (what `matmul` runs), as tfjs's `tf.matMul` and torch's `@` do. The range is wasmgrad-wasm's slowest–fastest sample." +
-      (p ? ` *% of peak*: each sample ÷ the Wasm SIMD peak probe run right after it; *shared*: samples whose busy probe ran below ${100 * CORE_SHARED_BELOW}% of the plain one.` : ""),
+      "*wasm op*: through the op that allocates its output (what `matmul` runs), as tfjs's `tf.matMul` and torch's `@` do. The range is wasmgrad-wasm's slowest–fastest sample.",
     "",
   );
   const g = (s: GemmStat | undefined) => (s?.error ? "error" : s ? fmt(s.gflops, s.gflops < 10 ? 2 : 1) : "–");
-  const probeCols = (s: GemmStat | undefined) => (p ? [s?.peak ? `${fmt(100 * s.peak.share, 0)}%` : "–", s?.peak ? `${s.peak.sharedSamples}/${s.peak.pairedSamples}` : "–"] : []);
   L.push(table(
-    ["M×K×N", "layout", "wasmgrad-wasm", "(range)", ...(p ? ["% of peak", "shared"] : []), "wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"],
+    ["M×K×N", "layout", "wasmgrad-wasm", "(range)", "wasm op", "wasmgrad-js", "tfjs-wasm", "tfjs-cpu", "torch"],
     r.gemm.map((c) => {
       const w = c.stats["wasmgrad-wasm"];
-      return [shapeLabel(c), c.layout, g(w), w ? `${fmt(w.low)}–${fmt(w.high)}` : "–", ...probeCols(w), ...GEMM_ENTRIES.slice(1).map((e) => g(c.stats[e]))];
+      return [shapeLabel(c), c.layout, g(w), w ? `${fmt(w.low)}–${fmt(w.high)}` : "–", ...GEMM_ENTRIES.slice(1).map((e) => g(c.stats[e]))];
     }),
   ));
-  if (p) {
-    L.push("", `Wasm SIMD peak probe (${p.backend}): ${p.what}. Median ${fmt(p.median)} GFLOP/s, ${fmt(p.low)}–${fmt(p.high)} over ${p.samples} samples; busy twin ${fmt(100 * p.coreShare, 0)}% of it, core shared in ${p.sharedSamples} samples.${p.note ? ` Note: ${p.note}.` : ""}`);
-  }
   L.push("", "wasmgrad-wasm's speed-up (its GFLOP/s ÷ the other's):", "");
   L.push(table(
     ["M×K×N", "layout", "÷ wasmgrad-js", "÷ tfjs-wasm", "÷ tfjs-cpu", "÷ torch", "kernel ÷ op"],

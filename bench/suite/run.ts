@@ -9,8 +9,7 @@
 //
 // Other flags: --only wasmgrad-wasm,torch, --no-torch, --no-gemm, --no-train,
 // --no-profile, --no-write, --tsx (the JS contenders under tsx instead of an
-// esbuild bundle), --peak-probe (the diagnostic: a Wasm SIMD peak probe and its
-// busy twin after each wasmgrad-wasm GEMM sample), --help.
+// esbuild bundle), --help. A noisy machine's diagnostic: npm run bench:gemm -- --peak-probe.
 
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -35,10 +34,9 @@ interface Options {
   profile: boolean;
   write: boolean;
   tsx: boolean;
-  peakProbe: boolean;
 }
 
-const HELP = `npm run bench -- [--quick] [--threads N] [--only a,b] [--no-torch] [--no-gemm] [--no-train] [--no-profile] [--no-write] [--tsx] [--peak-probe]
+const HELP = `npm run bench -- [--quick] [--threads N] [--only a,b] [--no-torch] [--no-gemm] [--no-train] [--no-profile] [--no-write] [--tsx]
 contenders: ${CONTENDERS.join(", ")}`;
 
 function fail(message: string): never {
@@ -47,11 +45,11 @@ function fail(message: string): never {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { quick: false, threads: 1, only: new Set(CONTENDERS), gemm: true, train: true, profile: true, write: true, tsx: false, peakProbe: false };
+  const o: Options = { quick: false, threads: 1, only: new Set(CONTENDERS), gemm: true, train: true, profile: true, write: true, tsx: false };
   const switches: Record<string, () => void> = {
     "--quick": () => (o.quick = true), "--no-torch": () => o.only.delete("torch"), "--no-gemm": () => (o.gemm = false),
     "--no-train": () => (o.train = false), "--no-profile": () => (o.profile = false), "--no-write": () => (o.write = false),
-    "--tsx": () => (o.tsx = true), "--peak-probe": () => (o.peakProbe = true), "--help": () => (console.log(HELP), process.exit(0)),
+    "--tsx": () => (o.tsx = true), "--help": () => (console.log(HELP), process.exit(0)),
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -194,14 +192,12 @@ async function main(): Promise<void> {
     machine: { cpu: cpu.cpu, cpuDetail: cpu.detail, logicalCpus: cpus().length, memoryGiB: totalmem() / 2 ** 30, os: `${type()} ${release()}` },
     versions: { wasmgrad: `0.1.0 @ ${gitDescribe()}`, node: process.version }, contenders: {},
     data: { ...data, dir: data.full ? data.dir : relative(ROOT, data.dir) }, notes,
-    gemm: null, probe: null, training: null, targets: [], seconds: 0, phaseSeconds: {}, loadAverage: { start: loadavg()[0]!, end: NaN },
+    gemm: null, training: null, targets: [], seconds: 0, phaseSeconds: {}, loadAverage: { start: loadavg()[0]!, end: NaN },
   };
   if (opts.gemm) {
     log("GEMM (each contender in its own process):");
     const g0 = performance.now();
-    const g = await withContenders(opts, worker, results, (live) => gemmPhase(live, opts.quick, opts.peakProbe));
-    [results.gemm, results.probe] = [g.cells, g.probe];
-    if (g.probe?.note) notes.push(`wasmgrad-wasm: ${g.probe.note}`);
+    results.gemm = await withContenders(opts, worker, results, (live) => gemmPhase(live, opts.quick));
     results.phaseSeconds.gemm = (performance.now() - g0) / 1000;
   }
   if (opts.train) {

@@ -10,8 +10,7 @@ import { gemm } from "../../src/ops/matmul.ts";
 import { buildMlp, evaluateAccuracy, makeOptimizer, type Batches } from "../../src/training.ts";
 import { EpochClock, PHASES, timedEpoch, timeKernels } from "../instrument.ts";
 import { fillRandom, maxRssBytes, operandShapes, rssBytes, timeCalls, warmUp, type Contender } from "./contender.ts";
-import { probeForBackend, type PeakProbe } from "./peak.ts";
-import type { EpochReply, EvalReply, InfoReply, Layout, ProbeInfo, ProfileReply, StatsReply } from "./protocol.ts";
+import type { EpochReply, EvalReply, InfoReply, Layout, ProfileReply, StatsReply } from "./protocol.ts";
 
 /** A kernel's family in the profile, from its name. */
 const family = (name: string) =>
@@ -33,7 +32,6 @@ function take(loader: Batches, max: number) {
 }
 
 export class WasmgradContender implements Contender {
-  private probe: { probe: PeakProbe; busy: PeakProbe; info: ProbeInfo } | null = null;
   private gemmState: { a: Tensor; b: Tensor; c: Tensor; layout: GemmLayout; m: number; k: number; n: number } | null = null;
   private train: { net: nn.Sequential; opt: ReturnType<typeof makeOptimizer>; lossFn: nn.CrossEntropyLoss; trainLoader: Batches; testLoader: Batches } | null = null;
 
@@ -80,21 +78,6 @@ export class WasmgradContender implements Contender {
 
   gemmSample(reps: number, variant: "kernel" | "op"): number {
     return timeCalls(this.call(variant), reps);
-  }
-
-  /** The --peak-probe diagnostic (Wasm backend only): the probe and its busy twin, made on first use. */
-  probeInfo(): ProbeInfo | undefined {
-    if (this.backend !== "wasm") return undefined;
-    if (!this.probe) {
-      const description = getBackend().description;
-      const { probe, busy, note } = probeForBackend(description);
-      this.probe = { probe, busy, info: { build: probe.build, what: probe.what, backend: description, ...(note ? { note } : {}) } };
-    }
-    return this.probe.info;
-  }
-
-  probeSample(): { gflops: number; busyGflops: number } | undefined {
-    return this.probe ? { gflops: this.probe.probe.sample().gflops, busyGflops: this.probe.busy.sample().gflops } : undefined;
   }
 
   gemmFree(): void {

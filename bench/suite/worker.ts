@@ -30,16 +30,8 @@ async function create(): Promise<Contender> {
 async function handle(c: Contender, req: Request): Promise<object> {
   switch (req.cmd) {
     case "info": return c.info();
-    case "gemm_setup": {
-      const once = c.gemmSetup(req.m, req.k, req.n, req.layout, req.warmupMs);
-      const probe = req.peakProbe ? c.probeInfo?.() : undefined;
-      return probe ? { once, probe } : { once };
-    }
-    case "gemm_sample": {
-      const seconds = c.gemmSample(req.reps, req.variant ?? "kernel");
-      const probe = c.probeSample?.();
-      return probe === undefined ? { seconds } : { seconds, probeGflops: probe.gflops, busyProbeGflops: probe.busyGflops };
-    }
+    case "gemm_setup": return { once: c.gemmSetup(req.m, req.k, req.n, req.layout, req.warmupMs) };
+    case "gemm_sample": return { seconds: c.gemmSample(req.reps, req.variant ?? "kernel") };
     case "gemm_free": c.gemmFree(); return {};
     case "train_setup": {
       const t0 = performance.now();
