@@ -8,7 +8,7 @@
 // Shapes are M×K×N: C[M, N] = op(A)[M, K] · op(B)[K, N]; samples are taken round
 // robin over every case, so a slow spell of the machine hits all cases alike.
 // --peak-probe, the diagnostic for a noisy machine: after each Wasm sample, the
-// Wasm SIMD peak probe and its busy twin (suite/peak.ts; docs/benchmark-design.md)
+// Wasm SIMD peak probe and its busy twin (peak.ts; docs/benchmark-design.md)
 // say what the SIMD units could do then, and whether the core was shared.
 
 import type { Backend } from "../src/backend/backend.ts";
@@ -17,7 +17,7 @@ import { GemmLayout } from "../src/backend/kernels.ts";
 import { getNumThreads, setNumThreads, workerTilesPosted } from "../src/backend/threads.ts";
 import { createWasmBackend, relaxedSimdSupported, selectSimdBuild } from "../src/backend/wasm.ts";
 import { noGrad, randn, setBackend, type Tensor } from "../src/index.ts";
-import { probeForBackend } from "./suite/peak.ts";
+import { probeForBackend } from "./peak.ts";
 import { due, flag, hasFlag, intFlag, machineLine, median, threadList, timeCalls } from "./stats.ts";
 
 const quick = hasFlag("--quick");
