@@ -18,11 +18,25 @@ import { execSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { FashionMnistDataset } from "../src/data/fashion-mnist.ts";
 import { DataLoader } from "../src/data/loader.ts";
 import { getBackend, getNumThreads, manualSeed, nn, setNumThreads } from "../src/index.ts";
 import { buildMlp, makeOptimizer, trainEpoch, type Batches } from "../src/training.ts";
 import { EpochClock, PHASES, timedEpoch, timeKernels, type KernelCall } from "./instrument.ts";
-import { flag, hasFlag, intFlag, machineLine, median, rotate, syntheticFashion, threadList } from "./stats.ts";
+import { flag, hasFlag, intFlag, machineLine, median, rotate, threadList } from "./stats.ts";
+
+/** n random 28×28 byte images, labels i mod 10: only the data's size matters to the time. */
+function syntheticFashion(n: number): FashionMnistDataset {
+  const pixels = new Uint8Array(n * 784);
+  const labels = new Int32Array(n);
+  let s = 12345;
+  for (let i = 0; i < pixels.length; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    pixels[i] = s >>> 24;
+  }
+  for (let i = 0; i < n; i++) labels[i] = i % 10;
+  return new FashionMnistDataset(pixels, labels);
+}
 
 const images = intFlag("--images", 60000);
 const lossFn = new nn.CrossEntropyLoss();

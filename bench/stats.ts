@@ -1,8 +1,7 @@
 // Helpers every benchmark shares: the one median, the round rotation, flags,
-// the machine line and the synthetic Fashion-MNIST-sized data set.
+// the machine line. (No import of the library: the suite's tfjs processes load this too.)
 
 import { cpus } from "node:os";
-import { FashionMnistDataset } from "../src/data/fashion-mnist.ts";
 
 /** The median (the mean of the middle two for an even count); NaN for no samples. */
 export function median(xs: readonly number[]): number {
@@ -59,16 +58,3 @@ export function threadList(fallback: string): number[] {
 }
 
 export const machineLine = () => `${cpus()[0]?.model ?? "unknown CPU"} (${cpus().length} logical CPUs), node ${process.version}`;
-
-/** n random 28×28 byte images, labels i mod 10: only the data's size matters to the time. */
-export function syntheticFashion(n: number): FashionMnistDataset {
-  const pixels = new Uint8Array(n * 784);
-  const labels = new Int32Array(n);
-  let s = 12345;
-  for (let i = 0; i < pixels.length; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    pixels[i] = s >>> 24;
-  }
-  for (let i = 0; i < n; i++) labels[i] = i % 10;
-  return new FashionMnistDataset(pixels, labels);
-}

@@ -1,6 +1,7 @@
 // What a JS contender process implements (worker.ts dispatches the protocol's
 // requests to it): wasmgrad on either backend, or TensorFlow.js on either backend.
 
+import { timeCalls } from "../stats.ts";
 import type { EpochReply, EvalReply, InfoReply, Layout, ProfileReply, StatsReply } from "./protocol.ts";
 
 export interface Contender {
@@ -54,10 +55,4 @@ export function warmUp(run: () => void, warmupMs: number): number {
   while (performance.now() - t0 < warmupMs) run();
   const once = timeCalls(run, 1);
   return once < 0.05 ? timeCalls(run, 2) : once;
-}
-
-export function timeCalls(run: () => void, reps: number): number {
-  const t0 = performance.now();
-  for (let r = 0; r < reps; r++) run();
-  return (performance.now() - t0) / 1000 / reps;
 }

@@ -6,7 +6,8 @@
 // there), SIMD on.
 
 import type * as TF from "@tensorflow/tfjs";
-import { fillRandom, maxRssBytes, rssBytes, operandShapes, timeCalls, warmUp, type Contender } from "./contender.ts";
+import { timeCalls } from "../stats.ts";
+import { fillRandom, maxRssBytes, rssBytes, operandShapes, warmUp, type Contender } from "./contender.ts";
 import { readSplit, shuffled, type Split } from "./idx.ts";
 import type { EpochReply, EvalReply, InfoReply, Layout, StatsReply } from "./protocol.ts";
 

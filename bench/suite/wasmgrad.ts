@@ -9,7 +9,8 @@ import { data, empty, getBackend, getNumThreads, manualSeed, memoryStats, nn, ra
 import { gemm } from "../../src/ops/matmul.ts";
 import { buildMlp, evaluateAccuracy, makeOptimizer, type Batches } from "../../src/training.ts";
 import { EpochClock, PHASES, timedEpoch, timeKernels } from "../instrument.ts";
-import { fillRandom, maxRssBytes, operandShapes, rssBytes, timeCalls, warmUp, type Contender } from "./contender.ts";
+import { timeCalls } from "../stats.ts";
+import { fillRandom, maxRssBytes, operandShapes, rssBytes, warmUp, type Contender } from "./contender.ts";
 import type { EpochReply, EvalReply, InfoReply, Layout, ProfileReply, StatsReply } from "./protocol.ts";
 
 /** A kernel's family in the profile, from its name. */
