@@ -17,6 +17,7 @@
 import { execSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { PerformanceObserver } from "node:perf_hooks";
 import { join, resolve } from "node:path";
 import { FashionMnistDataset } from "../src/data/fashion-mnist.ts";
 import { DataLoader } from "../src/data/loader.ts";
@@ -118,11 +119,16 @@ async function serialShare(): Promise<void> {
     manualSeed(seed);
     const clock = new EpochClock();
     const restore = profile ? timeKernels(getBackend().kernels, clock) : () => undefined;
+    let gcMs = 0;
+    const gc = new PerformanceObserver((list) => list.getEntries().forEach((e) => (gcMs += e.duration)));
+    gc.observe({ entryTypes: ["gc"] });
     try {
       const { seconds } = await timedEpoch(m.net, data, m.opt, lossFn, clock, maxBatches);
-      return { seconds, clock, running: getNumThreads() };
+      await new Promise((r) => setTimeout(r, 20)); // the observer reports asynchronously
+      return { seconds, clock, running: getNumThreads(), gcMs };
     } finally {
       restore();
+      gc.disconnect();
     }
   };
   console.log(`# d2l MLP epoch profile: ${images} synthetic images, batch 256, ${maxBatches} batches, ${repeats} interleaved pairs; parallel = split on ${threads} threads`);
@@ -188,6 +194,7 @@ async function serialShare(): Promise<void> {
   const amdahl = (n: number) => 1 / (share + (1 - share) / n);
   console.log(`\nserial share of the one-thread epoch: ${(100 * share).toFixed(1)}% (pairs: ${pairs.map((p) => `${(100 * p.share).toFixed(1)}%`).join(", ")}; kernels not split ${pct(oneSerial - outsideOne, oneTotal)}, outside kernels ${pct(outsideOne, oneTotal)})`);
   console.log(`measured here: ${threads} threads ${(oneTotal / manyTotal).toFixed(2)}× one thread (parallel regions ${(oneParallel / Math.max(manyParallel, 1e-9)).toFixed(2)}× faster)`);
+  console.log(`V8 garbage collection during the one-thread epoch: ${ms(one.gcMs)} ms (${pct(one.gcMs, oneTotal)}), inside the steps above`);
   console.log(`Amdahl's prediction: ${[2, 4, 8, 16].map((n) => `${n} threads ${amdahl(n).toFixed(2)}×`).join(", ")}; at most ${(1 / share).toFixed(1)}×`);
 }
 

@@ -2,7 +2,7 @@
 // requests to it): wasmgrad on either backend, or TensorFlow.js on either backend.
 
 import { timeCalls } from "../stats.ts";
-import type { EpochReply, EvalReply, InfoReply, Layout, ProfileReply, StatsReply } from "./protocol.ts";
+import type { EpochReply, EvalReply, InfoReply, Layout, StatsReply } from "./protocol.ts";
 
 export interface Contender {
   info(): InfoReply;
@@ -15,7 +15,6 @@ export interface Contender {
   trainEpoch(maxBatches: number): EpochReply | Promise<EpochReply>;
   evaluate(maxBatches: number): EvalReply;
   stats(): StatsReply;
-  profileEpoch?(maxBatches: number): Promise<ProfileReply>;
 }
 
 /** Resident set size of this process now, in bytes. */

@@ -3,7 +3,7 @@
 
 import { due, median, rotate } from "../stats.ts";
 import type { ChildContender } from "./child.ts";
-import type { EpochReply, EvalReply, InfoReply, Layout, ProfileReply, StatsReply } from "./protocol.ts";
+import type { EpochReply, EvalReply, InfoReply, Layout, StatsReply } from "./protocol.ts";
 import { GEMM_ENTRIES, type ContenderName, type EpochSummary, type GemmCell, type GemmEntry, type GemmStat, type TrainingResult } from "./report.ts";
 
 export interface Live {
@@ -137,7 +137,7 @@ function epochSummary(es: EpochReply[], batches: number, sizes: Sizes): EpochSum
   };
 }
 
-export async function trainPhase(live: Live[], quick: boolean, profile: boolean, dataDir: string): Promise<TrainingResult> {
+export async function trainPhase(live: Live[], quick: boolean, dataDir: string): Promise<TrainingResult> {
   const r: TrainingResult = {
     trainSize: 0, testSize: 0, batchesPerEpoch: 0, epoch: {}, eval: {}, peakRssBytes: {}, peakRssAfterLoadBytes: {}, rssAtEndBytes: {}, highWater: null, errors: {},
   };
@@ -192,14 +192,5 @@ export async function trainPhase(live: Live[], quick: boolean, profile: boolean,
   });
   const wes = epochs.get("wasmgrad-wasm");
   if (wes?.length) r.highWater = { afterWarmup, afterEpoch: wes.map((e) => e.highWater ?? 0) };
-  const wasm = live.find((c) => c.name === "wasmgrad-wasm");
-  if (wasm && profile && ok(wasm)) {
-    try {
-      r.profile = await wasm.child.request<ProfileReply>({ cmd: "profile_epoch", maxBatches: quick ? 20 : 0 });
-      log(`  profile: ${r.profile.batches} batches in ${r.profile.seconds.toFixed(2)} s`);
-    } catch (e) {
-      log(`  profile failed: ${message(e)}`);
-    }
-  }
   return r;
 }

@@ -21,8 +21,6 @@ export type Request =
   | { id: number; cmd: "eval"; maxBatches: number }
   /** Peak RSS and, for wasmgrad, memoryStats(). */
   | { id: number; cmd: "stats" }
-  /** wasmgrad only: one more (partial) epoch with every kernel call and training step timed. */
-  | { id: number; cmd: "profile_epoch"; maxBatches: number }
   | { id: number; cmd: "exit" };
 
 export interface InfoReply {
@@ -56,11 +54,4 @@ export interface StatsReply {
   maxRssBytes: number;
   rssBytes: number;
   memory?: { liveBytes: number; pooledBytes: number; highWater: number; heapBytes: number; liveTensors: number };
-}
-
-/** Rows of the profile table: kernel families and their kernels, the training steps, GC. */
-export interface ProfileReply {
-  seconds: number;
-  batches: number;
-  rows: { name: string; seconds: number; calls: number }[];
 }

@@ -70,7 +70,6 @@ export interface TrainingResult {
   /** wasmgrad-wasm's memoryStats().highWater after the warm-up and after each timed epoch. */
   highWater: { afterWarmup: number; afterEpoch: number[] } | null;
   memoryStats?: Record<string, number>;
-  profile?: { seconds: number; batches: number; rows: { name: string; seconds: number; calls: number }[] };
   errors: PerContender<string>;
 }
 
@@ -332,11 +331,6 @@ function trainingSection(r: Results, L: string[]): void {
     L.push("", `wasmgrad-wasm \`memoryStats().highWater\`: ${fmt(hw.afterWarmup / MiB, 2)} MiB after the warm-up; after epochs 1…${hw.afterEpoch.length}: ${hw.afterEpoch.map((x) => fmt(x / MiB, 2)).join(", ")} MiB — ${grew ? "**it grew after epoch 1**" : "flat: it did not grow after epoch 1"}.`);
   }
   if (t.memoryStats) L.push("", `wasmgrad-wasm \`memoryStats()\` at the end: ${Object.entries(t.memoryStats).map(([k, v]) => `${k} ${k.endsWith("Tensors") ? v : `${fmt(v / MiB, 2)} MiB`}`).join(", ")}.`);
-  if (t.profile) {
-    const p = t.profile;
-    L.push("", `### Where a wasmgrad-wasm epoch goes (${p.batches} batches, ${fmt(p.seconds, 2)} s with every kernel call timed)`, "");
-    L.push(table(["part", "seconds", "share", "calls"], p.rows.map((x) => [x.name, fmt(x.seconds, 3), `${fmt((100 * x.seconds) / p.seconds, 1)}%`, x.calls ? String(x.calls) : ""]), ["l", "r", "r", "r"]));
-  }
   const errs = Object.entries(t.errors);
   if (errs.length) L.push("", ...errs.map(([c, e]) => `- ${c}: ${e}`));
 }

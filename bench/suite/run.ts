@@ -8,7 +8,7 @@
 //   npm run bench -- --threads 4   wasmgrad's setNumThreads(4) (and torch's)
 //
 // Other flags: --only wasmgrad-wasm,torch, --no-torch, --no-gemm, --no-train,
-// --no-profile, --no-write, --tsx (the JS contenders under tsx instead of an
+// --no-write, --tsx (the JS contenders under tsx instead of an
 // esbuild bundle), --help. A noisy machine's diagnostic: npm run bench:gemm -- --peak-probe.
 
 import { execFileSync } from "node:child_process";
@@ -31,12 +31,11 @@ interface Options {
   only: Set<ContenderName>;
   gemm: boolean;
   train: boolean;
-  profile: boolean;
   write: boolean;
   tsx: boolean;
 }
 
-const HELP = `npm run bench -- [--quick] [--threads N] [--only a,b] [--no-torch] [--no-gemm] [--no-train] [--no-profile] [--no-write] [--tsx]
+const HELP = `npm run bench -- [--quick] [--threads N] [--only a,b] [--no-torch] [--no-gemm] [--no-train] [--no-write] [--tsx]
 contenders: ${CONTENDERS.join(", ")}`;
 
 function fail(message: string): never {
@@ -45,10 +44,10 @@ function fail(message: string): never {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { quick: false, threads: 1, only: new Set(CONTENDERS), gemm: true, train: true, profile: true, write: true, tsx: false };
+  const o: Options = { quick: false, threads: 1, only: new Set(CONTENDERS), gemm: true, train: true, write: true, tsx: false };
   const switches: Record<string, () => void> = {
     "--quick": () => (o.quick = true), "--no-torch": () => o.only.delete("torch"), "--no-gemm": () => (o.gemm = false),
-    "--no-train": () => (o.train = false), "--no-profile": () => (o.profile = false), "--no-write": () => (o.write = false),
+    "--no-train": () => (o.train = false), "--no-write": () => (o.write = false),
     "--tsx": () => (o.tsx = true), "--help": () => (console.log(HELP), process.exit(0)),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -203,7 +202,7 @@ async function main(): Promise<void> {
   if (opts.train) {
     log(`Training (fresh processes): data ${data.dir}`);
     const t1 = performance.now();
-    results.training = await withContenders(opts, worker, results, (live) => trainPhase(live, opts.quick, opts.profile, data.dir));
+    results.training = await withContenders(opts, worker, results, (live) => trainPhase(live, opts.quick, data.dir));
     results.phaseSeconds.training = (performance.now() - t1) / 1000;
     const n = results.training.trainSize;
     if (n !== 60000 && data.full) notes.push(`${data.dir} holds ${n} training images, not 60 000: epoch times are scaled to 60 000 images by images/s`);

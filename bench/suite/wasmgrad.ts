@@ -3,20 +3,14 @@
 // backend (the calls Linear makes; the issue's GFLOP/s targets), "op" the op
 // that allocates its output tensor (what matmul runs), like tf.matMul and `@`.
 
-import { PerformanceObserver } from "node:perf_hooks";
 import { GemmLayout } from "../../src/backend/kernels.ts";
 import { data, empty, getBackend, getNumThreads, manualSeed, memoryStats, nn, randn, ready, setBackend, setNumThreads, type Tensor } from "../../src/index.ts";
 import { gemm } from "../../src/ops/matmul.ts";
 import { buildMlp, evaluateAccuracy, makeOptimizer, type Batches } from "../../src/training.ts";
-import { EpochClock, PHASES, timedEpoch, timeKernels } from "../instrument.ts";
+import { EpochClock, timedEpoch } from "../instrument.ts";
 import { timeCalls } from "../stats.ts";
 import { fillRandom, maxRssBytes, operandShapes, rssBytes, warmUp, type Contender } from "./contender.ts";
-import type { EpochReply, EvalReply, InfoReply, Layout, ProfileReply, StatsReply } from "./protocol.ts";
-
-/** A kernel's family in the profile, from its name. */
-const family = (name: string) =>
-  [[/gemm/, "gemm"], [/dropout/, "dropout"], [/cross_entropy|mse/, "loss"], [/sgd|adam/, "optim"], [/^random/, "random"],
-    [/reduce|argmax|scatter/, "reduce"], [/^u8_to_f32/, "data (u8→f32)"]].find(([re]) => (re as RegExp).test(name))?.[1] as string ?? "elementwise";
+import type { EpochReply, EvalReply, InfoReply, Layout, StatsReply } from "./protocol.ts";
 
 /** The first `max` batches of a loader (0: all), counting what it gave. */
 function take(loader: Batches, max: number) {
@@ -117,50 +111,5 @@ export class WasmgradContender implements Contender {
 
   stats(): StatsReply {
     return { maxRssBytes: maxRssBytes(), rssBytes: rssBytes(), memory: memoryStats() };
-  }
-
-  /** One more (partial) epoch with every kernel call and training step timed, and V8's GC pauses counted. */
-  async profileEpoch(maxBatches: number): Promise<ProfileReply> {
-    const { net, opt, lossFn, trainLoader } = this.train!;
-    let gcMs = 0;
-    const obs = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) gcMs += e.duration;
-    });
-    obs.observe({ entryTypes: ["gc"] });
-    const clock = new EpochClock();
-    const restore = timeKernels(getBackend().kernels, clock);
-    let e;
-    try {
-      e = await timedEpoch(net, trainLoader, opt, lossFn, clock, maxBatches || undefined);
-    } finally {
-      restore();
-    }
-    await new Promise((r) => setTimeout(r, 50));
-    obs.disconnect();
-    type Row = ProfileReply["rows"][number];
-    const families = new Map<string, { total: Row; kernels: Map<string, Row> }>();
-    const kernelMs = new Map<string, number>();
-    for (const c of clock.calls) {
-      const name = family(c.name);
-      const f = families.get(name) ?? families.set(name, { total: { name: `kernels: ${name}`, seconds: 0, calls: 0 }, kernels: new Map() }).get(name)!;
-      const k = f.kernels.get(c.name) ?? f.kernels.set(c.name, { name: `&nbsp;&nbsp;${c.name}`, seconds: 0, calls: 0 }).get(c.name)!;
-      for (const r of [f.total, k]) {
-        r.seconds += c.ms / 1000;
-        r.calls++;
-      }
-      kernelMs.set(c.phase, (kernelMs.get(c.phase) ?? 0) + c.ms);
-    }
-    const all = [...families.values()].sort((a, b) => b.total.seconds - a.total.seconds);
-    const kernelSeconds = all.reduce((s, f) => s + f.total.seconds, 0);
-    const rows: Row[] = [{ name: "**all Wasm kernels**", seconds: kernelSeconds, calls: all.reduce((s, f) => s + f.total.calls, 0) }];
-    for (const f of all) rows.push(f.total, ...[...f.kernels.values()].sort((a, b) => b.seconds - a.seconds));
-    rows.push({ name: "**TypeScript layer and the rest (epoch − kernels)**", seconds: e.seconds - kernelSeconds, calls: 0 });
-    for (const ph of PHASES) {
-      const wall = clock.phaseMs.get(ph) ?? 0;
-      rows.push({ name: `phase: ${ph}`, seconds: wall / 1000, calls: e.batches });
-      rows.push({ name: "&nbsp;&nbsp;of which TS (outside kernels)", seconds: (wall - (kernelMs.get(ph) ?? 0)) / 1000, calls: 0 });
-    }
-    rows.push({ name: "GC pauses (V8), inside the phases", seconds: gcMs / 1000, calls: 0 });
-    return { seconds: e.seconds, batches: e.batches, rows };
   }
 }

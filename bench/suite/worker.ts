@@ -41,9 +41,6 @@ async function handle(c: Contender, req: Request): Promise<object> {
     case "train_epoch": return c.trainEpoch(req.maxBatches);
     case "eval": return c.evaluate(req.maxBatches);
     case "stats": return c.stats();
-    case "profile_epoch":
-      if (!c.profileEpoch) throw new Error(`${name} cannot profile`);
-      return c.profileEpoch(req.maxBatches);
     default: throw new Error(`unsupported command ${JSON.stringify((req as { cmd: string }).cmd)}`);
   }
 }
