@@ -206,6 +206,8 @@ async function baseline(rev: string): Promise<{ lib: Lib; training: Training }> 
   const root = resolve(import.meta.dirname, "..");
   const dir = mkdtempSync(join(tmpdir(), "wasmgrad-base-"));
   execSync(`git archive ${rev} src | tar -x -C ${dir}`, { cwd: root });
+  // The same module type and compiler options as this tree, or tsx would compile the two copies differently.
+  for (const f of ["package.json", "tsconfig.json"]) cpSync(join(root, f), join(dir, f));
   for (const f of readdirSync(join(root, "src/backend"))) {
     if (f.includes(".generated.")) cpSync(join(root, "src/backend", f), join(dir, "src/backend", f));
   }
