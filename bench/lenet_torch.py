@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch 1.13 side of bench/lenet-epoch.ts: d2l's LeNet on one thread.
+"""PyTorch 1.13 side of bench/lenet.ts (bench/epoch.ts --lenet): d2l's LeNet on one thread.
 
 Reads lines "N" on stdin, trains N batches of 256 synthetic images, answers
 the milliseconds each batch took (JSON list) on stdout.
@@ -29,10 +29,12 @@ for line in sys.stdin:
     times = []
     for _ in range(int(line)):
         t = time.perf_counter()
-        l = loss(net(x), y)
+        out = net(x)
+        l = loss(out, y)
         opt.zero_grad()
         l.backward()
         opt.step()
         l.item()
+        (out.argmax(1) == y).sum().item()
         times.append((time.perf_counter() - t) * 1000)
     print(json.dumps(times), flush=True)

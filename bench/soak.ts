@@ -1,19 +1,19 @@
-// Soak: does a long training run hold its memory flat?
+// Soak: does a long run hold its memory flat with nothing but the loop
+// (no dispose(), keep(), gc() or await)? Exit code 1 when a figure grew.
 //
-//   npm run bench:soak                          (builds the module first)
 //   npx tsx bench/soak.ts [--steps 20000] [--every 1000] [--backend wasm|js]
-//
-// Trains d2l's dropout MLP (784-256-256-10, dropout 0.2 / 0.5, weights N(0, 0.01²),
-// SGD lr 0.5, batch 256) on Fashion-MNIST (the full set when installed, else the
-// bundled 6 000-image subset) the way a user writes the loop: no dispose(), no
-// keep(), the loss and accuracy read after every step, the test accuracy
-// evaluated from time to time. Every `--every` steps it prints memoryStats()
-// and the process's resident set size, then a verdict: flat after the first
-// row (the warm-up), or which figure grew. Exit code 1 when one grew.
+//       d2l's dropout MLP on Fashion-MNIST, trained by the shared trainEpoch:
+//       memoryStats() and RSS every --every steps, then a verdict;
+//   npx tsx bench/soak.ts --shapes [--steps 20000] [--every 2000] [--backend wasm|js]
+//       every loop shape of test/helpers/loop-shapes.ts, each in a process of
+//       its own: liveTensors / highWater every --every iterations.
 
+import { spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { data, manualSeed, memoryStats, nn, setBackend, type BackendName, type Tensor } from "../src/index.ts";
 import { buildMlp, evaluateAccuracy, makeOptimizer, trainEpoch } from "../src/training.ts";
+import { LOOP_SHAPES } from "../test/helpers/loop-shapes.ts";
+import { flag, hasFlag, intFlag } from "./stats.ts";
 
 export interface SoakRow {
   step: number;
@@ -123,7 +123,7 @@ export function soakVerdict(rows: readonly SoakRow[], warmupRows = 1): { flat: b
 // ---- the command line -----------------------------------------------------------
 
 const MiB = 1 << 20;
-const mib = (bytes: number) => (bytes / MiB).toFixed(2);
+const mib = (bytes: number, digits = 2) => (bytes / MiB).toFixed(digits);
 
 const COLUMNS: [string, (r: SoakRow) => string][] = [
   ["step", (r) => String(r.step)],
@@ -139,24 +139,12 @@ const COLUMNS: [string, (r: SoakRow) => string][] = [
   ["steps/s", (r) => r.stepsPerSecond.toFixed(0)],
 ];
 
-function flag(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i === -1) return fallback;
-  const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) {
-    console.error(`soak: ${name} takes a positive integer, got ${args[i + 1]}`);
-    process.exit(2);
-  }
-  return v;
-}
-
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const steps = flag(args, "--steps", 20_000);
-  const every = flag(args, "--every", Math.min(1000, steps));
-  const backendAt = args.indexOf("--backend");
-  const backend = (backendAt === -1 ? "wasm" : args[backendAt + 1]) as BackendName;
+  const steps = intFlag("--steps", 20_000);
+  const backend = flag("--backend", "wasm") as BackendName;
   setBackend(backend);
+  if (hasFlag("--shapes")) return soakShapes(steps, intFlag("--every", Math.min(2000, steps)), backend);
+  const every = intFlag("--every", Math.min(1000, steps));
   const train = await data.fashionMnist({ train: true });
   const test = await data.fashionMnist({ train: false });
   console.log(`# soak: d2l dropout MLP 784-256-256-10, SGD lr 0.5, batch 256, ${steps} steps, ${backend} backend`);
@@ -177,6 +165,58 @@ async function main(): Promise<void> {
     );
   } else {
     console.log(`verdict: NOT FLAT.\n${findings.map((f) => `  - ${f}`).join("\n")}`);
+    process.exitCode = 1;
+  }
+}
+
+// ---- every loop shape, each in a process of its own ---------------------------------
+
+/** Runs loop shape `index` for `steps` iterations in this process; liveTensors and highWater every `every`. */
+function soakShape(index: number, steps: number, every: number): { marks: { liveTensors: number; highWater: number }[]; msPerIteration: number } {
+  const step = LOOP_SHAPES[index]!.setup();
+  const marks: { liveTensors: number; highWater: number }[] = [];
+  const t0 = performance.now();
+  for (let i = 1; i <= steps; i++) {
+    step();
+    if (i % every === 0) {
+      const { liveTensors, highWater } = memoryStats();
+      marks.push({ liveTensors, highWater });
+    }
+  }
+  return { marks, msPerIteration: (performance.now() - t0) / steps };
+}
+
+function soakShapes(steps: number, every: number, backend: BackendName): void {
+  const child = flag("--shape", "");
+  if (child !== "") {
+    process.stdout.write(JSON.stringify(soakShape(Number(child), steps, every)));
+    return;
+  }
+  console.log(`# soak of every loop shape: ${steps} iterations each, ${backend} backend, node ${process.version}`);
+  console.log("# cells: liveTensors / highWater MiB; no dispose(), keep(), gc() or await in any loop\n");
+  const cols = Array.from({ length: Math.floor(steps / every) }, (_, i) => (i + 1) * every);
+  console.log(`| shape | ${cols.join(" | ")} | ms/iter | flat |`);
+  console.log(`|---|${cols.map(() => "---:").join("|")}|---:|:---:|`);
+  const grew: string[] = [];
+  LOOP_SHAPES.forEach((shape, index) => {
+    const args = ["--import", "tsx", process.argv[1]!, "--shapes", "--shape", String(index), "--steps", String(steps), "--every", String(every), "--backend", backend];
+    const run = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 24 });
+    if (run.status !== 0) {
+      console.log(`| ${shape.name} | failed: ${(run.stderr || "").trim().split("\n").slice(0, 3).join(" ")} |`);
+      grew.push(shape.name);
+      return;
+    }
+    const { marks, msPerIteration } = JSON.parse(run.stdout) as ReturnType<typeof soakShape>;
+    const [first, ...rest] = marks;
+    const flat = rest.every((m) => m.liveTensors === first!.liveTensors && m.highWater === first!.highWater);
+    if (!flat) grew.push(shape.name);
+    const cells = marks.map((m) => `${m.liveTensors} / ${mib(m.highWater, 3)}`);
+    console.log(`| ${shape.name} | ${cells.join(" | ")} | ${msPerIteration.toFixed(3)} | ${flat ? "yes" : "NO"} |`);
+  });
+  console.log("");
+  if (grew.length === 0) console.log(`verdict: FLAT. Every shape held liveTensors and highWater exactly from iteration ${every} to ${steps}.`);
+  else {
+    console.log(`verdict: NOT FLAT: ${grew.join("; ")}`);
     process.exitCode = 1;
   }
 }

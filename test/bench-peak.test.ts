@@ -1,4 +1,4 @@
-// The benchmark suite's Wasm SIMD peak probe (bench/suite/peak.ts): its
+// The Wasm SIMD peak probe (bench/peak.ts, `npm run bench:gemm -- --peak-probe`): its
 // hand-encoded modules validate, compute what they claim (so the loop runs the
 // chains it counts as flop), and the probe reports a positive GFLOP/s with the
 // flop it did. Its busy twin runs the same chains plus integer work that cannot
@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import {
   PeakProbe, PROBE_FLOPS_PER_ITERATION, peakProbeBytes, probeExpected, probeForBackend,
-} from "../bench/suite/peak.ts";
+} from "../bench/peak.ts";
 import { createWasmBackend, relaxedSimdSupported } from "../src/backend/wasm.ts";
 
 describe("the peak probe's modules", () => {

@@ -2,7 +2,7 @@
 // says by how much, in digits that show it, however close it came.
 
 import { describe, expect, it } from "vitest";
-import { atLeast, atMost, epochCoreNote, noiseFindings, type EpochSummary, type Results } from "../bench/suite/report.ts";
+import { atLeast, atMost, noiseFindings, type Results } from "../bench/suite/report.ts";
 
 describe("a target line", () => {
   it("is met on the boundary itself", () => {
@@ -28,29 +28,6 @@ describe("a target line", () => {
   it("is not measured when there is no figure", () => {
     expect(atMost("eval", undefined, 0.15, " s", 3)).toMatchObject({ ok: null, measured: "not measured" });
     expect(atLeast("gemm", NaN, 45, " GFLOP/s")).toMatchObject({ ok: null, measured: "not measured" });
-  });
-});
-
-describe("the epoch target's note on core sharing", () => {
-  const summary = (raws: { seconds: number; coreShares?: number[] }[]): EpochSummary => ({
-    mode: "full", batchesPerRepeat: 235, repeats: raws.length, epochSeconds: 2.2, epochSecondsLow: 2, epochSecondsHigh: 2.7,
-    imagesPerSecond: 27000, dataShare: 0.03, lastLoss: 0.5, lastAccuracy: 0.8,
-    raw: raws.map((r) => ({ ...r, batches: 235, images: 60000, dataSeconds: 0.06 })),
-  });
-
-  it("counts the probe samples below 85% busy ÷ plain, overall and per timed epoch", () => {
-    const note = epochCoreNote(summary([
-      { seconds: 2.05, coreShares: [1.01, 0.99, 0.97] },
-      { seconds: 2.72, coreShares: [0.62, 0.84, 0.86] },
-    ]));
-    expect(note).toBe(
-      "the core was shared (busy probe < 85% of plain) in 2 of 6 probe samples taken between its batches " +
-        "(by timed epoch: 2.05 s: 0/3, 2.72 s: 2/3)",
-    );
-  });
-
-  it("says nothing when no samples were taken (--quick, other contenders)", () => {
-    expect(epochCoreNote(summary([{ seconds: 2.1 }, { seconds: 2.2 }]))).toBeUndefined();
   });
 });
 

@@ -2,7 +2,7 @@
 // in the loop, and liveTensors and highWater do not move after warm-up.
 
 import { describe, expect, it, vi } from "vitest";
-import { LOOP_SHAPES } from "../bench/loop-shapes.ts";
+import { LOOP_SHAPES } from "./helpers/loop-shapes.ts";
 
 const WARMUP = 200;
 const CHECKS = 4;
@@ -14,7 +14,7 @@ const EVERY = 50;
  */
 async function fresh(index: number) {
   vi.resetModules();
-  const { LOOP_SHAPES: shapes } = await import("../bench/loop-shapes.ts");
+  const { LOOP_SHAPES: shapes } = await import("./helpers/loop-shapes.ts");
   const { memoryStats } = await import("../src/index.ts");
   const mark = () => {
     const { liveTensors, highWater } = memoryStats();

@@ -1,7 +1,8 @@
 // What a JS contender process implements (worker.ts dispatches the protocol's
 // requests to it): wasmgrad on either backend, or TensorFlow.js on either backend.
 
-import type { EpochReply, EvalReply, InfoReply, Layout, ProbeInfo, ProfileReply, StatsReply } from "./protocol.ts";
+import { timeCalls } from "../stats.ts";
+import type { EpochReply, EvalReply, InfoReply, Layout, StatsReply } from "./protocol.ts";
 
 export interface Contender {
   info(): InfoReply;
@@ -9,15 +10,11 @@ export interface Contender {
   gemmSetup(m: number, k: number, n: number, layout: Layout, warmupMs: number): number;
   /** Seconds per call over `reps` back-to-back calls. */
   gemmSample(reps: number, variant: "kernel" | "op"): number;
-  /** wasmgrad-wasm: the Wasm SIMD peak probe (set up by gemmSetup), and one sample of it and of its busy twin, in GFLOP/s. */
-  probeInfo?(): ProbeInfo | undefined;
-  probeSample?(): { gflops: number; busyGflops: number } | undefined;
   gemmFree(): void;
   trainSetup(dir: string, seed: number): Promise<{ trainSize: number; testSize: number; batchesPerEpoch: number }>;
-  trainEpoch(maxBatches: number, probeEvery?: number): EpochReply;
+  trainEpoch(maxBatches: number): EpochReply | Promise<EpochReply>;
   evaluate(maxBatches: number): EvalReply;
   stats(): StatsReply;
-  profileEpoch?(maxBatches: number): Promise<ProfileReply>;
 }
 
 /** Resident set size of this process now, in bytes. */
@@ -57,10 +54,4 @@ export function warmUp(run: () => void, warmupMs: number): number {
   while (performance.now() - t0 < warmupMs) run();
   const once = timeCalls(run, 1);
   return once < 0.05 ? timeCalls(run, 2) : once;
-}
-
-export function timeCalls(run: () => void, reps: number): number {
-  const t0 = performance.now();
-  for (let r = 0; r < reps; r++) run();
-  return (performance.now() - t0) / 1000 / reps;
 }

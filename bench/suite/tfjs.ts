@@ -5,41 +5,27 @@
 // In Node the wasm backend runs single-threaded (no threaded build is used
 // there), SIMD on.
 
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import type * as TF from "@tensorflow/tfjs";
-import { fillRandom, maxRssBytes, rssBytes, operandShapes, timeCalls, warmUp, type Contender } from "./contender.ts";
+import { timeCalls } from "../stats.ts";
+import { fillRandom, maxRssBytes, rssBytes, operandShapes, warmUp, type Contender } from "./contender.ts";
 import { readSplit, shuffled, type Split } from "./idx.ts";
 import type { EpochReply, EvalReply, InfoReply, Layout, StatsReply } from "./protocol.ts";
 
 const PIXELS = 784;
 const BATCH = 256;
 
-function packageVersion(name: string): string {
-  try {
-    const require = createRequire(import.meta.url);
-    const path = require.resolve(`${name}/package.json`);
-    return (JSON.parse(readFileSync(path, "utf8")) as { version: string }).version;
-  } catch {
-    return "unknown";
-  }
-}
-
 export async function createTfjsContender(backend: "wasm" | "cpu"): Promise<TfjsContender> {
   const tf = await import("@tensorflow/tfjs");
-  const notes: string[] = [];
-  let threads = 1;
+  const versions: Record<string, string> = { "@tensorflow/tfjs": tf.version.tfjs, "tfjs backend": backend, node: process.version };
   if (backend === "wasm") {
     const wasm = await import("@tensorflow/tfjs-backend-wasm");
-    // One thread, like everyone here (in Node the threaded build is not used anyway).
-    wasm.setThreadsCount(1);
-    if (!(await tf.setBackend("wasm"))) throw new Error("tfjs: the wasm backend failed to initialise");
-    threads = wasm.getThreadsCount();
-  } else if (!(await tf.setBackend("cpu"))) throw new Error("tfjs: the cpu backend failed to initialise");
+    wasm.setThreadsCount(1); // one thread, like everyone here (Node does not use the threaded build anyway)
+    versions["@tensorflow/tfjs-backend-wasm"] = wasm.version_wasm;
+  }
+  if (!(await tf.setBackend(backend))) throw new Error(`tfjs: the ${backend} backend failed to initialise`);
   await tf.ready();
-  const features = tf.env().features as Record<string, unknown>;
-  if (backend === "wasm" && features["WASM_HAS_SIMD_SUPPORT"] !== true) notes.push("tfjs-wasm without SIMD");
-  return new TfjsContender(tf, backend, threads, notes);
+  if (backend === "wasm") versions["wasm SIMD"] = String(tf.env().features["WASM_HAS_SIMD_SUPPORT"]);
+  return new TfjsContender(tf, versions);
 }
 
 interface Model {
@@ -53,26 +39,10 @@ export class TfjsContender implements Contender {
   private gemmState: { a: TF.Tensor2D; b: TF.Tensor2D; tA: boolean; tB: boolean } | null = null;
   private model: Model | null = null;
 
-  constructor(
-    private readonly tf: typeof TF,
-    private readonly backend: "wasm" | "cpu",
-    private readonly threads: number,
-    private readonly notes: string[],
-  ) {}
+  constructor(private readonly tf: typeof TF, private readonly versions: Record<string, string>) {}
 
   info(): InfoReply {
-    const versions: Record<string, string> = {
-      "@tensorflow/tfjs": this.tf.version.tfjs,
-      "tfjs backend": this.tf.getBackend(),
-      node: process.version,
-    };
-    if (this.backend === "wasm") {
-      versions["@tensorflow/tfjs-backend-wasm"] = packageVersion("@tensorflow/tfjs-backend-wasm");
-      const f = this.tf.env().features as Record<string, unknown>;
-      versions["wasm SIMD"] = String(f["WASM_HAS_SIMD_SUPPORT"]);
-      versions["wasm threads"] = String(f["WASM_HAS_MULTITHREAD_SUPPORT"]);
-    }
-    return { contender: `tfjs-${this.backend}`, versions, notes: this.notes, threads: this.threads };
+    return { contender: `tfjs-${this.versions["tfjs backend"]}`, versions: this.versions, notes: [], threads: 1 };
   }
 
   gemmSetup(m: number, k: number, n: number, layout: Layout, warmupMs: number): number {

@@ -1,11 +1,7 @@
-// A JS contender process of the benchmark suite: `worker <contender> <threads>`,
-// contender one of wasmgrad-wasm, wasmgrad-js, tfjs-wasm, tfjs-cpu. It answers
-// the JSON-lines requests of protocol.ts on stdin/stdout; nothing else may
-// write to stdout (library notes go to stderr, which run.ts passes through).
-//
-// run.ts bundles this file with esbuild and runs the bundle with plain node, so
-// that the peak RSS measured here is the library's, not tsx's (tsx's loader
-// thread adds ~40 MiB); tfjs is imported only by the tfjs contenders.
+// A JS contender process of the suite: `worker <contender> <threads>`
+// (wasmgrad-wasm, wasmgrad-js, tfjs-wasm, tfjs-cpu), answering protocol.ts's
+// requests on stdin/stdout. run.ts runs it as an esbuild bundle under plain
+// node, so that its peak RSS is the library's, not tsx's loader's.
 
 import { createInterface } from "node:readline";
 import type { Contender } from "./contender.ts";
@@ -34,29 +30,17 @@ async function create(): Promise<Contender> {
 async function handle(c: Contender, req: Request): Promise<object> {
   switch (req.cmd) {
     case "info": return c.info();
-    case "gemm_setup": {
-      const once = c.gemmSetup(req.m, req.k, req.n, req.layout, req.warmupMs);
-      const probe = req.peakProbe ? c.probeInfo?.() : undefined;
-      return probe ? { once, probe } : { once };
-    }
-    case "gemm_sample": {
-      const seconds = c.gemmSample(req.reps, req.variant ?? "kernel");
-      // Right after the sample, in this process: what the machine could do at that moment.
-      const probe = c.probeSample?.();
-      return probe === undefined ? { seconds } : { seconds, probeGflops: probe.gflops, busyProbeGflops: probe.busyGflops };
-    }
+    case "gemm_setup": return { once: c.gemmSetup(req.m, req.k, req.n, req.layout, req.warmupMs) };
+    case "gemm_sample": return { seconds: c.gemmSample(req.reps, req.variant ?? "kernel") };
     case "gemm_free": c.gemmFree(); return {};
     case "train_setup": {
       const t0 = performance.now();
       const r = await c.trainSetup(req.dir, req.seed);
       return { ...r, loadSeconds: (performance.now() - t0) / 1000 };
     }
-    case "train_epoch": return c.trainEpoch(req.maxBatches, req.probeEvery);
+    case "train_epoch": return c.trainEpoch(req.maxBatches);
     case "eval": return c.evaluate(req.maxBatches);
     case "stats": return c.stats();
-    case "profile_epoch":
-      if (!c.profileEpoch) throw new Error(`${name} cannot profile`);
-      return c.profileEpoch(req.maxBatches);
     default: throw new Error(`unsupported command ${JSON.stringify((req as { cmd: string }).cmd)}`);
   }
 }

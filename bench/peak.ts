@@ -35,13 +35,6 @@ export const PROBE_WHAT: Record<ProbeBuild, string> = {
   baseline: "12 independent chains, half `f32x4.mul`, half `f32x4.add` (1:1, as the baseline-SIMD build's GEMM multiply-adds)",
 };
 
-/**
- * About what the probe measures on the Xeon (family 6 model 207, ~3.25 GHz)
- * these benchmarks run on when the machine is quiet: 16 flop/cycle with FMA,
- * ~12 with mul + add (2 FMA units; mul on 2 ports, add on 2, 3 in all).
- */
-export const PROBE_QUIET_GFLOPS: Record<ProbeBuild, number> = { relaxed: 52, baseline: 39 };
-
 // ---- a minimal WebAssembly encoder ---------------------------------------------
 
 /** Unsigned LEB128. */

@@ -1,9 +1,9 @@
 // The loops a PyTorch user writes, each as one iteration's body, written the
 // way a user writes them: no dispose(), keep(), gc() or await inside. The soak
-// (bench/soak-shapes.ts) runs each for 20 000 iterations and the tests
+// (`npm run bench:soak`, bench/soak.ts --shapes) runs each for 20 000 iterations and the tests
 // (test/memory-loops.test.ts) for a few hundred; memory must stay flat.
 
-import { data, nn, noGrad, optim, randn, tensor, zeros, zerosLike, type Tensor } from "../src/index.ts";
+import { data, nn, noGrad, optim, randn, tensor, zeros, zerosLike, type Tensor } from "../../src/index.ts";
 
 export interface LoopShape {
   name: string;
@@ -22,6 +22,13 @@ function mlp(): nn.Sequential {
 /** Labels of a batch as the JS numbers a user has: i-th label (i·7 + step) mod CLASSES. */
 function labelsOf(step: number): number[] {
   return Array.from({ length: BATCH }, (_, i) => (i * 7 + step) % CLASSES);
+}
+
+/** The model and one batch made before the loop, the model in eval mode if asked. */
+function fixedBatch(evalMode = false): { net: nn.Sequential; X: Tensor; y: Tensor } {
+  const net = mlp();
+  if (evalMode) net.eval();
+  return { net, X: randn([BATCH, FEATURES]), y: tensor(labelsOf(0), { dtype: "int32" }) };
 }
 
 /** One training step of the usual loop, with the input and labels made this step. */
@@ -74,10 +81,7 @@ export const LOOP_SHAPES: LoopShape[] = [
   {
     name: "eval-mode forward, grad on, no backward",
     setup() {
-      const net = mlp();
-      net.eval();
-      const X = randn([BATCH, FEATURES]);
-      const y = tensor(labelsOf(0), { dtype: "int32" });
+      const { net, X, y } = fixedBatch(true);
       return () => {
         const logits = net.forward(X);
         logits.argmax(1).eq(y).sum().item();
@@ -87,10 +91,7 @@ export const LOOP_SHAPES: LoopShape[] = [
   {
     name: "evaluation: two forwards and two noGrad metrics per iteration",
     setup() {
-      const net = mlp();
-      net.eval();
-      const X = randn([BATCH, FEATURES]);
-      const y = tensor(labelsOf(0), { dtype: "int32" });
+      const { net, X, y } = fixedBatch(true);
       return () => {
         const logits = net.forward(X);
         const loss = lossFn.forward(logits, y);
@@ -129,13 +130,11 @@ export const LOOP_SHAPES: LoopShape[] = [
   {
     name: "hand-written Adadelta, state from zerosLike",
     setup() {
-      const net = mlp();
+      const { net, X, y } = fixedBatch();
       const params = net.parameters();
       const squares = params.map((p) => zerosLike(p));
       const deltas = params.map((p) => zerosLike(p));
       const [rho, eps, lr] = [0.9, 1e-6, 1.0];
-      const X = randn([BATCH, FEATURES]);
-      const y = tensor(labelsOf(0), { dtype: "int32" });
       return () => {
         net.zeroGrad();
         lossFn.forward(net.forward(X), y).backward();
@@ -154,9 +153,7 @@ export const LOOP_SHAPES: LoopShape[] = [
   {
     name: "manual update with add_(grad, { alpha })",
     setup() {
-      const net = mlp();
-      const X = randn([BATCH, FEATURES]);
-      const y = tensor(labelsOf(0), { dtype: "int32" });
+      const { net, X, y } = fixedBatch();
       return () => {
         net.zeroGrad();
         lossFn.forward(net.forward(X), y).backward();

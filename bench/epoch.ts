@@ -1,0 +1,258 @@
+// The training epoch (src/training.ts's trainEpoch), timed. Modes:
+//
+//   npx tsx bench/epoch.ts [--threads 1,2,4,8] [--epochs 3] [--images 60000]
+//       the d2l dropout MLP's epoch over thread counts on synthetic data; the
+//       parameters must end bitwise those of the 1-thread model;
+//   npx tsx bench/epoch.ts --profile [--threads 2] [--repeats 3] [--images 60000] [--batches N]
+//       the serial share of the epoch, by kernel and by training step, and
+//       Amdahl's prediction from it;
+//   npx tsx bench/epoch.ts --lenet [--quick] [--no-tfjs-cpu]
+//       one d2l LeNet batch against PyTorch and TensorFlow.js (bench/lenet.ts);
+//   npx tsx bench/epoch.ts --base <git rev> [--rounds 15] [--steps 20]
+//       ms per training step of this tree against a baseline commit's src/.
+//
+// Epochs are taken round robin over the models (the starting one rotating),
+// each reseeded with its number, so every model sees the same shuffles and masks.
+
+import { execSync } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { PerformanceObserver } from "node:perf_hooks";
+import { join, resolve } from "node:path";
+import { FashionMnistDataset } from "../src/data/fashion-mnist.ts";
+import { DataLoader } from "../src/data/loader.ts";
+import { getBackend, getNumThreads, manualSeed, nn, setNumThreads } from "../src/index.ts";
+import { buildMlp, makeOptimizer, trainEpoch, type Batches } from "../src/training.ts";
+import { EpochClock, PHASES, timedEpoch, timeKernels, type KernelCall } from "./instrument.ts";
+import { flag, hasFlag, intFlag, machineLine, median, rotate, threadList } from "./stats.ts";
+
+/** n random 28×28 byte images, labels i mod 10: only the data's size matters to the time. */
+function syntheticFashion(n: number): FashionMnistDataset {
+  const pixels = new Uint8Array(n * 784);
+  const labels = new Int32Array(n);
+  let s = 12345;
+  for (let i = 0; i < pixels.length; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    pixels[i] = s >>> 24;
+  }
+  for (let i = 0; i < n; i++) labels[i] = i % 10;
+  return new FashionMnistDataset(pixels, labels);
+}
+
+const images = intFlag("--images", 60000);
+const lossFn = new nn.CrossEntropyLoss();
+const loader = () => new DataLoader(syntheticFashion(images), { batchSize: 256, shuffle: true });
+
+/** A d2l MLP on `threads` threads, seeded 0 like every other. */
+function model(threads: number) {
+  manualSeed(0);
+  const net = buildMlp();
+  return { threads, net, opt: makeOptimizer(net, { lr: 0.5 }), seconds: [] as number[], running: 0 };
+}
+type Model = ReturnType<typeof model>;
+
+/** FNV-1a over the parameters' bits. */
+function parameterHash(net: nn.Module): string {
+  let h = 0x811c9dc5;
+  for (const p of net.parameters()) {
+    const f = p.data();
+    const bits = new Uint32Array(f.buffer, f.byteOffset, f.length);
+    for (let i = 0; i < bits.length; i++) h = Math.imul(h ^ bits[i]!, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, "0");
+}
+
+async function threadScaling(): Promise<void> {
+  const counts = threadList("1,2");
+  const epochs = intFlag("--epochs", 3, 100);
+  const data = loader();
+  const runs = counts.map(model);
+  const epoch = async (run: Model, index: number) => {
+    setNumThreads(run.threads);
+    run.running = getNumThreads();
+    manualSeed(1000 + index);
+    return (await trainEpoch(run.net, data, run.opt, lossFn)).seconds;
+  };
+  console.log(`# d2l MLP epoch over thread counts: ${images} synthetic images, batch 256, ${epochs} timed epochs after one warm-up`);
+  console.log(`# ${machineLine()}`);
+  for (const run of runs) await epoch(run, 0);
+  for (let e = 1; e <= epochs; e++) for (const run of rotate(runs, e)) run.seconds.push(await epoch(run, e));
+  setNumThreads(1);
+  const one = median(runs[0]!.seconds);
+  const reference = parameterHash(runs[0]!.net);
+  console.log("\n| threads | running | s / epoch | (range) | images/s | speed-up over 1 | parameters vs 1 thread |");
+  console.log("|---:|---:|---:|---:|---:|---:|---|");
+  let mismatch = false;
+  for (const run of runs) {
+    const s = median(run.seconds);
+    const hash = parameterHash(run.net);
+    if (hash !== reference) mismatch = true;
+    console.log(
+      `| ${run.threads} | ${run.running} | ${s.toFixed(3)} | ${Math.min(...run.seconds).toFixed(3)}–${Math.max(...run.seconds).toFixed(3)} | ` +
+        `${Math.round(images / s)} | ${(one / s).toFixed(2)}× | ${hash === reference ? "bitwise the same" : `DIFFERENT (${hash} vs ${reference})`} |`,
+    );
+  }
+  if (mismatch) {
+    console.error("bench/epoch.ts: parameters differ between thread counts: the threads contract is broken");
+    process.exit(1);
+  }
+}
+
+/**
+ * The serial share (issue 20): an epoch on --threads threads marks each kernel
+ * call that the pool split; the same epoch (same seeds, same calls) on one
+ * thread puts each call's time on the parallel or the serial side by what its
+ * twin did. Serial = unsplit kernels + everything outside kernels. The pair
+ * with the median share of --repeats interleaved pairs is shown.
+ */
+async function serialShare(): Promise<void> {
+  const threads = intFlag("--threads", 2, 256);
+  const repeats = intFlag("--repeats", 3, 100);
+  const maxBatches = intFlag("--batches", Math.ceil(images / 256));
+  if (threads < 2) {
+    console.error("bench/epoch.ts --profile: --threads must be 2 or more (the calls that split there are the parallel part)");
+    process.exit(2);
+  }
+  const data = loader();
+  const epoch = async (m: Model, seed: number, profile: boolean) => {
+    setNumThreads(m.threads);
+    manualSeed(seed);
+    const clock = new EpochClock();
+    const restore = profile ? timeKernels(getBackend().kernels, clock) : () => undefined;
+    let gcMs = 0;
+    const gc = new PerformanceObserver((list) => list.getEntries().forEach((e) => (gcMs += e.duration)));
+    gc.observe({ entryTypes: ["gc"] });
+    try {
+      const { seconds } = await timedEpoch(m.net, data, m.opt, lossFn, clock, maxBatches);
+      await new Promise((r) => setTimeout(r, 20)); // the observer reports asynchronously
+      return { seconds, clock, running: getNumThreads(), gcMs };
+    } finally {
+      restore();
+      gc.disconnect();
+    }
+  };
+  console.log(`# d2l MLP epoch profile: ${images} synthetic images, batch 256, ${maxBatches} batches, ${repeats} interleaved pairs; parallel = split on ${threads} threads`);
+  const models = [model(threads), model(1)] as const;
+  for (const m of models) await epoch(m, 1, false); // warm-up: JIT, allocator caches, workers
+  const split = (many: KernelCall[], one: KernelCall[], i: number) => many[i]?.parallel === true && many[i]!.name === one[i]!.name;
+  const pairs = [];
+  for (let r = 0; r < repeats; r++) {
+    // Both models are in the same state (same seeds all along), so both epochs make the same kernel calls.
+    const many = await epoch(models[0], 2 + r, true);
+    const one = await epoch(models[1], 2 + r, true);
+    const parallel = one.clock.calls.reduce((s, c, i) => s + (split(many.clock.calls, one.clock.calls, i) ? c.ms : 0), 0);
+    pairs.push({ many, one, share: 1 - parallel / (one.seconds * 1000) });
+  }
+  setNumThreads(1);
+  const { many, one } = [...pairs].sort((a, b) => a.share - b.share)[(pairs.length - 1) >> 1]!;
+  const [M, O] = [many.clock.calls, one.clock.calls];
+  if (O.length !== M.length || O.some((c, i) => c.name !== M[i]!.name)) {
+    console.log(`# warning: the two epochs made different kernel calls (${O.length} vs ${M.length}); calls are matched by name and order as far as they go`);
+  }
+  const rows = new Map<string, { calls: number; split: number; oneParallel: number; oneSerial: number; manyParallel: number; manySerial: number }>();
+  const row = (name: string) => rows.get(name) ?? rows.set(name, { calls: 0, split: 0, oneParallel: 0, oneSerial: 0, manyParallel: 0, manySerial: 0 }).get(name)!;
+  for (const c of M) row(c.name)[c.parallel ? "manyParallel" : "manySerial"] += c.ms;
+  O.forEach((c, i) => {
+    const r = row(c.name);
+    r.calls++;
+    if (split(M, O, i)) r.split++;
+    r[split(M, O, i) ? "oneParallel" : "oneSerial"] += c.ms;
+  });
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const all = [...rows.values()];
+  const [oneTotal, manyTotal] = [one.seconds * 1000, many.seconds * 1000];
+  const oneParallel = sum(all.map((r) => r.oneParallel));
+  const manyParallel = sum(all.map((r) => r.manyParallel));
+  const oneSerial = oneTotal - oneParallel;
+  const share = oneSerial / oneTotal;
+  const ms = (x: number) => x.toFixed(0);
+  const pct = (x: number, of: number) => `${((100 * x) / of).toFixed(1)}%`;
+  console.log(`\n## Serial time by op (one-thread epoch ${ms(oneTotal)} ms; ${threads} threads running ${many.running}, epoch ${ms(manyTotal)} ms)\n`);
+  console.log(`| op | calls | split on ${threads} | 1 thread: parallel ms | 1 thread: serial ms | serial, % of 1-thread epoch | ${threads} threads: parallel ms | ${threads} threads: serial ms |`);
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
+  for (const [name, r] of [...rows].sort((a, b) => b[1].oneSerial + b[1].oneParallel - (a[1].oneSerial + a[1].oneParallel))) {
+    console.log(`| ${name} | ${r.calls} | ${r.split} | ${ms(r.oneParallel)} | ${ms(r.oneSerial)} | ${pct(r.oneSerial, oneTotal)} | ${ms(r.manyParallel)} | ${ms(r.manySerial)} |`);
+  }
+  const outsideOne = oneTotal - sum(O.map((c) => c.ms));
+  const outsideMany = manyTotal - sum(M.map((c) => c.ms));
+  console.log(`| outside kernels (TypeScript layer, data, bookkeeping) | | | 0 | ${ms(outsideOne)} | ${pct(outsideOne, oneTotal)} | 0 | ${ms(outsideMany)} |`);
+  console.log(`| **epoch** | ${O.length} | ${sum(all.map((r) => r.split))} | ${ms(oneParallel)} | ${ms(oneSerial)} | ${pct(oneSerial, oneTotal)} | ${ms(manyParallel)} | ${ms(manyTotal - manyParallel)} |`);
+  console.log(`\n## The one-thread epoch by training step (ms)\n`);
+  console.log(`| step | wall | kernels split on ${threads} | kernels not split | outside kernels | serial, % of 1-thread epoch |`);
+  console.log("|---|---:|---:|---:|---:|---:|");
+  for (const ph of PHASES) {
+    let [splitMs, whole] = [0, 0];
+    O.forEach((c, i) => {
+      if (c.phase !== ph) return;
+      if (split(M, O, i)) splitMs += c.ms;
+      else whole += c.ms;
+    });
+    const wall = one.clock.phaseMs.get(ph) ?? 0;
+    console.log(`| ${ph} | ${ms(wall)} | ${ms(splitMs)} | ${ms(whole)} | ${ms(wall - splitMs - whole)} | ${pct(wall - splitMs, oneTotal)} |`);
+  }
+  // Amdahl assumes the parallel part scales perfectly and splits alike on n threads: an upper bound.
+  const amdahl = (n: number) => 1 / (share + (1 - share) / n);
+  console.log(`\nserial share of the one-thread epoch: ${(100 * share).toFixed(1)}% (pairs: ${pairs.map((p) => `${(100 * p.share).toFixed(1)}%`).join(", ")}; kernels not split ${pct(oneSerial - outsideOne, oneTotal)}, outside kernels ${pct(outsideOne, oneTotal)})`);
+  console.log(`measured here: ${threads} threads ${(oneTotal / manyTotal).toFixed(2)}× one thread (parallel regions ${(oneParallel / Math.max(manyParallel, 1e-9)).toFixed(2)}× faster)`);
+  console.log(`V8 garbage collection during the one-thread epoch: ${ms(one.gcMs)} ms (${pct(one.gcMs, oneTotal)}), inside the steps above`);
+  console.log(`Amdahl's prediction: ${[2, 4, 8, 16].map((n) => `${n} threads ${amdahl(n).toFixed(2)}×`).join(", ")}; at most ${(1 / share).toFixed(1)}×`);
+}
+
+type Lib = typeof import("../src/index.ts");
+type Training = typeof import("../src/training.ts");
+
+/** A baseline commit's src/ beside this tree's (the generated files, ignored by git, copied: the kernels are the same). */
+async function baseline(rev: string): Promise<{ lib: Lib; training: Training }> {
+  const root = resolve(import.meta.dirname, "..");
+  const dir = mkdtempSync(join(tmpdir(), "wasmgrad-base-"));
+  execSync(`git archive ${rev} src | tar -x -C ${dir}`, { cwd: root });
+  // The same module type and compiler options as this tree, or tsx would compile the two copies differently.
+  for (const f of ["package.json", "tsconfig.json"]) cpSync(join(root, f), join(dir, f));
+  for (const f of readdirSync(join(root, "src/backend"))) {
+    if (f.includes(".generated.")) cpSync(join(root, "src/backend", f), join(dir, "src/backend", f));
+  }
+  return { lib: await import(join(dir, "src/index.ts")), training: await import(join(dir, "src/training.ts")) };
+}
+
+/** ms per step of `steps` d2l training steps (trainEpoch over a loader of exactly that many batches). */
+function stepper({ lib, training }: { lib: Lib; training: Training }, hidden: [number, number], batch: number, steps: number) {
+  lib.manualSeed(0);
+  const n = batch * steps;
+  const labels = lib.tensor(Int32Array.from({ length: n }, (_, i) => (i * 7) % 10));
+  const data = new lib.data.DataLoader(new lib.data.TensorDataset(lib.randn([n, 784]), labels), { batchSize: batch, shuffle: true });
+  const net = training.buildMlp([0.2, 0.5], hidden);
+  const opt = training.makeOptimizer(net, { lr: 0.1 });
+  const loss = new lib.nn.CrossEntropyLoss();
+  return async () => ((await training.trainEpoch(net, data as unknown as Batches, opt, loss)).seconds * 1000) / steps;
+}
+
+async function versusBase(rev: string): Promise<void> {
+  const rounds = intFlag("--rounds", 15);
+  const steps = intFlag("--steps", 20);
+  const libs = { base: await baseline(rev), new: { lib: await import("../src/index.ts"), training: await import("../src/training.ts") } };
+  console.log(`# ms per training step: this tree vs ${rev}, ${rounds} interleaved rounds of ${steps} steps`);
+  console.log("| loop | base ms/step | new ms/step | new / base |");
+  console.log("|---|---:|---:|---:|");
+  const loops = [
+    { name: "d2l dropout MLP 784-256-256-10, batch 256", hidden: [256, 256] as [number, number], batch: 256 },
+    { name: "small MLP 784-32-32-10, batch 64 (per-op overhead dominates)", hidden: [32, 32] as [number, number], batch: 64 },
+  ];
+  for (const loop of loops) {
+    const run = { base: stepper(libs.base, loop.hidden, loop.batch, steps), new: stepper(libs.new, loop.hidden, loop.batch, steps) };
+    await run.base();
+    await run.new();
+    const times = { base: [] as number[], new: [] as number[] };
+    const ratios: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const t: Record<string, number> = {};
+      for (const which of rotate(["base", "new"] as const, r)) times[which].push((t[which] = await run[which]()));
+      ratios.push(t.new! / t.base!);
+    }
+    console.log(`| ${loop.name} | ${median(times.base).toFixed(3)} | ${median(times.new).toFixed(3)} | ${median(ratios).toFixed(3)} |`);
+  }
+}
+
+if (hasFlag("--profile")) await serialShare();
+else if (hasFlag("--lenet")) await (await import("./lenet.ts")).lenetRace();
+else if (flag("--base", "") !== "") await versusBase(flag("--base", ""));
+else await threadScaling();
