@@ -4,15 +4,14 @@
 # `device` machine some sessions are lent (16 cores). Two steps:
 #
 #   bash tools/device-thread-scaling.sh prepare
-#       here: bundles bench/gemm.ts, bench/epoch-threads.ts and
-#       bench/epoch-profile.ts (the Wasm module is embedded) into
-#       .device/gemm.mjs, .device/epoch.mjs and .device/epoch-profile.mjs and
+#       here: bundles bench/gemm.ts and bench/epoch.ts (the Wasm module is
+#       embedded) into .device/gemm.mjs and .device/epoch.mjs and
 #       packs this Node binary as .device/node.xz (~25 MB; .device/ is
 #       git-ignored, so the device call must carry it).
 #   bash tools/device-thread-scaling.sh run [THREADS] [OUTDIR]
 #       there: unpacks Node to /tmp and runs the GEMM and epoch bundles with
 #       --threads THREADS (default 1,2,4,8,16), the profile with the last
-#       count (the serial share: bench/epoch-profile.ts), then PyTorch's epoch and GEMM
+#       count (the serial share: bench/epoch.ts --profile), then PyTorch's epoch and GEMM
 #       at the same counts (tools/torch_scaling.py, with $PYTHON, default
 #       python3; skipped with a note where that has no torch), writing every
 #       table and one combined table (tools/thread_scaling_table.py) to
@@ -28,9 +27,9 @@ case "${1:-}" in
   prepare)
     node tools/build-wasm.mjs >/dev/null
     mkdir -p .device
-    for bench in gemm epoch-threads epoch-profile; do
+    for bench in gemm epoch; do
       npx esbuild "bench/$bench.ts" --bundle --platform=node --format=esm --target=node20 \
-        --outfile=".device/${bench%-threads}.mjs" --log-level=warning
+        --external:@tensorflow/* --outfile=".device/$bench.mjs" --log-level=warning
     done
     xz -T0 -6 -c "$(command -v node)" > .device/node.xz
     ls -la .device
@@ -59,7 +58,7 @@ case "${1:-}" in
     fi
     # The serial share, with "parallel" meaning split on the largest count.
     echo | tee -a "$md"
-    "$node" .device/epoch-profile.mjs --threads "${threads##*,}" --repeats 3 2>&1 | tee -a "$md"
+    "$node" .device/epoch.mjs --profile --threads "${threads##*,}" --repeats 3 2>&1 | tee -a "$md"
     { echo; echo "## wasmgrad and PyTorch on the same machine"; echo
       "$python" tools/thread_scaling_table.py "$out/gemm.txt" "$out/epoch.txt" "$out/torch.txt"; } 2>&1 | tee -a "$md"
     ;;

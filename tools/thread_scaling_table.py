@@ -1,6 +1,6 @@
 # One table from the three outputs of tools/device-thread-scaling.sh run:
 # wasmgrad's GEMM (bench/gemm.ts --threads), wasmgrad's epoch
-# (bench/epoch-threads.ts) and PyTorch's epoch and GEMM (tools/torch_scaling.py),
+# (bench/epoch.ts) and PyTorch's epoch and GEMM (tools/torch_scaling.py),
 # each thread count a row. Standard library only.
 #
 #   python3 tools/thread_scaling_table.py GEMM.txt EPOCH.txt TORCH.txt

@@ -181,7 +181,7 @@ export async function dropoutCommand(args: DropoutArgs, ctx: Context): Promise<{
   return { stopped: r.stopped };
 }
 
-/** Threads a run takes without --threads: one per logical CPU, at most 8 (past that the epoch gains little; see bench/epoch-profile.ts). */
+/** Threads a run takes without --threads: one per logical CPU, at most 8 (past that the epoch gains little; see bench/epoch.ts --profile). */
 export const DEFAULT_MAX_THREADS = 8;
 
 export function defaultThreads(): number {
