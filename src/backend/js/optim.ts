@@ -55,6 +55,12 @@ function fma32(a: number, b: number, c: number): number {
   return fround(a * b + c);
 }
 
+/** The gradient a step follows: negated to maximize, plus weight decay wd·p (coupled). As assembly/optim.ts's effectiveGrad. */
+function effectiveGrad(g: number, p: number, maximize: number, hasWd: boolean, wd: number): number {
+  if (maximize) g = -g;
+  return hasWd ? fma32(wd, p, g) : g;
+}
+
 export function jsOptimKernels(heap: Heap): OptimKernels {
   return {
     f32_sgd_step(param, grad, buf, n, lr, momentum, dampening, weightDecay, nesterov, maximize, l1, firstStep) {
@@ -69,9 +75,7 @@ export function jsOptimKernels(heap: Heap): OptimKernels {
       const bb = buf >>> 2;
       for (let i = 0; i < n; i++) {
         const p = f32[pb + i];
-        let d = f32[gb + i];
-        if (maximize) d = -d;
-        if (weightDecay !== 0) d = fma32(wd, p, d);
+        let d = effectiveGrad(f32[gb + i], p, maximize, weightDecay !== 0, wd);
         if (l1 !== 0) d = fround(d + (p > 0 ? l1f : p < 0 ? -l1f : 0));
         if (momentum !== 0) {
           const b = firstStep ? d : fma32(keep, d, fround(f32[bb + i] * mom));
@@ -104,9 +108,7 @@ export function jsOptimKernels(heap: Heap): OptimKernels {
       const vmaxb = vmax >>> 2;
       for (let i = 0; i < n; i++) {
         let p = f32[pb + i];
-        let g = f32[gb + i];
-        if (maximize) g = -g;
-        if (coupledWd) g = fma32(wd, p, g);
+        const g = effectiveGrad(f32[gb + i], p, maximize, coupledWd, wd);
         if (decoupled) p = fround(p * shrink);
         const mi = fma32(oneMinusB1, g, fround(f32[mb + i] * b1));
         let vi = fma32(fround(oneMinusB2 * g), g, fround(f32[vb + i] * b2));
@@ -132,9 +134,7 @@ export function jsOptimKernels(heap: Heap): OptimKernels {
       const [pb, gb, sb, ab, bb] = [param >>> 2, grad >>> 2, squareAvg >>> 2, gradAvg >>> 2, buf >>> 2];
       for (let i = 0; i < n; i++) {
         const p = f32[pb + i];
-        let g = f32[gb + i];
-        if (maximize) g = -g;
-        if (weightDecay !== 0) g = fma32(wd, p, g);
+        const g = effectiveGrad(f32[gb + i], p, maximize, weightDecay !== 0, wd);
         const sq = fma32(fround(oneMinusA * g), g, fround(f32[sb + i] * a));
         f32[sb + i] = sq;
         let avg: number;
@@ -164,9 +164,7 @@ export function jsOptimKernels(heap: Heap): OptimKernels {
       const [pb, gb, sb] = [param >>> 2, grad >>> 2, sum >>> 2];
       for (let i = 0; i < n; i++) {
         const p = f32[pb + i];
-        let g = f32[gb + i];
-        if (maximize) g = -g;
-        if (weightDecay !== 0) g = fma32(wd, p, g);
+        const g = effectiveGrad(f32[gb + i], p, maximize, weightDecay !== 0, wd);
         const s = fma32(g, g, f32[sb + i]);
         f32[sb + i] = s;
         const std = fround(fround(Math.sqrt(s)) + epsf);
@@ -184,9 +182,7 @@ export function jsOptimKernels(heap: Heap): OptimKernels {
       const [pb, gb, sb, db] = [param >>> 2, grad >>> 2, squareAvg >>> 2, accDelta >>> 2];
       for (let i = 0; i < n; i++) {
         const p = f32[pb + i];
-        let g = f32[gb + i];
-        if (maximize) g = -g;
-        if (weightDecay !== 0) g = fma32(wd, p, g);
+        const g = effectiveGrad(f32[gb + i], p, maximize, weightDecay !== 0, wd);
         const sq = fma32(fround(oneMinusR * g), g, fround(f32[sb + i] * r));
         f32[sb + i] = sq;
         const std = fround(Math.sqrt(fround(sq + epsf)));
