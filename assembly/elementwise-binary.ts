@@ -1,13 +1,13 @@
 // Binary elementwise kernels (arithmetic, maximum/minimum, comparisons), on
 // equal shapes, against a scalar, or broadcast: see src/backend/kernels.ts for
-// the contract, and elementwise-lanes.ts for how the loops dispatch and treat tails.
+// the contract, and lanes.ts for how the loops dispatch and treat tails.
 // pow works in f64 through the table-free Math.log1p / Math.expm1 (no lookup
 // tables: see elementwise-unary.ts) and rounds once to f32.
 
 import { BinaryOp } from "./opcodes";
-import { at, dim, is, loadLanes, ones, storeLanes } from "./elementwise-lanes";
+import { at, dim, is, loadLanes, ones, storeLanes } from "./lanes";
 
-// Op tags (never instantiated: see elementwise-lanes.ts).
+// Op tags (never instantiated: see lanes.ts).
 class Add {}
 class Sub {}
 class Mul {}

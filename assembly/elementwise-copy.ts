@@ -1,6 +1,6 @@
 // Copies, fills and conversions: see src/backend/kernels.ts for the contract.
 
-import { at, dim } from "./elementwise-lanes";
+import { at, dim } from "./lanes";
 
 @inline function fillRun(out: usize, n: i32, value: f32): void {
   const v = f32x4.splat(value);

@@ -1,5 +1,5 @@
 // Unary elementwise kernels and their backward: see src/backend/kernels.ts for
-// the contract, and elementwise-lanes.ts for how the loops dispatch and treat tails.
+// the contract, and lanes.ts for how the loops dispatch and treat tails.
 //
 // No lookup tables: the standard library's Mathf.exp / log / pow keep theirs
 // in data segments, which would sit at the bottom of the shared heap where the
@@ -8,9 +8,9 @@
 // sigmoid within 2).
 
 import { UnaryOp } from "./opcodes";
-import { at, is, loadLanes, ones, storeLanes } from "./elementwise-lanes";
+import { at, is, loadLanes, ones, storeLanes } from "./lanes";
 
-// Op tags (never instantiated: see elementwise-lanes.ts).
+// Op tags (never instantiated: see lanes.ts).
 class Neg {}
 class Abs {}
 class Sqrt {}

@@ -14,12 +14,12 @@
 //
 // Each kernel's formula is written once, over four lanes: the loop runs it on
 // whole vectors and once more on the last 1–3 elements, loaded into a partial
-// vector (elementwise-lanes.ts), so every element is computed the same way.
+// vector (lanes.ts), so every element is computed the same way.
 //
 // No Math.pow: AssemblyScript's brings lookup tables and a mutable global,
 // which this module must not have (see assembly/index.ts).
 
-import { is, loadLanes, storeLanes } from "./elementwise-lanes";
+import { is, loadLanes, storeLanes } from "./lanes";
 
 /** Dekker's split constant 2^27 + 1: a = hi + lo with 26-bit halves whose products are exact. */
 @inline const SPLITTER: f64 = 134217729.0;

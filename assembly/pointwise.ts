@@ -6,12 +6,13 @@
 // (GELU two f64 lanes at a time, clamp and leaky ReLU four f32 lanes, where
 // f32 is exact), so results are within an ulp of the correctly rounded value
 // (GELU's erfc: two) and the JS twin (src/backend/js/pointwise.ts) can mirror
-// them with Math.*. As in elementwise.ts, loops are generic over an op tag so that each
+// them with Math.*. As in lanes.ts, loops are generic over an op tag so that each
 // op compiles to a loop of its own, and no lookup tables: AssemblyScript's
 // Math.sin and Math.cos keep theirs in a data segment, which would sit at the
 // bottom of the shared heap.
 
 import { PointwiseOp } from "./opcodes";
+import { at, is } from "./lanes";
 
 class Sin {}
 class Cos {}
@@ -19,14 +20,6 @@ class Clamp {}
 class LeakyRelu {}
 class Gelu {}
 class GeluTanh {}
-
-@inline function is<A, B>(): bool {
-  return idof<A>() == idof<B>();
-}
-
-@inline function at(p: usize, i: i32): usize {
-  return p + (<usize>i << 2);
-}
 
 // ---------------------------------------------------------------------------
 // sin and cos: musl's __rem_pio2f reduction to r in [−π/4, π/4] with a

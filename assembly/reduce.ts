@@ -8,11 +8,12 @@
 // Sums accumulate in f64 (each f32x4 is widened to two f64x2), so a sum or a
 // mean of 60 000 values is the exact sum rounded once to f32 in practice.
 //
-// As in elementwise.ts, loops are generic over an op tag so that each op
+// As in lanes.ts, loops are generic over an op tag so that each op
 // compiles to its own loop (a constant op argument would be folded back into
 // one loop with a switch inside by binaryen's -O3 code folding).
 
 import { ReduceOp } from "./opcodes";
+import { at, is } from "./lanes";
 
 /** Σ x (also Mean, divided at the end). */
 class Plain {}
@@ -23,14 +24,6 @@ class Squared {}
 
 class Largest {}
 class Smallest {}
-
-@inline function is<A, B>(): bool {
-  return idof<A>() == idof<B>();
-}
-
-@inline function at(p: usize, i: i32): usize {
-  return p + (<usize>i << 2);
-}
 
 /** Lanes 0..count−1 from p, p + 4, ...; the other lanes repeat lane 0. */
 @inline function loadLanes(p: usize, count: i32): v128 {

@@ -1,6 +1,6 @@
-// Lane helpers shared by the elementwise kernels (elementwise-unary.ts,
-// elementwise-binary.ts, elementwise-copy.ts): compile-time op-tag identity
-// and the loads and stores of a partial vector.
+// Helpers shared by the kernels: compile-time op-tag identity, addressing of
+// f32/i32 arrays, and the loads and stores of a partial vector. How the
+// elementwise kernels (elementwise-*.ts) use them:
 //
 // Dispatch: each kernel switches on the op code once and calls a loop that is
 // generic over an op tag (an empty class), so every op compiles to a loop of
