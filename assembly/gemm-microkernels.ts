@@ -3,6 +3,7 @@
 // The last narrow strips and partial tiles: gemm-edge-microkernels.ts.
 
 import { f32_gemm_store_tile } from "./gemm-edge-microkernels";
+import { is } from "./lanes";
 
 
 /**
@@ -23,55 +24,31 @@ import { f32_gemm_store_tile } from "./gemm-edge-microkernels";
 // "Strips" kernels take op(A) as 4-row strips: strip s at aStrips + s·aStripStep,
 // its k step p at + p·aKStep, holding rows 4s .. 4s+3 as 4 adjacent floats.
 
-/** 4x8 tiles, A in strips, B in an 8-wide strip. */
-export function f32_gemm_4x8_microkernel(
-  mc: i32, nr: i32, kc: i32, aStrips: usize, aStripStep: usize, aKStep: usize, bStrip: usize,
-  c: usize, ldcBytes: usize, alpha: f32, beta: f32, tile: usize,
-): void {
-  for (let ir = 0; ir < mc; ir += 4) {
-    let a = aStrips + <usize>(ir >> 2) * aStripStep;
-    let b = bStrip;
-    let c00 = f32x4.splat(0), c01 = c00;
-    let c10 = c00, c11 = c00;
-    let c20 = c00, c21 = c00;
-    let c30 = c00, c31 = c00;
-    const bEnd = b + (<usize>kc << 5);
-    while (b < bEnd) {
-      const b0 = v128.load(b);
-      const b1 = v128.load(b, 16);
-      const va0 = v128.load32_splat(a);
-      const va1 = v128.load32_splat(a, 4);
-      const va2 = v128.load32_splat(a, 8);
-      const va3 = v128.load32_splat(a, 12);
-      c00 = f32_gemm_madd(va0, b0, c00);
-      c01 = f32_gemm_madd(va0, b1, c01);
-      c10 = f32_gemm_madd(va1, b0, c10);
-      c11 = f32_gemm_madd(va1, b1, c11);
-      c20 = f32_gemm_madd(va2, b0, c20);
-      c21 = f32_gemm_madd(va2, b1, c21);
-      c30 = f32_gemm_madd(va3, b0, c30);
-      c31 = f32_gemm_madd(va3, b1, c31);
-      a += aKStep;
-      b += 32;
-    }
-    f32_gemm_4x8_store(
-      c00, c01, c10, c11, c20, c21, c30, c31,
-      min(4, mc - ir), nr, c + <usize>ir * ldcBytes, ldcBytes, alpha, beta, tile,
-    );
-  }
-}
+/** Where a 4x8 kernel reads op(A): 4-row strips (see above), or rows through pointers. */
+class AStrips {}
+class ARows {}
 
-/** 4x8 tiles, A through row pointers: row i at a + i·aRowStep, stepping aKStep bytes per k. */
-export function f32_gemm_4x8_rows_microkernel(
-  mc: i32, nr: i32, kc: i32, a: usize, aRowStep: usize, aKStep: usize, bStrip: usize,
+/**
+ * 4x8 tiles, B in an 8-wide strip; A in strips (aStep = aStripStep) or through
+ * row pointers (aStep = aRowStep: row i at a + i·aRowStep), stepping aKStep
+ * bytes per k. Rows past the edge repeat the last real row: read, computed,
+ * never stored.
+ */
+function f32_gemm_4x8<A>(
+  mc: i32, nr: i32, kc: i32, a: usize, aStep: usize, aKStep: usize, bStrip: usize,
   c: usize, ldcBytes: usize, alpha: f32, beta: f32, tile: usize,
 ): void {
+  const strips = is<A, AStrips>();
   for (let ir = 0; ir < mc; ir += 4) {
-    const mr = min(4, mc - ir);
-    let a0 = a + <usize>ir * aRowStep;
-    let a1 = mr > 1 ? a0 + aRowStep : a0;
-    let a2 = mr > 2 ? a1 + aRowStep : a1;
-    let a3 = mr > 3 ? a2 + aRowStep : a2;
+    let a0 = a + <usize>(strips ? ir >> 2 : ir) * aStep;
+    let a1: usize = 0, a2: usize = 0, a3: usize = 0;
+    let mr = 4;
+    if (!strips) {
+      mr = min(4, mc - ir);
+      a1 = mr > 1 ? a0 + aStep : a0;
+      a2 = mr > 2 ? a1 + aStep : a1;
+      a3 = mr > 3 ? a2 + aStep : a2;
+    }
     let b = bStrip;
     let c00 = f32x4.splat(0), c01 = c00;
     let c10 = c00, c11 = c00;
@@ -82,9 +59,9 @@ export function f32_gemm_4x8_rows_microkernel(
       const b0 = v128.load(b);
       const b1 = v128.load(b, 16);
       const va0 = v128.load32_splat(a0);
-      const va1 = v128.load32_splat(a1);
-      const va2 = v128.load32_splat(a2);
-      const va3 = v128.load32_splat(a3);
+      const va1 = strips ? v128.load32_splat(a0, 4) : v128.load32_splat(a1);
+      const va2 = strips ? v128.load32_splat(a0, 8) : v128.load32_splat(a2);
+      const va3 = strips ? v128.load32_splat(a0, 12) : v128.load32_splat(a3);
       c00 = f32_gemm_madd(va0, b0, c00);
       c01 = f32_gemm_madd(va0, b1, c01);
       c10 = f32_gemm_madd(va1, b0, c10);
@@ -94,16 +71,34 @@ export function f32_gemm_4x8_rows_microkernel(
       c30 = f32_gemm_madd(va3, b0, c30);
       c31 = f32_gemm_madd(va3, b1, c31);
       a0 += aKStep;
-      a1 += aKStep;
-      a2 += aKStep;
-      a3 += aKStep;
+      if (!strips) {
+        a1 += aKStep;
+        a2 += aKStep;
+        a3 += aKStep;
+      }
       b += 32;
     }
     f32_gemm_4x8_store(
       c00, c01, c10, c11, c20, c21, c30, c31,
-      mr, nr, c + <usize>ir * ldcBytes, ldcBytes, alpha, beta, tile,
+      strips ? min(4, mc - ir) : mr, nr, c + <usize>ir * ldcBytes, ldcBytes, alpha, beta, tile,
     );
   }
+}
+
+/** 4x8 tiles, A in strips. */
+export function f32_gemm_4x8_microkernel(
+  mc: i32, nr: i32, kc: i32, aStrips: usize, aStripStep: usize, aKStep: usize, bStrip: usize,
+  c: usize, ldcBytes: usize, alpha: f32, beta: f32, tile: usize,
+): void {
+  f32_gemm_4x8<AStrips>(mc, nr, kc, aStrips, aStripStep, aKStep, bStrip, c, ldcBytes, alpha, beta, tile);
+}
+
+/** 4x8 tiles, A through row pointers: row i at a + i·aRowStep, stepping aKStep bytes per k. */
+export function f32_gemm_4x8_rows_microkernel(
+  mc: i32, nr: i32, kc: i32, a: usize, aRowStep: usize, aKStep: usize, bStrip: usize,
+  c: usize, ldcBytes: usize, alpha: f32, beta: f32, tile: usize,
+): void {
+  f32_gemm_4x8<ARows>(mc, nr, kc, a, aRowStep, aKStep, bStrip, c, ldcBytes, alpha, beta, tile);
 }
 
 /** Stores rows 0..mr, columns 0..nr of a 4x8 tile of accumulators. */

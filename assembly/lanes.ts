@@ -34,12 +34,11 @@
   return v;
 }
 
-/** Lanes 0..count−1 (count ≤ 4) to p, p + 4, ...: a tail, or a band of columns. */
+/** Lanes 0..count−1 to p, p + 4, ...: a tail of 1–3 elements (whole vectors use v128.store). */
 @inline export function storeLanes(p: usize, v: v128, count: i32): void {
   v128.store32_lane(p, v, 0);
   if (count > 1) v128.store32_lane(p, v, 1, 4);
   if (count > 2) v128.store32_lane(p, v, 2, 8);
-  if (count > 3) v128.store32_lane(p, v, 3, 12);
 }
 
 @inline export function ones(): v128 {

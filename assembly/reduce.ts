@@ -15,6 +15,12 @@
 import { ReduceOp } from "./opcodes";
 import { at, is, loadLanes, storeLanes } from "./lanes";
 
+/** Lanes 0..count−1 of a band of 1–4 columns to p. */
+@inline function storeBand(p: usize, v: v128, count: i32): void {
+  if (count == 4) v128.store(p, v);
+  else storeLanes(p, v, count);
+}
+
 /** Σ x (also Mean, divided at the end). */
 class Plain {}
 /** Σ |x| */
@@ -79,7 +85,7 @@ function sumRow<Term>(p: usize, n: i32): f64 {
     acc1 = f64x2.add(acc1, termLanes<Term>(widenHigh(v)));
     p += rowBytes;
   }
-  storeLanes(out, narrow(acc0, acc1, divisor), count);
+  storeBand(out, narrow(acc0, acc1, divisor), count);
 }
 
 /** Two f64x2 sums divided by `divisor`, rounded into one f32x4. */
@@ -239,7 +245,7 @@ function argmaxScan(p: usize, n: i32): i32 {
     best = v128.bitselect(v, best, take);
     index = v128.bitselect(i32x4.splat(s), index, take);
   }
-  storeLanes(out, index, count);
+  storeBand(out, index, count);
 }
 
 export function f32_argmax(x: usize, out: usize, outer: i32, size: i32, inner: i32): void {
