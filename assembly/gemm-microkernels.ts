@@ -5,7 +5,6 @@
 import { f32_gemm_store_tile } from "./gemm-edge-microkernels";
 import { is } from "./lanes";
 
-
 /**
  * acc + a·b, the one multiply-accumulate of every microkernel's k loop:
  * f32x4.relaxed_madd in the relaxed-SIMD build, f32x4.mul then f32x4.add in

@@ -7,14 +7,15 @@
 //   vectorised kernel is vec::fmadd; checked on PyTorch's CPU build), and
 //   `v.addcmul_(g, g, value=s)` is fma(s·g rounded, g, v);
 // - everything else (mul, div, sqrt, addcdiv) rounds after each operation.
-// Wasm SIMD has no fma, so fma32 evaluates a·b + c in f64 (a·b of two f32 is
+// Wasm SIMD has no fma, so fma32x4 evaluates a·b + c in f64 (a·b of two f32 is
 // exact there) and rounds that to f32; this double rounding differs from a true
 // fma only when the f64 sum lands exactly halfway between two f32 (about one
 // case in 2^29). src/backend/js/optim.ts does the same operations in the same order.
 //
 // Each kernel's formula is written once, over four lanes: the loop runs it on
 // whole vectors and once more on the last 1–3 elements, loaded into a partial
-// vector (lanes.ts), so every element is computed the same way.
+// vector (lanes.ts), so every element is computed the same way. SGD apart:
+// see f32_sgd_step.
 //
 // No Math.pow: AssemblyScript's brings lookup tables and a mutable global,
 // which this module must not have (see assembly/index.ts).
