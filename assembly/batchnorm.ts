@@ -6,9 +6,7 @@
 // and a channel's sums run in the same order (n, then s) whatever the split.
 // Sums are in f64; the two-pass variance avoids cancellation.
 
-@inline function at(p: usize, i: i32): usize {
-  return p + (<usize>i << 2);
-}
+import { at } from "./lanes";
 
 /** Σ over the channel's M values of f(x) in f64, n then s order. */
 @inline function channelSum(x: usize, c: i32, N: i32, C: i32, S: i32, shift: f64, square: bool): f64 {

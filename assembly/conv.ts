@@ -13,9 +13,7 @@
 // count). Within a unit, sums run in a fixed order: col2im adds kernel offsets
 // (ki, kj) in increasing order, then output pixels in row-major order.
 
-@inline function at(p: usize, i: i32): usize {
-  return p + (<usize>i << 2);
-}
+import { at } from "./lanes";
 
 /** First output index o with o·s − p + off ≥ 0, clamped to [0, outLen]. */
 @inline function firstValid(p: i32, off: i32, s: i32, outLen: i32): i32 {

@@ -1,7 +1,9 @@
 // The module's exports: every kernel family. Kernels take pointers (byte offsets
 // into the imported memory) and sizes; none allocates or keeps static data, so
 // one module can be instantiated by several workers over one shared memory.
-export * from "./elementwise";
+export * from "./elementwise-unary";
+export * from "./elementwise-binary";
+export * from "./elementwise-copy";
 export * from "./reduce";
 export * from "./random";
 export * from "./dropout";

@@ -6,13 +6,7 @@
 // (and any NaN payload) pass bit for bit. Masks and conditions are float32
 // 0 / 1 (the bool dtype's storage): "true" is any nonzero value.
 
-@inline function at(p: usize, i: i32): usize {
-  return p + (<usize>i << 2);
-}
-
-@inline function dim(meta: usize, d: i32): i32 {
-  return load<i32>(meta + (<usize>d << 2));
-}
+import { at, dim } from "./lanes";
 
 /** dst[dstStrides·i] = src[srcStrides·i] over `shape`; meta = shape, srcStrides, dstStrides (elements). */
 export function f32_copy_strided(src: usize, dst: usize, ndim: i32, meta: usize): void {

@@ -7,13 +7,20 @@
 //   vectorised kernel is vec::fmadd; checked on PyTorch's CPU build), and
 //   `v.addcmul_(g, g, value=s)` is fma(s·g rounded, g, v);
 // - everything else (mul, div, sqrt, addcdiv) rounds after each operation.
-// Wasm SIMD has no fma, so fma32 evaluates a·b + c in f64 (a·b of two f32 is
+// Wasm SIMD has no fma, so fma32x4 evaluates a·b + c in f64 (a·b of two f32 is
 // exact there) and rounds that to f32; this double rounding differs from a true
 // fma only when the f64 sum lands exactly halfway between two f32 (about one
 // case in 2^29). src/backend/js/optim.ts does the same operations in the same order.
 //
+// Each kernel's formula is written once, over four lanes: the loop runs it on
+// whole vectors and once more on the last 1–3 elements, loaded into a partial
+// vector (lanes.ts), so every element is computed the same way. SGD apart:
+// see f32_sgd_step.
+//
 // No Math.pow: AssemblyScript's brings lookup tables and a mutable global,
 // which this module must not have (see assembly/index.ts).
+
+import { is, loadLanes, storeLanes } from "./lanes";
 
 /** Dekker's split constant 2^27 + 1: a = hi + lo with 26-bit halves whose products are exact. */
 @inline const SPLITTER: f64 = 134217729.0;
@@ -67,16 +74,40 @@ function powStep(base: f64, step: f64): f64 {
   return v128.shuffle<u32>(a, a, 2, 3, 2, 3);
 }
 
-@inline function fma32(a: f32, b: f32, c: f32): f32 {
-  return <f32>(<f64>a * <f64>b + <f64>c);
-}
-
 /** l1·sign(p) per lane: ±l1, or 0 where p is 0 (or NaN). */
 @inline function l1Term(p: v128, l1v: v128): v128 {
   const zero = f32x4.splat(0);
   return f32x4.sub(v128.and(f32x4.gt(p, zero), l1v), v128.and(f32x4.lt(p, zero), l1v));
 }
 
+/** How many lanes a step covers: four whole ones, or a tail of 1–3. */
+class Whole {}
+class Tail {}
+
+@inline function loadSpan<Span>(p: usize, count: i32): v128 {
+  if (is<Span, Whole>()) return v128.load(p);
+  return loadLanes(p, 4, count);
+}
+
+@inline function storeSpan<Span>(p: usize, v: v128, count: i32): void {
+  if (is<Span, Whole>()) v128.store(p, v);
+  else storeLanes(p, v, count);
+}
+
+/** The gradient a step follows: negated to maximize, plus weight decay wd·p (coupled, as PyTorch's `grad.add(p, alpha=wd)`). */
+@inline function effectiveGrad(g: v128, p: v128, maximize: bool, hasWd: bool, wd: v128): v128 {
+  if (maximize) g = f32x4.neg(g);
+  if (hasWd) g = fma32x4(wd, p, g);
+  return g;
+}
+
+/** f32(a·b + c), rounded once from f64: fma32x4 for one element. */
+@inline function fma32(a: f32, b: f32, c: f32): f32 {
+  return <f32>(<f64>a * <f64>b + <f64>c);
+}
+
+// SGD keeps its scalar tail: written over lanes like the others, its plain
+// (d2l) loop measured 5-10% slower, the function grown around it.
 export function f32_sgd_step(
   param: usize, grad: usize, buf: usize, n: i32,
   lr: f64, momentum: f64, dampening: f64, weightDecay: f64,
@@ -139,6 +170,26 @@ export function f32_sgd_step(
   }
 }
 
+@inline function adamLanes<Span>(
+  param: usize, grad: usize, m: usize, v: usize, vmax: usize, count: i32,
+  negStepSize: v128, bc2Sqrt: v128, b1: v128, b2: v128, oneMinusB1: v128, oneMinusB2: v128,
+  eps: v128, wd: v128, shrink: v128, coupledWd: bool, decoupled: bool, amsgrad: bool, maximize: bool,
+): void {
+  let p = loadSpan<Span>(param, count);
+  const g = effectiveGrad(loadSpan<Span>(grad, count), p, maximize, coupledWd, wd);
+  if (decoupled) p = f32x4.mul(p, shrink);
+  const mi = fma32x4(oneMinusB1, g, f32x4.mul(loadSpan<Span>(m, count), b1));
+  let vi = fma32x4(f32x4.mul(oneMinusB2, g), g, f32x4.mul(loadSpan<Span>(v, count), b2));
+  storeSpan<Span>(m, mi, count);
+  storeSpan<Span>(v, vi, count);
+  if (amsgrad) {
+    vi = f32x4.max(loadSpan<Span>(vmax, count), vi);
+    storeSpan<Span>(vmax, vi, count);
+  }
+  const denom = f32x4.add(f32x4.div(f32x4.sqrt(vi), bc2Sqrt), eps);
+  storeSpan<Span>(param, f32x4.add(p, f32x4.div(f32x4.mul(negStepSize, mi), denom)), count);
+}
+
 export function f32_adam_step(
   param: usize, grad: usize, m: usize, v: usize, vmax: usize, n: i32,
   lr: f64, beta1: f64, beta2: f64, eps: f64, weightDecay: f64,
@@ -146,62 +197,31 @@ export function f32_adam_step(
 ): void {
   const biasCorrection1 = 1.0 - powStep(beta1, step);
   const biasCorrection2 = 1.0 - powStep(beta2, step);
-  const negStepSize = <f32>-(lr / biasCorrection1);
-  const bc2Sqrt = <f32>Math.sqrt(biasCorrection2);
-  const b1 = <f32>beta1;
-  const b2 = <f32>beta2;
-  const oneMinusB1 = <f32>(1.0 - beta1);
-  const oneMinusB2 = <f32>(1.0 - beta2);
-  const epsf = <f32>eps;
-  const wd = <f32>weightDecay;
+  const negStepSize = f32x4.splat(<f32>-(lr / biasCorrection1));
+  const bc2Sqrt = f32x4.splat(<f32>Math.sqrt(biasCorrection2));
+  const b1 = f32x4.splat(<f32>beta1);
+  const b2 = f32x4.splat(<f32>beta2);
+  const oneMinusB1 = f32x4.splat(<f32>(1.0 - beta1));
+  const oneMinusB2 = f32x4.splat(<f32>(1.0 - beta2));
+  const epsv = f32x4.splat(<f32>eps);
+  const wd = f32x4.splat(<f32>weightDecay);
   // AdamW shrinks the parameter even when weight_decay is 0 (by exactly 1).
-  const shrink = <f32>(1.0 - lr * weightDecay);
+  const shrink = f32x4.splat(<f32>(1.0 - lr * weightDecay));
   const coupledWd = !decoupled && weightDecay != 0;
-  const negStepSizev = f32x4.splat(negStepSize);
-  const bc2Sqrtv = f32x4.splat(bc2Sqrt);
-  const b1v = f32x4.splat(b1);
-  const b2v = f32x4.splat(b2);
-  const oneMinusB1v = f32x4.splat(oneMinusB1);
-  const oneMinusB2v = f32x4.splat(oneMinusB2);
-  const epsv = f32x4.splat(epsf);
-  const wdv = f32x4.splat(wd);
-  const shrinkv = f32x4.splat(shrink);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
-    let p = v128.load(param + o);
-    let g = v128.load(grad + o);
-    if (maximize) g = f32x4.neg(g);
-    if (coupledWd) g = fma32x4(wdv, p, g);
-    if (decoupled) p = f32x4.mul(p, shrinkv);
-    const mi = fma32x4(oneMinusB1v, g, f32x4.mul(v128.load(m + o), b1v));
-    let vi = fma32x4(f32x4.mul(oneMinusB2v, g), g, f32x4.mul(v128.load(v + o), b2v));
-    v128.store(m + o, mi);
-    v128.store(v + o, vi);
-    if (amsgrad) {
-      vi = f32x4.max(v128.load(vmax + o), vi);
-      v128.store(vmax + o, vi);
-    }
-    const denom = f32x4.add(f32x4.div(f32x4.sqrt(vi), bc2Sqrtv), epsv);
-    v128.store(param + o, f32x4.add(p, f32x4.div(f32x4.mul(negStepSizev, mi), denom)));
+    adamLanes<Whole>(
+      param + o, grad + o, m + o, v + o, vmax + o, 4, negStepSize, bc2Sqrt, b1, b2, oneMinusB1, oneMinusB2,
+      epsv, wd, shrink, coupledWd, decoupled != 0, amsgrad != 0, maximize != 0,
+    );
   }
-  for (; i < n; i++) {
+  if (i < n) {
     const o = <usize>i << 2;
-    let p = load<f32>(param + o);
-    let g = load<f32>(grad + o);
-    if (maximize) g = -g;
-    if (coupledWd) g = fma32(wd, p, g);
-    if (decoupled) p = p * shrink;
-    const mi = fma32(oneMinusB1, g, load<f32>(m + o) * b1);
-    let vi = fma32(oneMinusB2 * g, g, load<f32>(v + o) * b2);
-    store<f32>(m + o, mi);
-    store<f32>(v + o, vi);
-    if (amsgrad) {
-      vi = max(load<f32>(vmax + o), vi);
-      store<f32>(vmax + o, vi);
-    }
-    const denom = Mathf.sqrt(vi) / bc2Sqrt + epsf;
-    store<f32>(param + o, p + (negStepSize * mi) / denom);
+    adamLanes<Tail>(
+      param + o, grad + o, m + o, v + o, vmax + o, n - i, negStepSize, bc2Sqrt, b1, b2, oneMinusB1, oneMinusB2,
+      epsv, wd, shrink, coupledWd, decoupled != 0, amsgrad != 0, maximize != 0,
+    );
   }
 }
 
@@ -209,75 +229,71 @@ export function f32_adam_step(
 // _adagrad / _adadelta with the rounding rules above; `x.addcdiv_(a, b, value=s)`
 // is x + (s·a)/b, rounded after each operation (PyTorch's CPU addcdiv kernel).
 
+@inline function rmspropLanes<Span>(
+  param: usize, grad: usize, squareAvg: usize, gradAvg: usize, buf: usize, count: i32,
+  negLr: v128, alpha: v128, oneMinusA: v128, eps: v128, wd: v128, mom: v128,
+  hasWd: bool, hasMomentum: bool, centered: bool, maximize: bool,
+): void {
+  const p = loadSpan<Span>(param, count);
+  const g = effectiveGrad(loadSpan<Span>(grad, count), p, maximize, hasWd, wd);
+  const sq = fma32x4(f32x4.mul(oneMinusA, g), g, f32x4.mul(loadSpan<Span>(squareAvg, count), alpha));
+  storeSpan<Span>(squareAvg, sq, count);
+  let avg: v128;
+  if (centered) {
+    const ga = fma32x4(oneMinusA, g, f32x4.mul(loadSpan<Span>(gradAvg, count), alpha));
+    storeSpan<Span>(gradAvg, ga, count);
+    avg = f32x4.sqrt(fma32x4(f32x4.neg(ga), ga, sq));
+  } else {
+    avg = f32x4.sqrt(sq);
+  }
+  avg = f32x4.add(avg, eps);
+  if (hasMomentum) {
+    const b = f32x4.add(f32x4.mul(loadSpan<Span>(buf, count), mom), f32x4.div(g, avg));
+    storeSpan<Span>(buf, b, count);
+    storeSpan<Span>(param, fma32x4(negLr, b, p), count);
+  } else {
+    storeSpan<Span>(param, f32x4.add(p, f32x4.div(f32x4.mul(negLr, g), avg)), count);
+  }
+}
+
 export function f32_rmsprop_step(
   param: usize, grad: usize, squareAvg: usize, gradAvg: usize, buf: usize, n: i32,
   lr: f64, alpha: f64, eps: f64, weightDecay: f64, momentum: f64, centered: i32, maximize: i32,
 ): void {
-  const negLr = <f32>-lr;
-  const a = <f32>alpha;
-  const oneMinusA = <f32>(1.0 - alpha);
-  const epsf = <f32>eps;
-  const wd = <f32>weightDecay;
-  const mom = <f32>momentum;
+  const negLr = f32x4.splat(<f32>-lr);
+  const a = f32x4.splat(<f32>alpha);
+  const oneMinusA = f32x4.splat(<f32>(1.0 - alpha));
+  const epsv = f32x4.splat(<f32>eps);
+  const wd = f32x4.splat(<f32>weightDecay);
+  const mom = f32x4.splat(<f32>momentum);
   const hasWd = weightDecay != 0;
   const hasMomentum = momentum > 0;
-  const negLrv = f32x4.splat(negLr);
-  const av = f32x4.splat(a);
-  const oneMinusAv = f32x4.splat(oneMinusA);
-  const epsv = f32x4.splat(epsf);
-  const wdv = f32x4.splat(wd);
-  const momv = f32x4.splat(mom);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
-    const p = v128.load(param + o);
-    let g = v128.load(grad + o);
-    if (maximize) g = f32x4.neg(g);
-    if (hasWd) g = fma32x4(wdv, p, g);
-    const sq = fma32x4(f32x4.mul(oneMinusAv, g), g, f32x4.mul(v128.load(squareAvg + o), av));
-    v128.store(squareAvg + o, sq);
-    let avg: v128;
-    if (centered) {
-      const ga = fma32x4(oneMinusAv, g, f32x4.mul(v128.load(gradAvg + o), av));
-      v128.store(gradAvg + o, ga);
-      avg = f32x4.sqrt(fma32x4(f32x4.neg(ga), ga, sq));
-    } else {
-      avg = f32x4.sqrt(sq);
-    }
-    avg = f32x4.add(avg, epsv);
-    if (hasMomentum) {
-      const b = f32x4.add(f32x4.mul(v128.load(buf + o), momv), f32x4.div(g, avg));
-      v128.store(buf + o, b);
-      v128.store(param + o, fma32x4(negLrv, b, p));
-    } else {
-      v128.store(param + o, f32x4.add(p, f32x4.div(f32x4.mul(negLrv, g), avg)));
-    }
+    rmspropLanes<Whole>(
+      param + o, grad + o, squareAvg + o, gradAvg + o, buf + o, 4,
+      negLr, a, oneMinusA, epsv, wd, mom, hasWd, hasMomentum, centered != 0, maximize != 0,
+    );
   }
-  for (; i < n; i++) {
+  if (i < n) {
     const o = <usize>i << 2;
-    const p = load<f32>(param + o);
-    let g = load<f32>(grad + o);
-    if (maximize) g = -g;
-    if (hasWd) g = fma32(wd, p, g);
-    const sq = fma32(oneMinusA * g, g, load<f32>(squareAvg + o) * a);
-    store<f32>(squareAvg + o, sq);
-    let avg: f32;
-    if (centered) {
-      const ga = fma32(oneMinusA, g, load<f32>(gradAvg + o) * a);
-      store<f32>(gradAvg + o, ga);
-      avg = Mathf.sqrt(fma32(-ga, ga, sq));
-    } else {
-      avg = Mathf.sqrt(sq);
-    }
-    avg = avg + epsf;
-    if (hasMomentum) {
-      const b = load<f32>(buf + o) * mom + g / avg;
-      store<f32>(buf + o, b);
-      store<f32>(param + o, fma32(negLr, b, p));
-    } else {
-      store<f32>(param + o, p + (negLr * g) / avg);
-    }
+    rmspropLanes<Tail>(
+      param + o, grad + o, squareAvg + o, gradAvg + o, buf + o, n - i,
+      negLr, a, oneMinusA, epsv, wd, mom, hasWd, hasMomentum, centered != 0, maximize != 0,
+    );
   }
+}
+
+@inline function adagradLanes<Span>(
+  param: usize, grad: usize, sum: usize, count: i32, negClr: v128, eps: v128, wd: v128, hasWd: bool, maximize: bool,
+): void {
+  const p = loadSpan<Span>(param, count);
+  const g = effectiveGrad(loadSpan<Span>(grad, count), p, maximize, hasWd, wd);
+  const s = fma32x4(g, g, loadSpan<Span>(sum, count));
+  storeSpan<Span>(sum, s, count);
+  const std = f32x4.add(f32x4.sqrt(s), eps);
+  storeSpan<Span>(param, f32x4.add(p, f32x4.div(f32x4.mul(negClr, g), std)), count);
 }
 
 /** `clr` is the step's decayed rate lr / (1 + (step − 1)·lrDecay), computed by the caller in f64 as PyTorch does. */
@@ -285,80 +301,53 @@ export function f32_adagrad_step(
   param: usize, grad: usize, sum: usize, n: i32,
   clr: f64, eps: f64, weightDecay: f64, maximize: i32,
 ): void {
-  const negClr = <f32>-clr;
-  const epsf = <f32>eps;
-  const wd = <f32>weightDecay;
+  const negClr = f32x4.splat(<f32>-clr);
+  const epsv = f32x4.splat(<f32>eps);
+  const wd = f32x4.splat(<f32>weightDecay);
   const hasWd = weightDecay != 0;
-  const negClrv = f32x4.splat(negClr);
-  const epsv = f32x4.splat(epsf);
-  const wdv = f32x4.splat(wd);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
-    const p = v128.load(param + o);
-    let g = v128.load(grad + o);
-    if (maximize) g = f32x4.neg(g);
-    if (hasWd) g = fma32x4(wdv, p, g);
-    const s = fma32x4(g, g, v128.load(sum + o));
-    v128.store(sum + o, s);
-    const std = f32x4.add(f32x4.sqrt(s), epsv);
-    v128.store(param + o, f32x4.add(p, f32x4.div(f32x4.mul(negClrv, g), std)));
+    adagradLanes<Whole>(param + o, grad + o, sum + o, 4, negClr, epsv, wd, hasWd, maximize != 0);
   }
-  for (; i < n; i++) {
+  if (i < n) {
     const o = <usize>i << 2;
-    const p = load<f32>(param + o);
-    let g = load<f32>(grad + o);
-    if (maximize) g = -g;
-    if (hasWd) g = fma32(wd, p, g);
-    const s = fma32(g, g, load<f32>(sum + o));
-    store<f32>(sum + o, s);
-    const std = Mathf.sqrt(s) + epsf;
-    store<f32>(param + o, p + (negClr * g) / std);
+    adagradLanes<Tail>(param + o, grad + o, sum + o, n - i, negClr, epsv, wd, hasWd, maximize != 0);
   }
+}
+
+@inline function adadeltaLanes<Span>(
+  param: usize, grad: usize, squareAvg: usize, accDelta: usize, count: i32,
+  negLr: v128, rho: v128, oneMinusR: v128, eps: v128, wd: v128, hasWd: bool, maximize: bool,
+): void {
+  const p = loadSpan<Span>(param, count);
+  const g = effectiveGrad(loadSpan<Span>(grad, count), p, maximize, hasWd, wd);
+  const sq = fma32x4(f32x4.mul(oneMinusR, g), g, f32x4.mul(loadSpan<Span>(squareAvg, count), rho));
+  storeSpan<Span>(squareAvg, sq, count);
+  const std = f32x4.sqrt(f32x4.add(sq, eps));
+  const acc = loadSpan<Span>(accDelta, count);
+  const delta = f32x4.mul(f32x4.div(f32x4.sqrt(f32x4.add(acc, eps)), std), g);
+  storeSpan<Span>(accDelta, fma32x4(f32x4.mul(oneMinusR, delta), delta, f32x4.mul(acc, rho)), count);
+  storeSpan<Span>(param, fma32x4(negLr, delta, p), count);
 }
 
 export function f32_adadelta_step(
   param: usize, grad: usize, squareAvg: usize, accDelta: usize, n: i32,
   lr: f64, rho: f64, eps: f64, weightDecay: f64, maximize: i32,
 ): void {
-  const negLr = <f32>-lr;
-  const r = <f32>rho;
-  const oneMinusR = <f32>(1.0 - rho);
-  const epsf = <f32>eps;
-  const wd = <f32>weightDecay;
+  const negLr = f32x4.splat(<f32>-lr);
+  const r = f32x4.splat(<f32>rho);
+  const oneMinusR = f32x4.splat(<f32>(1.0 - rho));
+  const epsv = f32x4.splat(<f32>eps);
+  const wd = f32x4.splat(<f32>weightDecay);
   const hasWd = weightDecay != 0;
-  const negLrv = f32x4.splat(negLr);
-  const rv = f32x4.splat(r);
-  const oneMinusRv = f32x4.splat(oneMinusR);
-  const epsv = f32x4.splat(epsf);
-  const wdv = f32x4.splat(wd);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
-    const p = v128.load(param + o);
-    let g = v128.load(grad + o);
-    if (maximize) g = f32x4.neg(g);
-    if (hasWd) g = fma32x4(wdv, p, g);
-    const sq = fma32x4(f32x4.mul(oneMinusRv, g), g, f32x4.mul(v128.load(squareAvg + o), rv));
-    v128.store(squareAvg + o, sq);
-    const std = f32x4.sqrt(f32x4.add(sq, epsv));
-    const acc = v128.load(accDelta + o);
-    const delta = f32x4.mul(f32x4.div(f32x4.sqrt(f32x4.add(acc, epsv)), std), g);
-    v128.store(accDelta + o, fma32x4(f32x4.mul(oneMinusRv, delta), delta, f32x4.mul(acc, rv)));
-    v128.store(param + o, fma32x4(negLrv, delta, p));
+    adadeltaLanes<Whole>(param + o, grad + o, squareAvg + o, accDelta + o, 4, negLr, r, oneMinusR, epsv, wd, hasWd, maximize != 0);
   }
-  for (; i < n; i++) {
+  if (i < n) {
     const o = <usize>i << 2;
-    const p = load<f32>(param + o);
-    let g = load<f32>(grad + o);
-    if (maximize) g = -g;
-    if (hasWd) g = fma32(wd, p, g);
-    const sq = fma32(oneMinusR * g, g, load<f32>(squareAvg + o) * r);
-    store<f32>(squareAvg + o, sq);
-    const std = Mathf.sqrt(sq + epsf);
-    const acc = load<f32>(accDelta + o);
-    const delta = (Mathf.sqrt(acc + epsf) / std) * g;
-    store<f32>(accDelta + o, fma32(oneMinusR * delta, delta, acc * r));
-    store<f32>(param + o, fma32(negLr, delta, p));
+    adadeltaLanes<Tail>(param + o, grad + o, squareAvg + o, accDelta + o, n - i, negLr, r, oneMinusR, epsv, wd, hasWd, maximize != 0);
   }
 }

@@ -6,12 +6,13 @@
 // (GELU two f64 lanes at a time, clamp and leaky ReLU four f32 lanes, where
 // f32 is exact), so results are within an ulp of the correctly rounded value
 // (GELU's erfc: two) and the JS twin (src/backend/js/pointwise.ts) can mirror
-// them with Math.*. As in elementwise.ts, loops are generic over an op tag so that each
+// them with Math.*. As in lanes.ts, loops are generic over an op tag so that each
 // op compiles to a loop of its own, and no lookup tables: AssemblyScript's
 // Math.sin and Math.cos keep theirs in a data segment, which would sit at the
 // bottom of the shared heap.
 
 import { PointwiseOp } from "./opcodes";
+import { at, is, loadLanes, storeLanes } from "./lanes";
 
 class Sin {}
 class Cos {}
@@ -19,14 +20,6 @@ class Clamp {}
 class LeakyRelu {}
 class Gelu {}
 class GeluTanh {}
-
-@inline function is<A, B>(): bool {
-  return idof<A>() == idof<B>();
-}
-
-@inline function at(p: usize, i: i32): usize {
-  return p + (<usize>i << 2);
-}
 
 // ---------------------------------------------------------------------------
 // sin and cos: musl's __rem_pio2f reduction to r in [−π/4, π/4] with a
@@ -221,20 +214,6 @@ function tanhGateLanes(x: v128): v128 {
   return f64x2.mul(dy, f64x2.add(s, ds));
 }
 
-/** Lanes 0..count−1 of f32 from p (the rest repeat lane 0), for a 1–3 element tail. */
-@inline function loadTail(p: usize, count: i32): v128 {
-  let v = f32x4.splat(load<f32>(p));
-  if (count > 1) v = v128.load32_lane(p, v, 1, 4);
-  if (count > 2) v = v128.load32_lane(p, v, 2, 8);
-  return v;
-}
-
-@inline function storeTail(p: usize, v: v128, count: i32): void {
-  v128.store32_lane(p, v, 0);
-  if (count > 1) v128.store32_lane(p, v, 1, 4);
-  if (count > 2) v128.store32_lane(p, v, 2, 8);
-}
-
 /** f32x4 → two f64x2, f(each), back to one f32x4 (each lane rounded once). */
 @inline function widened<Op>(v: v128, dy: v128, grad: bool): v128 {
   const lo = f64x2.promote_low_f32x4(v);
@@ -254,7 +233,7 @@ function geluLoop<Op>(x: usize, y: usize, n: i32): void {
   const unused = f32x4.splat(0);
   let i = 0;
   for (; i <= n - 4; i += 4) v128.store(at(y, i), widened<Op>(v128.load(at(x, i)), unused, false));
-  if (i < n) storeTail(at(y, i), widened<Op>(loadTail(at(x, i), n - i), unused, false), n - i);
+  if (i < n) storeLanes(at(y, i), widened<Op>(loadLanes(at(x, i), 4, n - i), unused, false), n - i);
 }
 
 function geluBackwardLoop<Op>(x: usize, dy: usize, dx: usize, n: i32): void {
@@ -262,7 +241,7 @@ function geluBackwardLoop<Op>(x: usize, dy: usize, dx: usize, n: i32): void {
   for (; i <= n - 4; i += 4) v128.store(at(dx, i), widened<Op>(v128.load(at(x, i)), v128.load(at(dy, i)), true));
   if (i < n) {
     const count = n - i;
-    storeTail(at(dx, i), widened<Op>(loadTail(at(x, i), count), loadTail(at(dy, i), count), true), count);
+    storeLanes(at(dx, i), widened<Op>(loadLanes(at(x, i), 4, count), loadLanes(at(dy, i), 4, count), true), count);
   }
 }
 

@@ -8,11 +8,18 @@
 // Sums accumulate in f64 (each f32x4 is widened to two f64x2), so a sum or a
 // mean of 60 000 values is the exact sum rounded once to f32 in practice.
 //
-// As in elementwise.ts, loops are generic over an op tag so that each op
+// As in lanes.ts, loops are generic over an op tag so that each op
 // compiles to its own loop (a constant op argument would be folded back into
 // one loop with a switch inside by binaryen's -O3 code folding).
 
 import { ReduceOp } from "./opcodes";
+import { at, is, loadLanes, storeLanes } from "./lanes";
+
+/** Lanes 0..count−1 of a band of 1–4 columns to p. */
+@inline function storeBand(p: usize, v: v128, count: i32): void {
+  if (count == 4) v128.store(p, v);
+  else storeLanes(p, v, count);
+}
 
 /** Σ x (also Mean, divided at the end). */
 class Plain {}
@@ -23,30 +30,6 @@ class Squared {}
 
 class Largest {}
 class Smallest {}
-
-@inline function is<A, B>(): bool {
-  return idof<A>() == idof<B>();
-}
-
-@inline function at(p: usize, i: i32): usize {
-  return p + (<usize>i << 2);
-}
-
-/** Lanes 0..count−1 from p, p + 4, ...; the other lanes repeat lane 0. */
-@inline function loadLanes(p: usize, count: i32): v128 {
-  let v = f32x4.splat(load<f32>(p));
-  if (count > 1) v = v128.load32_lane(p, v, 1, 4);
-  if (count > 2) v = v128.load32_lane(p, v, 2, 8);
-  if (count > 3) v = v128.load32_lane(p, v, 3, 12);
-  return v;
-}
-
-@inline function storeLanes(p: usize, v: v128, count: i32): void {
-  v128.store32_lane(p, v, 0);
-  if (count > 1) v128.store32_lane(p, v, 1, 4);
-  if (count > 2) v128.store32_lane(p, v, 2, 8);
-  if (count > 3) v128.store32_lane(p, v, 3, 12);
-}
 
 // ---------------------------------------------------------------------------
 // Sums
@@ -97,12 +80,12 @@ function sumRow<Term>(p: usize, n: i32): f64 {
 @inline function sumBand4<Term>(p: usize, rowBytes: usize, size: i32, out: usize, count: i32, divisor: f64): void {
   let acc0 = f64x2.splat(0), acc1 = acc0;
   for (let s = 0; s < size; s++) {
-    const v = count == 4 ? v128.load(p) : loadLanes(p, count);
+    const v = count == 4 ? v128.load(p) : loadLanes(p, 4, count);
     acc0 = f64x2.add(acc0, termLanes<Term>(widenLow(v)));
     acc1 = f64x2.add(acc1, termLanes<Term>(widenHigh(v)));
     p += rowBytes;
   }
-  storeLanes(out, narrow(acc0, acc1, divisor), count);
+  storeBand(out, narrow(acc0, acc1, divisor), count);
 }
 
 /** Two f64x2 sums divided by `divisor`, rounded into one f32x4. */
@@ -252,17 +235,17 @@ function argmaxScan(p: usize, n: i32): i32 {
 
 /** Up to four columns at once: a lane takes row s when it is larger, or the first NaN. */
 @inline function argmaxBand(p: usize, rowBytes: usize, size: i32, out: usize, count: i32): void {
-  let best = loadLanes(p, count);
+  let best = loadLanes(p, 4, count);
   let index = i32x4.splat(0);
   for (let s = 1; s < size; s++) {
     p += rowBytes;
-    const v = loadLanes(p, count);
+    const v = loadLanes(p, 4, count);
     const firstNaN = v128.andnot(f32x4.ne(v, v), f32x4.ne(best, best));
     const take = v128.or(f32x4.gt(v, best), firstNaN);
     best = v128.bitselect(v, best, take);
     index = v128.bitselect(i32x4.splat(s), index, take);
   }
-  storeLanes(out, index, count);
+  storeBand(out, index, count);
 }
 
 export function f32_argmax(x: usize, out: usize, outer: i32, size: i32, inner: i32): void {

@@ -8,7 +8,9 @@ import { META_SCRATCH_BYTES, type Backend } from "./backend.ts";
 import { ArrayHeap } from "./heap.ts";
 import type { Kernels } from "./kernels.ts";
 import { jsGemmKernels } from "./js/gemm.ts";
-import { jsElementwiseKernels } from "./js/elementwise.ts";
+import { jsElementwiseUnaryKernels } from "./js/elementwise-unary.ts";
+import { jsElementwiseBinaryKernels } from "./js/elementwise-binary.ts";
+import { jsElementwiseCopyKernels } from "./js/elementwise-copy.ts";
 import { jsReduceKernels } from "./js/reduce.ts";
 import { jsRandomKernels } from "./js/random.ts";
 import { jsDropoutKernels } from "./js/dropout.ts";
@@ -25,7 +27,9 @@ export function createJsBackend(): Backend {
   const allocator = new CachingAllocator(heap);
   const kernels: Kernels = {
     ...jsGemmKernels(heap),
-    ...jsElementwiseKernels(heap),
+    ...jsElementwiseUnaryKernels(heap),
+    ...jsElementwiseBinaryKernels(heap),
+    ...jsElementwiseCopyKernels(heap),
     ...jsReduceKernels(heap),
     ...jsRandomKernels(heap),
     ...jsDropoutKernels(heap),

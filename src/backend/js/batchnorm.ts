@@ -5,10 +5,9 @@ import type { Heap } from "../heap.ts";
 import type { BatchNormKernels } from "../kernels.ts";
 
 export function jsBatchNormKernels(heap: Heap): BatchNormKernels {
-  const f = () => heap.f32;
   /** Σ over channel c of (x − shift) or its square. */
   function channelSum(x: number, c: number, N: number, C: number, S: number, shift: number, square: boolean): number {
-    const v = f();
+    const v = heap.f32;
     let acc = 0;
     for (let n = 0; n < N; n++) {
       const p = (x >>> 2) + (n * C + c) * S;
@@ -21,7 +20,7 @@ export function jsBatchNormKernels(heap: Heap): BatchNormKernels {
   }
   return {
     f32_batch_norm(x, y, weight, bias, mean, invstd, runMean, runVar, c0, cs, N, C, S, eps, momentum, mode, affine) {
-      const v = f();
+      const v = heap.f32;
       const M = N * S;
       for (let c = c0; c < c0 + cs; c++) {
         let mu: number;
@@ -51,7 +50,7 @@ export function jsBatchNormKernels(heap: Heap): BatchNormKernels {
     },
 
     f32_batch_norm_backward(x, dy, dx, weight, mean, invstd, dweight, dbias, c0, cs, N, C, S, training, affine) {
-      const v = f();
+      const v = heap.f32;
       const M = N * S;
       for (let c = c0; c < c0 + cs; c++) {
         const mu = v[(mean >>> 2) + c];

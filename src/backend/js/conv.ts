@@ -21,7 +21,7 @@ function lastValid(p: number, off: number, s: number, len: number, outLen: numbe
 export function jsConvKernels(heap: Heap): ConvKernels {
   return {
     f32_im2col(x, col, r0, rows, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW) {
-      const f = heap.f32;
+      const f32 = heap.f32;
       const P = OH * OW;
       const x0 = x >>> 2;
       for (let r = r0; r < r0 + rows; r++) {
@@ -36,7 +36,7 @@ export function jsConvKernels(heap: Heap): ConvKernels {
             for (let ow = 0; ow < OW; ow++) {
               const iw = ow * SW - PW + kj * DW;
               const inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
-              f[rowBase + n * P + oh * OW + ow] = inside ? f[plane + ih * W + iw] : 0;
+              f32[rowBase + n * P + oh * OW + ow] = inside ? f32[plane + ih * W + iw] : 0;
             }
           }
         }
@@ -44,13 +44,13 @@ export function jsConvKernels(heap: Heap): ConvKernels {
     },
 
     f32_col2im(col, dx, u0, units, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW) {
-      const f = heap.f32;
+      const f32 = heap.f32;
       const P = OH * OW;
       for (let u = u0; u < u0 + units; u++) {
         const n = Math.floor(u / C);
         const c = u % C;
         const plane = (dx >>> 2) + u * H * W;
-        f.fill(0, plane, plane + H * W);
+        f32.fill(0, plane, plane + H * W);
         for (let ki = 0; ki < KH; ki++) {
           const ohLo = firstValid(PH, ki * DH, SH, OH);
           const ohHi = lastValid(PH, ki * DH, SH, H, OH, ohLo);
@@ -60,7 +60,7 @@ export function jsConvKernels(heap: Heap): ConvKernels {
             const src = (col >>> 2) + (((c * KH + ki) * KW + kj) * N + n) * P;
             for (let oh = ohLo; oh < ohHi; oh++) {
               const row = plane + (oh * SH - PH + ki * DH) * W;
-              for (let ow = owLo; ow < owHi; ow++) f[row + ow * SW - PW + kj * DW] += f[src + oh * OW + ow];
+              for (let ow = owLo; ow < owHi; ow++) f32[row + ow * SW - PW + kj * DW] += f32[src + oh * OW + ow];
             }
           }
         }
@@ -68,14 +68,14 @@ export function jsConvKernels(heap: Heap): ConvKernels {
     },
 
     f32_swap_planes(src, dst, bias, u0, units, A, B, P, hasBias) {
-      const f = heap.f32;
+      const f32 = heap.f32;
       for (let u = u0; u < u0 + units; u++) {
         const a = u % A;
         const b = Math.floor(u / A);
         const d = (dst >>> 2) + u * P;
         const s = (src >>> 2) + (a * B + b) * P;
-        const bv = hasBias ? f[(bias >>> 2) + a] : 0;
-        for (let i = 0; i < P; i++) f[d + i] = hasBias ? f[s + i] + bv : f[s + i];
+        const bv = hasBias ? f32[(bias >>> 2) + a] : 0;
+        for (let i = 0; i < P; i++) f32[d + i] = hasBias ? f32[s + i] + bv : f32[s + i];
       }
     },
   };

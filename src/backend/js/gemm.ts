@@ -17,7 +17,7 @@ export function jsGemmKernels(heap: Heap): GemmKernels {
   let rowSums = new Float32Array(64);
 
   /** sums[j] = Σ_p A[i, p]·B[j, p] for a row-major A (lda) and B (ldb): the NT product's row i. */
-  function dotRows(f: Float32Array, ai: number, b0: number, ldb: number, n: number, k: number, sums: Float32Array): void {
+  function dotRows(f32: Float32Array, ai: number, b0: number, ldb: number, n: number, k: number, sums: Float32Array): void {
     let j = 0;
     for (; j + 4 <= n; j += 4) {
       const bj0 = b0 + j * ldb;
@@ -29,11 +29,11 @@ export function jsGemmKernels(heap: Heap): GemmKernels {
       let s2 = 0;
       let s3 = 0;
       for (let p = 0; p < k; p++) {
-        const aip = f[ai + p];
-        s0 = Math.fround(s0 + aip * f[bj0 + p]);
-        s1 = Math.fround(s1 + aip * f[bj1 + p]);
-        s2 = Math.fround(s2 + aip * f[bj2 + p]);
-        s3 = Math.fround(s3 + aip * f[bj3 + p]);
+        const aip = f32[ai + p];
+        s0 = Math.fround(s0 + aip * f32[bj0 + p]);
+        s1 = Math.fround(s1 + aip * f32[bj1 + p]);
+        s2 = Math.fround(s2 + aip * f32[bj2 + p]);
+        s3 = Math.fround(s3 + aip * f32[bj3 + p]);
       }
       sums[j] = s0;
       sums[j + 1] = s1;
@@ -43,7 +43,7 @@ export function jsGemmKernels(heap: Heap): GemmKernels {
     for (; j < n; j++) {
       const bj = b0 + j * ldb;
       let s = 0;
-      for (let p = 0; p < k; p++) s = Math.fround(s + f[ai + p] * f[bj + p]);
+      for (let p = 0; p < k; p++) s = Math.fround(s + f32[ai + p] * f32[bj + p]);
       sums[j] = s;
     }
   }
@@ -53,33 +53,33 @@ export function jsGemmKernels(heap: Heap): GemmKernels {
       void work;
       if (m <= 0 || n <= 0) return;
       const relu = epilogue === GemmEpilogue.Relu;
-      const f = heap.f32;
+      const f32 = heap.f32;
       const a0 = a >>> 2;
       const b0 = b >>> 2;
       const c0 = c >>> 2;
       if (rowSums.length < n) rowSums = new Float32Array(n);
       const sums = rowSums;
-      // op(A)[i, p] = f[a0 + i·aRowStep + p·aKStep]
+      // op(A)[i, p] = f32[a0 + i·aRowStep + p·aKStep]
       const aRowStep = layout === GemmLayout.TN ? 1 : lda;
       const aKStep = layout === GemmLayout.TN ? lda : 1;
       for (let i = 0; i < m; i++) {
         if (layout === GemmLayout.NT) {
-          dotRows(f, a0 + i * lda, b0, ldb, n, k, sums);
+          dotRows(f32, a0 + i * lda, b0, ldb, n, k, sums);
         } else {
           sums.fill(0, 0, n);
           for (let p = 0; p < k; p++) {
-            const aip = f[a0 + i * aRowStep + p * aKStep];
+            const aip = f32[a0 + i * aRowStep + p * aKStep];
             const bp = b0 + p * ldb;
-            for (let j = 0; j < n; j++) sums[j] += aip * f[bp + j];
+            for (let j = 0; j < n; j++) sums[j] += aip * f32[bp + j];
           }
         }
         // beta = 0 never reads C (it may hold NaN).
         const ci = c0 + i * ldc;
         for (let j = 0; j < n; j++) {
           const scaled = Math.fround(alpha * sums[j]);
-          const v = beta === 0 ? scaled : Math.fround(scaled + Math.fround(beta * f[ci + j]));
+          const v = beta === 0 ? scaled : Math.fround(scaled + Math.fround(beta * f32[ci + j]));
           // Math.max passes NaN through and turns −0 into +0, as f32_unary's ReLU does.
-          f[ci + j] = relu ? Math.max(v, 0) : v;
+          f32[ci + j] = relu ? Math.max(v, 0) : v;
         }
       }
     },

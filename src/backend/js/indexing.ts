@@ -43,12 +43,12 @@ export function jsIndexingKernels(heap: Heap): IndexingKernels {
     },
 
     f32_index_add(dy, idx, dx, outer, size, inner, nidx) {
-      const f = heap.f32;
+      const f32 = heap.f32;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < nidx; j++) {
           const s = (dy >>> 2) + (o * nidx + j) * inner;
           const d = (dx >>> 2) + (o * size + heap.i32[(idx >>> 2) + j]) * inner;
-          for (let i = 0; i < inner; i++) f[d + i] += f[s + i];
+          for (let i = 0; i < inner; i++) f32[d + i] += f32[s + i];
         }
       }
     },
@@ -66,25 +66,25 @@ export function jsIndexingKernels(heap: Heap): IndexingKernels {
     },
 
     f32_scatter_add(dy, idx, dx, outer, size, inner, isize) {
-      const f = heap.f32;
+      const f32 = heap.f32;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < isize; j++) {
           for (let i = 0; i < inner; i++) {
             const q = (o * isize + j) * inner + i;
-            f[(dx >>> 2) + (o * size + heap.i32[(idx >>> 2) + q]) * inner + i] += f[(dy >>> 2) + q];
+            f32[(dx >>> 2) + (o * size + heap.i32[(idx >>> 2) + q]) * inner + i] += f32[(dy >>> 2) + q];
           }
         }
       }
     },
 
     f32_where(cond, a, b, out, n) {
-      const f = heap.f32, v = heap.i32;
-      for (let i = 0; i < n; i++) v[(out >>> 2) + i] = f[(cond >>> 2) + i] !== 0 ? v[(a >>> 2) + i] : v[(b >>> 2) + i];
+      const f32 = heap.f32, v = heap.i32;
+      for (let i = 0; i < n; i++) v[(out >>> 2) + i] = f32[(cond >>> 2) + i] !== 0 ? v[(a >>> 2) + i] : v[(b >>> 2) + i];
     },
 
     f32_masked_fill(x, mask, out, n, value) {
-      const f = heap.f32;
-      for (let i = 0; i < n; i++) f[(out >>> 2) + i] = f[(mask >>> 2) + i] !== 0 ? value : f[(x >>> 2) + i];
+      const f32 = heap.f32;
+      for (let i = 0; i < n; i++) f32[(out >>> 2) + i] = f32[(mask >>> 2) + i] !== 0 ? value : f32[(x >>> 2) + i];
     },
 
     f32_count_nonzero(x, n) {
@@ -100,9 +100,9 @@ export function jsIndexingKernels(heap: Heap): IndexingKernels {
     },
 
     f32_masked_scatter(g, mask, dx, n) {
-      const f = heap.f32;
+      const f32 = heap.f32;
       let j = 0;
-      for (let i = 0; i < n; i++) f[(dx >>> 2) + i] = f[(mask >>> 2) + i] !== 0 ? f[(g >>> 2) + j++] : 0;
+      for (let i = 0; i < n; i++) f32[(dx >>> 2) + i] = f32[(mask >>> 2) + i] !== 0 ? f32[(g >>> 2) + j++] : 0;
     },
 
     f32_to_i32(src, dst, n) {

@@ -10,7 +10,7 @@
 import type { Heap } from "../heap.ts";
 import type { OptimKernels } from "../kernels.ts";
 
-const f = Math.fround;
+const fround = Math.fround;
 
 /** Dekker's split constant 2^27 + 1: a = hi + lo with 26-bit halves whose products are exact. */
 const SPLITTER = 134217729;
@@ -52,29 +52,33 @@ export function powStep(base: number, step: number): number {
 }
 
 function fma32(a: number, b: number, c: number): number {
-  return f(a * b + c);
+  return fround(a * b + c);
+}
+
+/** The gradient a step follows: negated to maximize, plus weight decay wd·p (coupled). As assembly/optim.ts's effectiveGrad. */
+function effectiveGrad(g: number, p: number, maximize: number, hasWd: boolean, wd: number): number {
+  if (maximize) g = -g;
+  return hasWd ? fma32(wd, p, g) : g;
 }
 
 export function jsOptimKernels(heap: Heap): OptimKernels {
   return {
     f32_sgd_step(param, grad, buf, n, lr, momentum, dampening, weightDecay, nesterov, maximize, l1, firstStep) {
       const f32 = heap.f32;
-      const negLr = f(-lr);
-      const wd = f(weightDecay);
-      const l1f = f(l1);
-      const mom = f(momentum);
-      const keep = f(1 - dampening);
+      const negLr = fround(-lr);
+      const wd = fround(weightDecay);
+      const l1f = fround(l1);
+      const mom = fround(momentum);
+      const keep = fround(1 - dampening);
       const pb = param >>> 2;
       const gb = grad >>> 2;
       const bb = buf >>> 2;
       for (let i = 0; i < n; i++) {
         const p = f32[pb + i];
-        let d = f32[gb + i];
-        if (maximize) d = -d;
-        if (weightDecay !== 0) d = fma32(wd, p, d);
-        if (l1 !== 0) d = f(d + (p > 0 ? l1f : p < 0 ? -l1f : 0));
+        let d = effectiveGrad(f32[gb + i], p, maximize, weightDecay !== 0, wd);
+        if (l1 !== 0) d = fround(d + (p > 0 ? l1f : p < 0 ? -l1f : 0));
         if (momentum !== 0) {
-          const b = firstStep ? d : fma32(keep, d, f(f32[bb + i] * mom));
+          const b = firstStep ? d : fma32(keep, d, fround(f32[bb + i] * mom));
           f32[bb + i] = b;
           d = nesterov ? fma32(mom, b, d) : b;
         }
@@ -86,16 +90,16 @@ export function jsOptimKernels(heap: Heap): OptimKernels {
       const f32 = heap.f32;
       const biasCorrection1 = 1 - powStep(beta1, step);
       const biasCorrection2 = 1 - powStep(beta2, step);
-      const negStepSize = f(-(lr / biasCorrection1));
-      const bc2Sqrt = f(Math.sqrt(biasCorrection2));
-      const b1 = f(beta1);
-      const b2 = f(beta2);
-      const oneMinusB1 = f(1 - beta1);
-      const oneMinusB2 = f(1 - beta2);
-      const epsf = f(eps);
-      const wd = f(weightDecay);
+      const negStepSize = fround(-(lr / biasCorrection1));
+      const bc2Sqrt = fround(Math.sqrt(biasCorrection2));
+      const b1 = fround(beta1);
+      const b2 = fround(beta2);
+      const oneMinusB1 = fround(1 - beta1);
+      const oneMinusB2 = fround(1 - beta2);
+      const epsf = fround(eps);
+      const wd = fround(weightDecay);
       // AdamW shrinks the parameter even when weight_decay is 0 (by exactly 1).
-      const shrink = f(1 - lr * weightDecay);
+      const shrink = fround(1 - lr * weightDecay);
       const coupledWd = !decoupled && weightDecay !== 0;
       const pb = param >>> 2;
       const gb = grad >>> 2;
@@ -104,95 +108,87 @@ export function jsOptimKernels(heap: Heap): OptimKernels {
       const vmaxb = vmax >>> 2;
       for (let i = 0; i < n; i++) {
         let p = f32[pb + i];
-        let g = f32[gb + i];
-        if (maximize) g = -g;
-        if (coupledWd) g = fma32(wd, p, g);
-        if (decoupled) p = f(p * shrink);
-        const mi = fma32(oneMinusB1, g, f(f32[mb + i] * b1));
-        let vi = fma32(f(oneMinusB2 * g), g, f(f32[vb + i] * b2));
+        const g = effectiveGrad(f32[gb + i], p, maximize, coupledWd, wd);
+        if (decoupled) p = fround(p * shrink);
+        const mi = fma32(oneMinusB1, g, fround(f32[mb + i] * b1));
+        let vi = fma32(fround(oneMinusB2 * g), g, fround(f32[vb + i] * b2));
         f32[mb + i] = mi;
         f32[vb + i] = vi;
         if (amsgrad) {
           vi = Math.max(f32[vmaxb + i], vi);
           f32[vmaxb + i] = vi;
         }
-        const denom = f(f(f(Math.sqrt(vi)) / bc2Sqrt) + epsf);
-        f32[pb + i] = p + f(f(negStepSize * mi) / denom);
+        const denom = fround(fround(fround(Math.sqrt(vi)) / bc2Sqrt) + epsf);
+        f32[pb + i] = p + fround(fround(negStepSize * mi) / denom);
       }
     },
 
     f32_rmsprop_step(param, grad, squareAvg, gradAvg, buf, n, lr, alpha, eps, weightDecay, momentum, centered, maximize) {
       const f32 = heap.f32;
-      const negLr = f(-lr);
-      const a = f(alpha);
-      const oneMinusA = f(1 - alpha);
-      const epsf = f(eps);
-      const wd = f(weightDecay);
-      const mom = f(momentum);
+      const negLr = fround(-lr);
+      const a = fround(alpha);
+      const oneMinusA = fround(1 - alpha);
+      const epsf = fround(eps);
+      const wd = fround(weightDecay);
+      const mom = fround(momentum);
       const [pb, gb, sb, ab, bb] = [param >>> 2, grad >>> 2, squareAvg >>> 2, gradAvg >>> 2, buf >>> 2];
       for (let i = 0; i < n; i++) {
         const p = f32[pb + i];
-        let g = f32[gb + i];
-        if (maximize) g = -g;
-        if (weightDecay !== 0) g = fma32(wd, p, g);
-        const sq = fma32(f(oneMinusA * g), g, f(f32[sb + i] * a));
+        const g = effectiveGrad(f32[gb + i], p, maximize, weightDecay !== 0, wd);
+        const sq = fma32(fround(oneMinusA * g), g, fround(f32[sb + i] * a));
         f32[sb + i] = sq;
         let avg: number;
         if (centered) {
-          const ga = fma32(oneMinusA, g, f(f32[ab + i] * a));
+          const ga = fma32(oneMinusA, g, fround(f32[ab + i] * a));
           f32[ab + i] = ga;
-          avg = f(Math.sqrt(fma32(-ga, ga, sq)));
+          avg = fround(Math.sqrt(fma32(-ga, ga, sq)));
         } else {
-          avg = f(Math.sqrt(sq));
+          avg = fround(Math.sqrt(sq));
         }
-        avg = f(avg + epsf);
+        avg = fround(avg + epsf);
         if (momentum > 0) {
-          const b = f(f(f32[bb + i] * mom) + f(g / avg));
+          const b = fround(fround(f32[bb + i] * mom) + fround(g / avg));
           f32[bb + i] = b;
           f32[pb + i] = fma32(negLr, b, p);
         } else {
-          f32[pb + i] = p + f(f(negLr * g) / avg);
+          f32[pb + i] = p + fround(fround(negLr * g) / avg);
         }
       }
     },
 
     f32_adagrad_step(param, grad, sum, n, clr, eps, weightDecay, maximize) {
       const f32 = heap.f32;
-      const negClr = f(-clr);
-      const epsf = f(eps);
-      const wd = f(weightDecay);
+      const negClr = fround(-clr);
+      const epsf = fround(eps);
+      const wd = fround(weightDecay);
       const [pb, gb, sb] = [param >>> 2, grad >>> 2, sum >>> 2];
       for (let i = 0; i < n; i++) {
         const p = f32[pb + i];
-        let g = f32[gb + i];
-        if (maximize) g = -g;
-        if (weightDecay !== 0) g = fma32(wd, p, g);
+        const g = effectiveGrad(f32[gb + i], p, maximize, weightDecay !== 0, wd);
         const s = fma32(g, g, f32[sb + i]);
         f32[sb + i] = s;
-        const std = f(f(Math.sqrt(s)) + epsf);
-        f32[pb + i] = p + f(f(negClr * g) / std);
+        const std = fround(fround(Math.sqrt(s)) + epsf);
+        f32[pb + i] = p + fround(fround(negClr * g) / std);
       }
     },
 
     f32_adadelta_step(param, grad, squareAvg, accDelta, n, lr, rho, eps, weightDecay, maximize) {
       const f32 = heap.f32;
-      const negLr = f(-lr);
-      const r = f(rho);
-      const oneMinusR = f(1 - rho);
-      const epsf = f(eps);
-      const wd = f(weightDecay);
+      const negLr = fround(-lr);
+      const r = fround(rho);
+      const oneMinusR = fround(1 - rho);
+      const epsf = fround(eps);
+      const wd = fround(weightDecay);
       const [pb, gb, sb, db] = [param >>> 2, grad >>> 2, squareAvg >>> 2, accDelta >>> 2];
       for (let i = 0; i < n; i++) {
         const p = f32[pb + i];
-        let g = f32[gb + i];
-        if (maximize) g = -g;
-        if (weightDecay !== 0) g = fma32(wd, p, g);
-        const sq = fma32(f(oneMinusR * g), g, f(f32[sb + i] * r));
+        const g = effectiveGrad(f32[gb + i], p, maximize, weightDecay !== 0, wd);
+        const sq = fma32(fround(oneMinusR * g), g, fround(f32[sb + i] * r));
         f32[sb + i] = sq;
-        const std = f(Math.sqrt(f(sq + epsf)));
+        const std = fround(Math.sqrt(fround(sq + epsf)));
         const acc = f32[db + i];
-        const delta = f(f(f(Math.sqrt(f(acc + epsf))) / std) * g);
-        f32[db + i] = fma32(f(oneMinusR * delta), delta, f(acc * r));
+        const delta = fround(fround(fround(Math.sqrt(fround(acc + epsf))) / std) * g);
+        f32[db + i] = fma32(fround(oneMinusR * delta), delta, fround(acc * r));
         f32[pb + i] = fma32(negLr, delta, p);
       }
     },
