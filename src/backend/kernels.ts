@@ -142,6 +142,22 @@ export interface LossKernels {
   f32_mse_backward(pred: number, target: number, dpred: number, n: number, scale: number): void;
 }
 
+/**
+ * Cross-entropy over rows [r0, r0 + rows) of an [n, c] batch (pointers are to
+ * the whole batch's start), so threads can split a batch by rows: every row's
+ * result is bitwise that of f32_cross_entropy / f32_cross_entropy_backward
+ * over the whole batch. Labels must be in [0, c): the caller checks them first
+ * (i32_check_range). With a bad one nothing is read or written out of bounds,
+ * but which rows get written then depends on the cut.
+ */
+export interface LossRowKernels {
+  f32_cross_entropy_rows(logits: number, labels: number, losses: number, lse: number, r0: number, rows: number, c: number): void;
+  /** dloss[i·dlossStride] is row i's upstream gradient (0: one for all); in place ok (dlogits = logits). */
+  f32_cross_entropy_backward_rows(
+    logits: number, labels: number, dloss: number, dlossStride: number, dlogits: number, r0: number, rows: number, c: number,
+  ): void;
+}
+
 export interface OptimKernels {
   /**
    * One PyTorch 1.13 SGD step on one tensor, in place on param and buf:
@@ -299,5 +315,5 @@ export interface BatchNormKernels {
 
 export interface Kernels
   extends GemmKernels, ElementwiseKernels, ReduceKernels, RandomKernels,
-    DropoutKernels, LossKernels, OptimKernels, IndexingKernels, PointwiseKernels, ConvKernels, PoolKernels,
+    DropoutKernels, LossKernels, LossRowKernels, OptimKernels, IndexingKernels, PointwiseKernels, ConvKernels, PoolKernels,
     BatchNormKernels {}
