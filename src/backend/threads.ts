@@ -48,7 +48,7 @@ export const MIN_THREADED_WORK = 2 * MIN_WORK_PER_THREAD;
 /** Largest thread count setNumThreads accepts. */
 export const MAX_THREADS = 256;
 
-// The kernels threads split, and how, are declared once in the kernel table (kernels.ts).
+// The kernels threads split, and how, are declared once in the kernel table (kernel-table.ts).
 export { SPLIT_KERNELS, type SplitKernel };
 /**
  * Split ranges start at multiples of this many elements: the Wasm kernels work
