@@ -65,6 +65,21 @@ export function f32_cross_entropy_backward(
   }
 }
 
+// The same two kernels over rows [r0, r0 + rows) of the batch, so that threads
+// can split them by rows: each row is computed as in the whole call. Labels are
+// checked by the caller first (i32_check_range).
+export function f32_cross_entropy_rows(logits: usize, labels: usize, losses: usize, lse: usize, r0: i32, rows: i32, c: i32): void {
+  const o = <usize>r0 << 2;
+  f32_cross_entropy(logits + o * <usize>c, labels + o, losses + o, lse + o, rows, c);
+}
+
+export function f32_cross_entropy_backward_rows(
+  logits: usize, labels: usize, dloss: usize, dlossStride: i32, dlogits: usize, r0: i32, rows: i32, c: i32,
+): void {
+  const o = <usize>r0 << 2;
+  f32_cross_entropy_backward(logits + o * <usize>c, labels + o, 0, dloss + o * <usize>dlossStride, dlossStride, dlogits + o * <usize>c, rows, c);
+}
+
 /** Σ (pred − target)²: the differences in f32 (as PyTorch forms them), squares and sums in f64 over four lanes. */
 export function f32_mse(pred: usize, target: usize, n: i32): f64 {
   // Lane k of the accumulators sums the elements i ≡ k (mod 4), and the lanes

@@ -15,7 +15,7 @@ import type { Backend } from "../src/backend/backend.ts";
 import { createJsBackend } from "../src/backend/js.ts";
 import { GemmLayout } from "../src/backend/kernels.ts";
 import { getNumThreads, setNumThreads, workerTilesPosted } from "../src/backend/threads.ts";
-import { createWasmBackend, relaxedSimdSupported, selectSimdBuild } from "../src/backend/wasm.ts";
+import { createWasmBackend, enableRelaxedSimdIfSupported, selectSimdBuild } from "../src/backend/wasm.ts";
 import { noGrad, randn, setBackend, type Tensor } from "../src/index.ts";
 import { probeForBackend } from "./peak.ts";
 import { due, flag, hasFlag, intFlag, machineLine, median, threadList, timeCalls } from "./stats.ts";
@@ -150,7 +150,7 @@ function scaling(counts: number[]): void {
 }
 
 function relaxedVsBaseline(): void {
-  if (!relaxedSimdSupported()) {
+  if (!enableRelaxedSimdIfSupported()) {
     console.error("bench/gemm.ts --relaxed: this engine does not validate the relaxed-SIMD build");
     process.exit(2);
   }

@@ -7,7 +7,7 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { KERNEL_NAMES } from "../src/backend/kernels.ts";
+import { KERNEL_NAMES } from "../src/backend/kernel-table.ts";
 import { wasmBytes } from "../src/backend/wasm.ts";
 import { readLeb, sections } from "./helpers/wasm-sections.ts";
 

@@ -299,6 +299,21 @@ describe("threaded elementwise kernels: large calls split by element ranges", ()
       return bytes(dx, 4 * n);
     }),
     // The unit-split kernels, on geometries with about n elements of work.
+    // Cross-entropy: a row of 10 logits counts 640.
+    f32_cross_entropy_rows: (n) => {
+      const rows = Math.ceil(n / 640);
+      const labels = keep(put(be, Int32Array.from({ length: rows }, (_, i) => (i * 7) % 10)));
+      const [losses, lse] = [keep(scratch(be, rows)), keep(scratch(be, rows))];
+      be.kernels.f32_cross_entropy_rows(floats(rows * 10, 40, -8, 8), labels, losses, lse, 0, rows, 10);
+      return [bytes(losses, 4 * rows), bytes(lse, 4 * rows)];
+    },
+    f32_cross_entropy_backward_rows: (n) => [0, 1].map((stride) => {
+      const rows = Math.ceil(n / 640);
+      const labels = keep(put(be, Int32Array.from({ length: rows }, (_, i) => (i * 3) % 10)));
+      const dx = keep(scratch(be, rows * 10));
+      be.kernels.f32_cross_entropy_backward_rows(floats(rows * 10, 41, -8, 8), labels, floats(rows, 42), stride, dx, 0, rows, 10);
+      return bytes(dx, 4 * rows * 10);
+    }),
     f32_im2col: (n) => {
       const C = Math.ceil(n / (512 * 9)); // N = 2, 16×16, 3×3 pad 1: rows C·9 of 512
       const col = keep(scratch(be, C * 9 * 512));

@@ -15,6 +15,7 @@ import { jsReduceKernels } from "./js/reduce.ts";
 import { jsRandomKernels } from "./js/random.ts";
 import { jsDropoutKernels } from "./js/dropout.ts";
 import { jsLossKernels } from "./js/loss.ts";
+import { jsLossRowKernels } from "./js/loss-rows.ts";
 import { jsOptimKernels } from "./js/optim.ts";
 import { jsIndexingKernels } from "./js/indexing.ts";
 import { jsPointwiseKernels } from "./js/pointwise.ts";
@@ -34,6 +35,7 @@ export function createJsBackend(): Backend {
     ...jsRandomKernels(heap),
     ...jsDropoutKernels(heap),
     ...jsLossKernels(heap),
+    ...jsLossRowKernels(heap),
     ...jsOptimKernels(heap),
     ...jsIndexingKernels(heap),
     ...jsPointwiseKernels(heap),

@@ -20,24 +20,20 @@
 // An elementwise call (ThreadPool.split) is cut into contiguous ranges of
 // elements starting at multiples of SPLIT_ALIGN, one per thread; see there.
 //
-// The control block: one 256-byte slot per worker in the shared heap (followed
-// by that worker's own packing workspace, f32_gemm_workspace_size() bytes),
-// allocated by the calling thread, i32 fields:
-//   0 SEQ     job number: the caller writes the job, then Atomics.store + notify
-//   1 DONE    the last job finished (the worker stores + notifies); −2 while
-//             starting, 0 once ready, −1 if it could not start
-//   2 CMD     0 = gemm, 1 = exit, 2 = call a split kernel
-//   3 STATUS  0 = ok, 1 = the kernel threw
-//   4..17     gemm: f32_gemm's 14 arguments (alpha and beta as f32 bits)
-//   4, 5      call: the kernel's index in SPLIT_KERNELS, its argument count;
-//             the arguments follow as f64 from byte 24
-// Workers sleep in Atomics.wait on SEQ; the caller sleeps in Atomics.wait on
-// each DONE. Nothing goes through postMessage once a worker runs, so a Node
-// caller can start workers and run GEMMs synchronously.
+// Workers run thread-worker.ts's source and take jobs through their control
+// slots (described there); where workers can run is thread-platform.ts's answer.
 
 import type { CachingAllocator } from "./allocator.ts";
+import { InternalError } from "../errors.ts";
 import type { Heap } from "./heap.ts";
-import { GemmLayout, SPLIT_KERNELS, type GemmKernels, type SplitKernel } from "./kernels.ts";
+import { SPLIT_KERNELS, type SplitKernel } from "./kernel-table.ts";
+import { GemmLayout, type GemmKernels } from "./kernels.ts";
+import {
+  canWaitForWorkers, detectPlatform, platformState, sharedMemoryUnavailableReason, warnOnce as warnOnceFor, type Platform,
+} from "./thread-platform.ts";
+import {
+  ARGS, CALL_ARGS_F64, CMD, CMD_CALL, CMD_EXIT, CMD_GEMM, DONE, SEQ, SLOT_BYTES, STATUS, startWorker, type WorkerThread,
+} from "./thread-worker.ts";
 
 /**
  * Each thread gets at least this many multiply-adds (m·n·k) of a threaded GEMM,
@@ -52,7 +48,7 @@ export const MIN_THREADED_WORK = 2 * MIN_WORK_PER_THREAD;
 /** Largest thread count setNumThreads accepts. */
 export const MAX_THREADS = 256;
 
-// The kernels threads split, and how, are declared once in the kernel table (kernels.ts).
+// The kernels threads split, and how, are declared once in the kernel table (kernel-table.ts).
 export { SPLIT_KERNELS, type SplitKernel };
 /**
  * Split ranges start at multiples of this many elements: the Wasm kernels work
@@ -62,178 +58,20 @@ export { SPLIT_KERNELS, type SplitKernel };
  */
 export const SPLIT_ALIGN = 1024;
 
-const SLOT_BYTES = 256;
-const SEQ = 0;
-const DONE = 1;
-const CMD = 2;
-const STATUS = 3;
-const ARGS = 4;
-/** A split kernel's call: its index in SPLIT_KERNELS at ARGS, the argument count after it, the arguments as f64 from this f64 index on. */
-const CALL_ARGS_F64 = 3;
-/** The most arguments a split kernel's call can carry to a worker (the rest of its slot). */
-export const MAX_SPLIT_ARGS = SLOT_BYTES / 8 - CALL_ARGS_F64;
-const CMD_GEMM = 0;
-const CMD_EXIT = 1;
-const CMD_CALL = 2;
-const DONE_STARTING = -2;
-const DONE_FAILED = -1;
-/** How long a synchronous start waits for a worker to signal ready. */
-const START_TIMEOUT_MS = 30_000;
+// ---- the pools --------------------------------------------------------------------
+
 /** A worker that has not finished its tile this long after the caller finished its own is presumed lost. */
 const JOB_TIMEOUT_MS = 60_000;
 
-/**
- * The worker: plain JS, no imports, so it runs as `eval` code in Node and from a
- * Blob URL in a browser, under any bundler, with no file to locate.
- */
-export const WORKER_SOURCE = `"use strict";
-function serve(d, ready) {
-  var i32 = new Int32Array(d.memory.buffer, d.slot, ${SLOT_BYTES / 4});
-  var f32 = new Float32Array(d.memory.buffer, d.slot, ${SLOT_BYTES / 4});
-  var f64 = new Float64Array(d.memory.buffer, d.slot, ${SLOT_BYTES / 8});
-  var names = ${JSON.stringify(SPLIT_KERNELS)};
-  var exports, gemm;
-  try {
-    exports = new WebAssembly.Instance(d.module, { env: { memory: d.memory, abort: function () { throw new Error("wasmgrad: a Wasm kernel aborted"); } } }).exports;
-    gemm = exports.f32_gemm;
-  } catch (e) {
-    Atomics.store(i32, ${DONE}, ${DONE_FAILED});
-    Atomics.notify(i32, ${DONE});
-    ready(String(e && e.message || e));
-    return;
-  }
-  Atomics.store(i32, ${DONE}, 0);
-  Atomics.notify(i32, ${DONE});
-  ready(null);
-  var seen = 0;
-  for (;;) {
-    Atomics.wait(i32, ${SEQ}, seen);
-    var seq = Atomics.load(i32, ${SEQ});
-    if (seq === seen) continue;
-    seen = seq;
-    if (i32[${CMD}] === ${CMD_EXIT}) {
-      Atomics.store(i32, ${DONE}, seq);
-      Atomics.notify(i32, ${DONE});
-      return;
-    }
-    var status = 0;
-    try {
-      if (i32[${CMD}] === ${CMD_CALL}) {
-        exports[names[i32[${ARGS}]]].apply(null, f64.subarray(${CALL_ARGS_F64}, ${CALL_ARGS_F64} + i32[${ARGS + 1}]));
-      } else gemm(i32[${ARGS}], i32[${ARGS + 1}], i32[${ARGS + 2}], i32[${ARGS + 3}], f32[${ARGS + 4}], i32[${ARGS + 5}], i32[${ARGS + 6}],
-        i32[${ARGS + 7}], i32[${ARGS + 8}], f32[${ARGS + 9}], i32[${ARGS + 10}], i32[${ARGS + 11}], i32[${ARGS + 12}], i32[${ARGS + 13}]);
-    } catch (e) {
-      status = 1;
-    }
-    i32[${STATUS}] = status;
-    Atomics.store(i32, ${DONE}, seq);
-    Atomics.notify(i32, ${DONE});
-  }
-}
-if (typeof require === "function") {
-  serve(require("node:worker_threads").workerData, function () {});
-} else {
-  self.onmessage = function (e) {
-    self.onmessage = null;
-    serve(e.data, function (error) { self.postMessage({ ready: error === null, error: error }); });
-  };
-}
-`;
-
-// ---- where threads can run ------------------------------------------------------
-
-interface NodeWorker {
-  unref(): void;
-  terminate(): Promise<number>;
-  on(event: "error" | "exit", listener: (arg: unknown) => void): void;
-}
-type NodeWorkerCtor = new (code: string, options: Record<string, unknown>) => NodeWorker;
-
-type Platform =
-  | { kind: "node"; Worker: NodeWorkerCtor }
-  | { kind: "browser" }
-  | { kind: "none"; reason: string };
-
-function isNode(): boolean {
-  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  return typeof p?.versions?.node === "string";
-}
-
-/** Can this thread block in Atomics.wait? (Not a browser page's main thread.) */
-function canBlock(): boolean {
-  try {
-    // Returns "not-equal" at once where waiting is allowed; throws a TypeError where it is not.
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Can a WebAssembly.Memory be shared here? (Node: always; a browser: only cross-origin isolated.) */
-export function sharedMemoryUnavailableReason(): string | null {
-  if (typeof SharedArrayBuffer !== "function") {
-    if (isNode()) return "SharedArrayBuffer is not available in this JavaScript environment";
-    return (
-      "this page is not cross-origin isolated, so SharedArrayBuffer is unavailable: the server must send " +
-      "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp"
-    );
-  }
-  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
-    return (
-      "this page is not cross-origin isolated: the server must send " +
-      "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp"
-    );
-  }
-  return null;
-}
-
-let platformCache: Platform | undefined;
-let nodeImport: Promise<void> | undefined;
-
 function platform(): Platform {
-  if (platformCache) return platformCache;
-  const noShared = sharedMemoryUnavailableReason();
-  if (noShared) return (platformCache = { kind: "none", reason: noShared });
-  if (isNode()) {
-    const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-    const wt = p?.getBuiltinModule?.("node:worker_threads") as { Worker?: NodeWorkerCtor } | undefined;
-    if (wt?.Worker) return (platformCache = { kind: "node", Worker: wt.Worker });
-    // Node < 20.16 has no process.getBuiltinModule: load worker_threads asynchronously
-    // (setNumThreadsAsync and ready() wait for it; until then GEMMs run on one thread).
-    nodeImport ??= (async () => {
-      const specifier = "node:worker_threads";
-      const wt = (await import(/* @vite-ignore */ specifier)) as { Worker: NodeWorkerCtor };
-      platformCache = { kind: "node", Worker: wt.Worker };
-      for (const pool of pools) pool.sync();
-    })().catch((e: unknown) => {
-      platformCache = { kind: "none", reason: `node:worker_threads could not be loaded (${(e as Error).message})` };
-    });
-    return { kind: "none", reason: "" }; // pending: not cached, no warning
-  }
-  if (!canBlock()) {
-    return (platformCache = {
-      kind: "none",
-      reason:
-        "Atomics.wait is not allowed on a browser page's main thread: run wasmgrad in a Web Worker " +
-        "(on a cross-origin isolated page) to use threads",
-    });
-  }
-  if (typeof Worker !== "function") {
-    return (platformCache = { kind: "none", reason: "this environment has no Worker to run threads in" });
-  }
-  return (platformCache = { kind: "browser" });
+  return detectPlatform(() => {
+    for (const pool of pools) pool.sync();
+  });
 }
 
-const warned = new Set<string>();
-function warnOnce(reason: string, outcome = "wasmgrad runs on 1 thread"): void {
-  if (!reason || warned.has(reason)) return;
-  warned.add(reason);
-  console.warn(`wasmgrad: setNumThreads(${requested}): ${reason}; ${outcome}.`);
+function warnOnce(reason: string, outcome?: string): void {
+  warnOnceFor(requested, reason, outcome);
 }
-const FEWER = "wasmgrad runs on the threads that did start";
-
-// ---- the pools --------------------------------------------------------------------
 
 let requested = 1;
 /** Tiles handed to workers so far (for tests and benchmarks: proof that threads ran). */
@@ -244,18 +82,6 @@ const finalizer =
     ? new FinalizationRegistry<ThreadPool>((pool) => pool.dispose())
     : undefined;
 
-interface Thread {
-  /** Byte offset of its control slot; its workspace follows. */
-  slot: number;
-  seq: number;
-  /** Ready to take jobs (it signalled DONE = 0). */
-  ready: boolean;
-  failed: boolean;
-  terminate(): void;
-  /** Resolves once it is ready or has failed. */
-  started: Promise<void>;
-}
-
 type RawGemm = GemmKernels["f32_gemm"];
 /** The module's exports, as the pool calls them on the calling thread. */
 type RawKernels = Record<SplitKernel, (...args: number[]) => unknown>;
@@ -265,7 +91,7 @@ type RawKernels = Record<SplitKernel, (...args: number[]) => unknown>;
  * @internal Not part of the API; kept out of the published declarations, which would otherwise name WebAssembly types that a Node project without the DOM library cannot resolve.
  */
 export class ThreadPool {
-  private readonly threads: Thread[] = [];
+  private readonly threads: WorkerThread[] = [];
   private readonly slotBytes: number;
   /** The request the pool last synced to: a GEMM re-syncs only when it changed (no retry storm after a failed start). */
   private settled = 1;
@@ -330,76 +156,14 @@ export class ThreadPool {
 
   /** Resolves when every worker has started (or failed, falling back to fewer). */
   async whenStarted(): Promise<void> {
-    if (nodeImport) await nodeImport;
+    if (platformState.loading) await platformState.loading;
     await Promise.all(this.threads.map((t) => t.started));
     this.dropFailed();
   }
 
-  private spawn(p: Platform): Thread | null {
+  private spawn(p: Exclude<Platform, { kind: "none" }>): WorkerThread | null {
     const slot = this.allocator.alloc(this.slotBytes);
-    const base = slot >>> 2;
-    const i32 = this.heap.i32;
-    i32.fill(0, base, base + SLOT_BYTES / 4);
-    i32[base + DONE] = DONE_STARTING;
-    const data = { module: this.module, memory: this.memory, slot };
-    const thread: Thread = { slot, seq: 0, ready: false, failed: false, terminate: () => {}, started: Promise.resolve() };
-    try {
-      if (p.kind === "node") {
-        const w = new p.Worker(WORKER_SOURCE, { eval: true, workerData: data, execArgv: [], name: "wasmgrad-gemm" });
-        w.on("error", () => { thread.failed = true; thread.ready = false; });
-        w.unref();
-        thread.terminate = () => void w.terminate();
-        // Node starts the worker without this thread's event loop: wait here until it is ready.
-        const r = Atomics.wait(this.heap.i32, base + DONE, DONE_STARTING, START_TIMEOUT_MS);
-        const done = Atomics.load(this.heap.i32, base + DONE);
-        if (done !== 0) {
-          thread.terminate();
-          if (done === DONE_STARTING) warnOnce(`a worker thread did not start within ${START_TIMEOUT_MS / 1000} s (${r})`, FEWER);
-          else {
-            warnOnce("a worker thread could not instantiate the WebAssembly module", FEWER);
-            this.allocator.free(slot);
-          }
-          return null; // a slot a late worker may still write is not given back
-        }
-        thread.ready = true;
-      } else {
-        const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
-        let w: Worker;
-        try {
-          w = new Worker(url, { name: "wasmgrad-gemm" });
-        } catch (e) {
-          URL.revokeObjectURL(url);
-          throw e;
-        }
-        thread.terminate = () => w.terminate();
-        thread.started = new Promise<void>((resolve) => {
-          // The blob: URL is revoked once the worker has loaded it (or failed to).
-          w.onmessage = (e: MessageEvent<{ ready: boolean; error: string | null }>) => {
-            URL.revokeObjectURL(url);
-            if (e.data.ready) thread.ready = true;
-            else {
-              thread.failed = true;
-              warnOnce(`a worker thread could not instantiate the WebAssembly module (${e.data.error})`, FEWER);
-            }
-            resolve();
-          };
-          w.onerror = (e: ErrorEvent) => {
-            URL.revokeObjectURL(url);
-            e.preventDefault();
-            thread.failed = true;
-            thread.ready = false;
-            warnOnce(`a worker thread failed to start (${e.message || "a Worker from a blob: URL may be blocked by the page's Content-Security-Policy"})`, FEWER);
-            resolve();
-          };
-        });
-        w.postMessage(data);
-      }
-    } catch (e) {
-      warnOnce(`could not start a worker thread (${(e as Error).message})`, FEWER);
-      this.allocator.free(slot);
-      return null;
-    }
-    return thread;
+    return startWorker(p, { module: this.module, memory: this.memory, slot }, this.heap.i32, warnOnce, () => this.allocator.free(slot));
   }
 
   private dropFailed(): void {
@@ -416,7 +180,7 @@ export class ThreadPool {
   private shrinkTo(count: number): void {
     const gone = this.threads.splice(count);
     const i32 = this.heap.i32;
-    const canWait = platformCache?.kind === "node" || platformCache?.kind === "browser";
+    const canWait = canWaitForWorkers();
     for (const t of gone) {
       if (!t.ready) {
         t.terminate(); // never started (or failed): its slot may still be written, so it is not reused
@@ -527,7 +291,7 @@ export class ThreadPool {
     align = SPLIT_ALIGN,
   ): void {
     const raw = this.kernels?.[kernel];
-    if (!raw) throw new Error(`wasmgrad: ThreadPool.split: no kernel ${kernel}`);
+    if (!raw) throw new InternalError(`ThreadPool.split: no kernel ${kernel}`);
     const ready = this.splits(n, minPerThread) ? this.readyThreads() : [];
     const units = Math.ceil(n / align);
     const parts = Math.min(ready.length + 1, units, Math.max(1, Math.floor(n / minPerThread)));
@@ -549,8 +313,8 @@ export class ThreadPool {
   }
 
   /** The workers ready to take jobs (a starting one becomes ready once it signalled). */
-  private readyThreads(): Thread[] {
-    const ready: Thread[] = [];
+  private readyThreads(): WorkerThread[] {
+    const ready: WorkerThread[] = [];
     for (const t of this.threads) {
       if (!t.ready && !t.failed && Atomics.load(this.heap.i32, (t.slot >>> 2) + DONE) === 0) t.ready = true;
       if (t.ready) ready.push(t);
@@ -563,8 +327,8 @@ export class ThreadPool {
    * slot whose i32 index is base), part 0 on this thread (own), then waits for
    * every posted part, even after a failure here: they are still writing.
    */
-  private runParts(ready: Thread[], parts: number, what: string, post: (p: number, base: number) => void, own: () => void): void {
-    const posted: Thread[] = [];
+  private runParts(ready: WorkerThread[], parts: number, what: string, post: (p: number, base: number) => void, own: () => void): void {
+    const posted: WorkerThread[] = [];
     for (let p = 1; p < parts; p++) {
       const t = ready[p - 1]!;
       const base = t.slot >>> 2;
@@ -593,8 +357,8 @@ export class ThreadPool {
         const left = deadline - Date.now();
         if (left <= 0) {
           this.lost();
-          throw new Error(
-            `wasmgrad: a worker thread stopped responding (${what}); threads are switched off (setNumThreads(1))`,
+          throw new InternalError(
+            `a worker thread stopped responding (${what}); threads are switched off (setNumThreads(1))`,
           );
         }
         Atomics.wait(view, done, t.seq - 1, Math.min(left, 1000));
@@ -602,7 +366,7 @@ export class ThreadPool {
       if (view[(t.slot >>> 2) + STATUS] !== 0) kernelFailed = true;
     }
     if (failure) throw failure;
-    if (kernelFailed) throw new Error(`wasmgrad: a Wasm kernel (${what}) aborted in a worker thread (this is a bug in wasmgrad: please report it)`);
+    if (kernelFailed) throw new InternalError(`a Wasm kernel (${what}) aborted in a worker thread`);
   }
 
   /** A worker stopped answering: every pool's workers are ended (their slots are not reused) and threads go off. */

@@ -12,7 +12,7 @@
 // SIMD (GEMM's multiply-adds are f32x4.relaxed_madd: one FMA where the CPU has
 // it; and 3x12 tiles instead of 4x8), chosen when a backend is created: relaxed
 // where WebAssembly.validate accepts it (Chrome 114+, Node 22+, and Node 20/21,
-// where relaxedSimdSupported turns on --experimental-wasm-relaxed-simd),
+// where enableRelaxedSimdIfSupported turns on --experimental-wasm-relaxed-simd),
 // unless WASMGRAD_SIMD=baseline (environment) or createWasmBackend's `simd`
 // option says otherwise. Worker threads instantiate the main thread's module,
 // so every thread of a backend runs the same build. Within a build, results
@@ -22,8 +22,12 @@
 import { CachingAllocator } from "./allocator.ts";
 import { META_SCRATCH_BYTES, type Backend } from "./backend.ts";
 import { WasmHeap, PAGE_BYTES } from "./heap.ts";
-import { bindKernels, KERNELS, splitSteps, SPLIT_KERNELS, type Kernels, type SplitKernel, type SplitSpec } from "./kernels.ts";
-import { MAX_SPLIT_ARGS, sharedMemoryUnavailableReason, ThreadPool } from "./threads.ts";
+import { InternalError } from "../errors.ts";
+import { bindKernels, KERNELS, splitSteps, SPLIT_KERNELS, type SplitKernel, type SplitSpec } from "./kernel-table.ts";
+import type { Kernels } from "./kernels.ts";
+import { sharedMemoryUnavailableReason } from "./thread-platform.ts";
+import { MAX_SPLIT_ARGS } from "./thread-worker.ts";
+import { ThreadPool } from "./threads.ts";
 import { wasmBase64, wasmRelaxedSplices, wasmSharedSplices } from "./wasm-binary.generated.ts";
 
 /** Which build of the module: "relaxed" (relaxed SIMD) or "baseline" (SIMD 128 alone). */
@@ -95,12 +99,12 @@ export function wasmBytes(shared = false, relaxed = false): Uint8Array<ArrayBuff
 /**
  * Does this engine run the relaxed-SIMD build? (Validates it.) Node 20 and 21
  * ship relaxed SIMD complete but behind --experimental-wasm-relaxed-simd (on
- * by default from Node 22, as in Chrome since 114): there, this turns the flag
- * on for the process, once, before anything is compiled with it. The flag only
+ * by default from Node 22, as in Chrome since 114): there, this also turns the
+ * flag on for the process, once, before anything is compiled with it. The flag only
  * lets modules use the relaxed-SIMD instructions; WASMGRAD_SIMD=baseline never
  * gets here.
  */
-export function relaxedSimdSupported(): boolean {
+export function enableRelaxedSimdIfSupported(): boolean {
   if (relaxedValid !== undefined) return relaxedValid;
   if (typeof WebAssembly !== "object") return (relaxedValid = false);
   const bytes = wasmBytes(false, true);
@@ -135,7 +139,7 @@ function simdFromEnvironment(): SimdChoice | undefined {
   const v = p?.env?.WASMGRAD_SIMD;
   if (v === undefined || v === "") return undefined;
   if (v === "baseline" || v === "relaxed" || v === "auto") return v;
-  throw new Error(`wasmgrad: WASMGRAD_SIMD=${JSON.stringify(v)}: expected "baseline", "relaxed" or "auto"`);
+  throw new TypeError(`wasmgrad: WASMGRAD_SIMD=${JSON.stringify(v)}: expected "baseline", "relaxed" or "auto"`);
 }
 
 /** The build a backend created with `choice` (default: WASMGRAD_SIMD, else "auto") runs. */
@@ -143,8 +147,8 @@ export function selectSimdBuild(choice?: SimdChoice): SimdBuild {
   const c = choice ?? simdFromEnvironment() ?? "auto";
   if (c === "baseline") return "baseline";
   if (c === "relaxed") {
-    if (!relaxedSimdSupported()) {
-      throw new Error(
+    if (!enableRelaxedSimdIfSupported()) {
+      throw new RangeError(
         "wasmgrad: the relaxed-SIMD build was asked for, but this engine does not validate it " +
           "(Chrome 114+ and Node 20+ do)",
       );
@@ -152,7 +156,7 @@ export function selectSimdBuild(choice?: SimdChoice): SimdBuild {
     return "relaxed";
   }
   if (c !== "auto") throw new TypeError(`wasmgrad: simd: ${JSON.stringify(c)}: expected "baseline", "relaxed" or "auto"`);
-  return relaxedSimdSupported() ? "relaxed" : "baseline";
+  return enableRelaxedSimdIfSupported() ? "relaxed" : "baseline";
 }
 
 /** Makes the memory a new backend gets: shared where this environment allows it. */
@@ -201,9 +205,11 @@ function wasmModule(shared: boolean, build: SimdBuild): WebAssembly.Module {
   try {
     mod = new WebAssembly.Module(wasmBytes(shared, build === "relaxed"));
   } catch (e) {
-    throw new Error(
+    // Engines refuse large synchronous compiles on a page's main thread with a RangeError too.
+    throw new RangeError(
       `wasmgrad: could not compile the WebAssembly module synchronously (${(e as Error).message}). ` +
         "In a browser page, `await ready()` before the first tensor operation.",
+      { cause: e },
     );
   }
   slot[i] = mod;
@@ -220,7 +226,7 @@ function splitKernels(exports: Kernels, pool: ThreadPool): Pick<Kernels, SplitKe
     const { min, unit } = KERNELS[name].split as SplitSpec;
     const { count: n, step } = splitSteps(name);
     const raw = exports[name] as (...args: number[]) => void;
-    if (step.length > MAX_SPLIT_ARGS) throw new Error(`wasmgrad: ${name} has more arguments than a worker's slot carries (${MAX_SPLIT_ARGS})`);
+    if (step.length > MAX_SPLIT_ARGS) throw new InternalError(`${name} has more arguments than a worker's slot carries (${MAX_SPLIT_ARGS})`);
     out[name] = (...args: number[]) => {
       const count = args[n]!;
       // A unit-split kernel's threshold in units: at least one, however large a unit.
@@ -247,7 +253,7 @@ export function createWasmBackend(memory?: WebAssembly.Memory, options: WasmBack
     env: {
       memory: mem,
       abort() {
-        throw new Error("wasmgrad: a Wasm kernel aborted (this is a bug in wasmgrad: please report it)");
+        throw new InternalError("a Wasm kernel aborted");
       },
     },
   });

@@ -155,13 +155,17 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: { reduction?: 
   const graph = needsGrad(input);
   const losses = allocateOutput([n], [input, target], graph && reduction === "none");
   const lse = new Storage(be, Math.max(n, 1) * 4, "step");
-  const bad = be.kernels.f32_cross_entropy(input.ptr, target.ptr, losses.ptr, lse.ptr, n, c);
+  // Labels first, so that the row kernels (split over threads by rows) meet only good ones.
+  const bad = be.kernels.i32_check_range(target.ptr, n, c);
   if (bad >= 0) {
     const label = be.heap.i32[(target.ptr >>> 2) + bad];
     losses.dispose();
     lse.release("the loss failed");
     throw new RangeError(`Target ${label} is out of bounds (crossEntropy with ${c} classes, at batch index ${bad}).`);
   }
+  be.kernels.f32_cross_entropy_rows(input.ptr, target.ptr, losses.ptr, lse.ptr, 0, n, c);
+  // The backward recomputes the softmax from the row max (see the kernel): it never reads lse.
+  lse.release("no backward reads it");
   let out = losses;
   if (reduction !== "none") {
     out = allocateOutput([], [losses], graph);
@@ -175,12 +179,11 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: { reduction?: 
     record(out, "CrossEntropy", [input], (g) => {
       const dx = allocateOutput(input.shape, [g], false);
       const scale = reduction === "mean" ? g.mul(1 / n) : g;
-      be.kernels.f32_cross_entropy_backward(si.get().ptr, st.get().ptr, lse.ptr, scale.ptr, reduction === "none" ? 1 : 0, dx.ptr, n, c);
+      be.kernels.f32_cross_entropy_backward_rows(si.get().ptr, st.get().ptr, scale.ptr, reduction === "none" ? 1 : 0, dx.ptr, 0, n, c);
       if (scale !== g) scale.dispose();
       return [dx];
     });
-    saveWith(out, lse);
-  } else lse.release("no backward needs it");
+  }
   return out;
 }
 
