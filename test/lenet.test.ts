@@ -9,6 +9,7 @@ import { describe, expect, it, vi } from "vitest";
 import { trainLenet } from "../src/experiments/lenet.ts";
 import { buildLenet, type EpochStats } from "../src/training.ts";
 import { getNumThreads, setNumThreads } from "../src/index.ts";
+import { patternedFashionMnist } from "./helpers/patterned-fashion-mnist.ts";
 
 const FULL = "/usr/share/datasets/fashion-mnist";
 const hasFullData = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"].every(
@@ -33,11 +34,7 @@ describe("d2l LeNet", () => {
     const { data, manualSeed, memoryStats, nn, optim } = await import("../src/index.ts");
     const { buildLenet, evaluateAccuracy, trainEpoch } = await import("../src/training.ts");
     manualSeed(2);
-    const images = (n: number) =>
-      new data.FashionMnistDataset(
-        Uint8Array.from({ length: n * 784 }, (_, i) => (i * 37) % 256),
-        Int32Array.from({ length: n }, (_, i) => (i * 7) % 10),
-      );
+    const images = (n: number) => patternedFashionMnist(data, n);
     const trainLoader = new data.DataLoader(images(256), { batchSize: 64, shuffle: true });
     const testLoader = new data.DataLoader(images(64), { batchSize: 64 });
     const net = buildLenet();
@@ -67,10 +64,7 @@ describe("d2l LeNet", () => {
     const run = async (threads: number) => {
       setNumThreads(threads);
       manualSeed(4);
-      const set = new data.FashionMnistDataset(
-        Uint8Array.from({ length: 256 * 784 }, (_, i) => (i * 53) % 256),
-        Int32Array.from({ length: 256 }, (_, i) => (i * 3) % 10),
-      );
+      const set = patternedFashionMnist(data, 256, 53, 3);
       const net = buildLenet();
       await trainEpoch(net, new data.DataLoader(set, { batchSize: 128, shuffle: true }), new optim.SGD(net.parameters(), { lr: 0.9 }), new nn.CrossEntropyLoss());
       return net.parameters().map((p) => Buffer.from(p.data().buffer));

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { data, manualSeed, memoryStats, nn, noGrad, optim, randn, ReclaimedTensorError, tensor, zeros, type Tensor } from "../src/index.ts";
+import { patternedFashionMnist } from "./helpers/patterned-fashion-mnist.ts";
 
 function setup() {
   manualSeed(0);
@@ -44,11 +45,7 @@ describe("memory without ceremony", () => {
     const { buildMlp, evaluateAccuracy, trainEpoch } = await import("../src/training.ts");
     // d2l's dropout MLP on a synthetic Fashion-MNIST (uint8 images, as the real one), evaluated (one batch) between rounds.
     manualSeed(1);
-    const images = (n: number) =>
-      new data.FashionMnistDataset(
-        Uint8Array.from({ length: n * 784 }, (_, i) => (i * 37) % 256),
-        Int32Array.from({ length: n }, (_, i) => (i * 7) % 10),
-      );
+    const images = (n: number) => patternedFashionMnist(data, n);
     const trainLoader = new data.DataLoader(images(1024), { batchSize: 256, shuffle: true });
     const testLoader = new data.DataLoader(images(256), { batchSize: 256 });
     const net = buildMlp();
