@@ -12,6 +12,11 @@
 //   InternalError        a bug in wasmgrad itself: the message asks for a report.
 //   OutOfMemoryError, ReclaimedTensorError, AnomalyError, KeyError, UsageError: the special cases their names say.
 //
+// Where PyTorch raises ValueError: RangeError for a number out of range (lr < 0),
+// TypeError for any other unfit argument (a non-leaf tensor to optimize, a
+// parameter in two groups). NotImplementedError (ModuleList's forward, an
+// optimizer without update) is a TypeError: the object cannot be used that way.
+//
 // This file defines every class but three, which stay beside the code that
 // throws them and are exported with the rest from index.ts: ReclaimedTensorError
 // (storage.ts), OutOfMemoryError (backend/allocator.ts), AnomalyError
