@@ -115,6 +115,16 @@ describe("bad input throws the documented class", () => {
     expect((error as Error).message).toBe('buffer name can\'t contain ".", got: running.mean');
   });
 
+  it("a checkpoint whose random-generator state is malformed is a FormatError, though setRngState would throw a TypeError", () => {
+    const model = new nn.Linear(2, 1);
+    const bytes = io.saveCheckpoint({ model });
+    const { metadata } = io.readSafetensorsHeader(bytes);
+    const broken = io.saveSafetensors(io.loadSafetensors(bytes), { ...metadata, rng: '{"seed":[1],"offset":0}' });
+    const error = thrown(() => io.loadCheckpoint(broken, { model }));
+    expect(error).toBeInstanceOf(FormatError);
+    expect((error as Error).message).toMatch(/^loadCheckpoint: rng: expected \{ seed: \[two 32-bit unsigned integers\]/);
+  });
+
   it("a bad command line is a UsageError naming the option and the command", () => {
     const error = thrown(() => parseCommandLine(["dropout", "--epochs", "0"]));
     expect(error).toBeInstanceOf(UsageError);

@@ -97,7 +97,14 @@ export function loadCheckpoint(
         "for a plain state dict use model.loadStateDict(io.loadSafetensors(bytes))",
     );
   }
-  const rng = checkRngState(parseJson(meta.rng, "rng", fail), `${where}: rng`);
+  const savedRng = parseJson(meta.rng, "rng", fail);
+  let rng: ReturnType<typeof checkRngState>;
+  try {
+    rng = checkRngState(savedRng, `${where}: rng`);
+  } catch (error) {
+    // setRngState's TypeError (a wrong argument) is, read from a file, a FormatError.
+    throw new FormatError(describeError(error), { cause: error });
+  }
 
   const loaded = loadSafetensors(bytes, options);
   try {
