@@ -18,7 +18,7 @@ export { setNumThreads, setNumThreadsAsync, getNumThreads } from "./backend/inde
 export type { BackendName } from "./backend/backend.ts";
 export { ReclaimedTensorError } from "./storage.ts";
 export { setMemoryLimit, getMemoryLimit, OutOfMemoryError } from "./backend/allocator.ts";
-export { AutogradError, FormatError, IOError, InternalError } from "./errors.ts";
+export { AutogradError, FormatError, IOError, InternalError, KeyError, SafetensorsError, UsageError } from "./errors.ts";
 export * as nn from "./nn/index.ts";
 export * as optim from "./optim.ts";
 export * as data from "./data/index.ts";

@@ -1,26 +1,12 @@
 // Every differentiable op's gradient against central finite differences of a
-// float64 reference of the same function, on both backends. The loss is
-// Σ out·r with random r so every output element's gradient is exercised.
-// Tolerance: the analytic gradient is computed in f32 (relative error ~1e-6 per
-// op, a few ops deep), the numeric one in f64 with h = 1e-6; 1e-3 relative
-// catches any wrong formula (those are off by O(1)) without flaking.
+// float64 reference of the same function, on both backends (the method and its
+// tolerance are in helpers/gradcheck.ts).
 
-import { afterAll, describe, expect, it } from "vitest";
-import { nn, setBackend, tensor, type Tensor } from "../src/index.ts";
+import { nn, tensor, type Tensor } from "../src/index.ts";
 import { alongDim, erfSeries, matmul2, map1, map2, numelOf, reduceDims, sumAll, type Arr } from "./helpers/ref.ts";
-import { rng } from "./helpers/backends.ts";
+import { describeGradientChecks, type GradCase } from "./helpers/gradcheck.ts";
 
 const F = nn.functional;
-
-interface Case {
-  name: string;
-  shapes: number[][];
-  build: (...t: Tensor[]) => Tensor;
-  ref: (...x: Arr[]) => Arr;
-  /** Input values are drawn from [low, high] (avoid kinks and domain edges). */
-  low?: number;
-  high?: number;
-}
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const sum = (a: Arr, dims: number[], keep = false) => reduceDims(a, dims, 0, (s, x) => s + x, keep);
@@ -32,7 +18,7 @@ const mean = (a: Arr, dims: number[], keep = false) => {
 const all = (a: Arr) => a.shape.map((_, i) => i);
 const scalar = (x: number): Arr => ({ shape: [], data: Float64Array.of(x) });
 
-const cases: Case[] = [
+const cases: GradCase[] = [
   { name: "add broadcasts [3,4] + [4]", shapes: [[3, 4], [4]], build: (a, b) => a.add(b), ref: (a, b) => map2(a, b, (x, y) => x + y) },
   { name: "sub broadcasts [3,1] - [1,4]", shapes: [[3, 1], [1, 4]], build: (a, b) => a.sub(b), ref: (a, b) => map2(a, b, (x, y) => x - y) },
   { name: "mul broadcasts [2,3,4] * [3,1]", shapes: [[2, 3, 4], [3, 1]], build: (a, b) => a.mul(b), ref: (a, b) => map2(a, b, (x, y) => x * y) },
@@ -130,61 +116,4 @@ function crossEntropyRef(a: Arr, labels: number[]): number[] {
   });
 }
 
-/** Values away from 0 by at least 0.05 so |x|, relu, max ties and sign kinks are not crossed by ±h. */
-function draw(n: number, r: () => number, low: number, high: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let v: number;
-    do v = low + (high - low) * r(); while (Math.abs(v) < 0.05);
-    out[i] = v;
-  }
-  return out;
-}
-
-function lossRef(c: Case, xs: Arr[], weights: Float64Array): number {
-  const out = c.ref(...xs);
-  let s = 0;
-  for (let i = 0; i < out.data.length; i++) s += out.data[i] * weights[i];
-  return s;
-}
-
-for (const backend of ["wasm", "js"] as const) {
-  describe(`gradients match finite differences (${backend} backend)`, () => {
-    afterAll(() => setBackend("wasm"));
-    cases.forEach((c, ci) => {
-      it(c.name, () => {
-        setBackend(backend);
-        const r = rng(1000 + ci);
-        const values = c.shapes.map((s) => draw(numelOf(s), r, c.low ?? -1.5, c.high ?? 1.5));
-        const xs: Arr[] = values.map((v, i) => ({ shape: c.shapes[i], data: Float64Array.from(v) }));
-        const outRef = c.ref(...xs);
-        const weights = Float64Array.from({ length: outRef.data.length }, () => r() * 2 - 1);
-
-        const ts = values.map((v, i) => tensor(v, { shape: c.shapes[i], requiresGrad: true }));
-        const out = c.build(...ts);
-        expect(out.shape).toEqual(outRef.shape);
-        const got = out.data();
-        for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(outRef.data[i], 4);
-        out.mul(tensor(Float32Array.from(weights), { shape: outRef.shape })).sum().backward();
-
-        const h = 1e-6;
-        xs.forEach((x, i) => {
-          const analytic = ts[i].grad!.data();
-          for (let j = 0; j < x.data.length; j++) {
-            const keep = x.data[j];
-            x.data[j] = keep + h;
-            const up = lossRef(c, xs, weights);
-            x.data[j] = keep - h;
-            const down = lossRef(c, xs, weights);
-            x.data[j] = keep;
-            const numeric = (up - down) / (2 * h);
-            const err = Math.abs(analytic[j] - numeric);
-            if (err > 1e-3 * Math.max(1, Math.abs(numeric))) {
-              expect.fail(`d/d input ${i}[${j}]: analytic ${analytic[j]}, numeric ${numeric}`);
-            }
-          }
-        });
-      });
-    });
-  });
-}
+describeGradientChecks((backend) => `gradients match finite differences (${backend} backend)`, cases, 1000);

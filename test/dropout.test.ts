@@ -29,15 +29,26 @@ function dropout(be: Backend, x: Float32Array, p: number, seedLo: number, seedHi
   return { y: y.subarray(0, n), mask: mask.subarray(0, n) };
 }
 
-function dropoutBackward(be: Backend, dy: Float32Array, mask: Uint8Array, p: number, inPlace = false): Float32Array {
+/**
+ * Runs a dropout backward kernel, (dy, saved, dx, n, p) with saved the forward's
+ * mask or output, on copies of its inputs; in place, dx overwrites dy.
+ */
+function backward(
+  be: Backend, kernel: "f32_dropout_backward" | "f32_relu_dropout_backward",
+  dy: Float32Array, saved: Uint8Array | Float32Array, p: number, inPlace: boolean,
+): Float32Array {
   const n = dy.length;
   const dyp = put(be, dy);
-  const mp = put(be, mask);
+  const sp = put(be, saved);
   const dxp = inPlace ? dyp : scratch(be, n);
-  be.kernels.f32_dropout_backward(dyp, mp, dxp, n, p);
+  be.kernels[kernel](dyp, sp, dxp, n, p);
   const dx = getF32(be, dxp, n);
-  for (const ptr of new Set([dyp, mp, dxp])) be.allocator.free(ptr);
+  for (const ptr of new Set([dyp, sp, dxp])) be.allocator.free(ptr);
   return dx;
+}
+
+function dropoutBackward(be: Backend, dy: Float32Array, mask: Uint8Array, p: number, inPlace = false): Float32Array {
+  return backward(be, "f32_dropout_backward", dy, mask, p, inPlace);
 }
 
 /** PyTorch's survivor scale: (float)1 / (float)(1 − p). */
@@ -228,14 +239,7 @@ function reluDropout(be: Backend, x: Float32Array, p: number, [seedLo, seedHi, o
 }
 
 function reluDropoutBackward(be: Backend, dy: Float32Array, y: Float32Array, p: number, inPlace = false): Float32Array {
-  const n = dy.length;
-  const dyp = put(be, dy);
-  const yp = put(be, y);
-  const dxp = inPlace ? dyp : scratch(be, n);
-  be.kernels.f32_relu_dropout_backward(dyp, yp, dxp, n, p);
-  const dx = getF32(be, dxp, n);
-  for (const ptr of new Set([dyp, yp, dxp])) be.allocator.free(ptr);
-  return dx;
+  return backward(be, "f32_relu_dropout_backward", dy, y, p, inPlace);
 }
 
 /** Inputs with the edge cases: ±0, ±∞, NaN, denormals, and plain values of both signs. */

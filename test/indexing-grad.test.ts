@@ -1,22 +1,14 @@
 // Gradients of the views and of the indexing and joining ops against central
 // finite differences of a float64 reference, on both backends (the method of
-// autograd.test.ts: loss Σ out·r with random r, h = 1e-6, 1e-3 relative).
+// helpers/gradcheck.ts: loss Σ out·r with random r, h = 1e-6, 1e-3 relative).
 // The references read their inputs by multi-index, so each states the op's
 // meaning directly: out[i, j] = a[j, i] for a transpose, and so on.
 
-import { afterAll, describe, expect, it } from "vitest";
-import { cat, nn, setBackend, stack, tensor, where, type Tensor } from "../src/index.ts";
+import { cat, nn, stack, tensor, where, type Tensor } from "../src/index.ts";
 import { matmul2, numelOf, type Arr } from "./helpers/ref.ts";
-import { rng } from "./helpers/backends.ts";
+import { describeGradientChecks, type GradCase } from "./helpers/gradcheck.ts";
 
 const F = nn.functional;
-
-interface Case {
-  name: string;
-  shapes: number[][];
-  build: (...t: Tensor[]) => Tensor;
-  ref: (...x: Arr[]) => Arr;
-}
 
 /** The element of a at a multi-index. */
 function get(a: Arr, idx: readonly number[]): number {
@@ -45,7 +37,7 @@ const mask34 = [[true, false, true, false], [false, false, true, true], [true, t
 const mask = () => tensor(mask34);
 const maskAt = ([i, j]: number[]) => mask34[i][j];
 
-const cases: Case[] = [
+const cases: GradCase[] = [
   { name: "matmul with a transposed right operand (NT, no copy)", shapes: [[3, 4], [5, 4]], build: (a, b) => a.matmul(b.t()), ref: (a, b) => matmul2(a, T(b)) },
   { name: "matmul with a transposed left operand (TN, no copy)", shapes: [[4, 3], [4, 5]], build: (a, b) => a.t().matmul(b), ref: (a, b) => matmul2(T(a), b) },
   { name: "matmul with both operands transposed", shapes: [[4, 3], [5, 4]], build: (a, b) => a.t().matmul(b.t()), ref: (a, b) => matmul2(T(a), T(b)) },
@@ -79,61 +71,4 @@ const cases: Case[] = [
   { name: "stack along a new dim 1", shapes: [[2, 3], [2, 3]], build: (a, b) => stack([a, b], 1), ref: (a, b) => make([2, 2, 3], ([i, s, k]) => get(s === 0 ? a : b, [i, k])) },
 ];
 
-/** Values away from 0 so that the where(a > 0) case is not crossed by ±h. */
-function draw(n: number, r: () => number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let v: number;
-    do v = -1.5 + 3 * r(); while (Math.abs(v) < 0.05);
-    out[i] = v;
-  }
-  return out;
-}
-
-function lossRef(c: Case, xs: Arr[], weights: Float64Array): number {
-  const out = c.ref(...xs);
-  let s = 0;
-  for (let i = 0; i < out.data.length; i++) s += out.data[i] * weights[i];
-  return s;
-}
-
-for (const backend of ["wasm", "js"] as const) {
-  describe(`view and indexing gradients match finite differences (${backend} backend)`, () => {
-    afterAll(() => setBackend("wasm"));
-    cases.forEach((c, ci) => {
-      it(c.name, () => {
-        setBackend(backend);
-        const r = rng(2000 + ci);
-        const values = c.shapes.map((s) => draw(numelOf(s), r));
-        const xs: Arr[] = values.map((v, i) => ({ shape: c.shapes[i], data: Float64Array.from(v) }));
-        const outRef = c.ref(...xs);
-        const weights = Float64Array.from({ length: outRef.data.length }, () => r() * 2 - 1);
-
-        const ts = values.map((v, i) => tensor(v, { shape: c.shapes[i], requiresGrad: true }));
-        const out = c.build(...ts);
-        expect(out.shape).toEqual(outRef.shape);
-        const got = out.data();
-        for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(outRef.data[i], 4);
-        out.mul(tensor(Float32Array.from(weights), { shape: outRef.shape })).sum().backward();
-
-        const h = 1e-6;
-        xs.forEach((x, i) => {
-          const analytic = ts[i].grad!.data();
-          expect(ts[i].grad!.shape).toEqual(x.shape);
-          for (let j = 0; j < x.data.length; j++) {
-            const keep = x.data[j];
-            x.data[j] = keep + h;
-            const up = lossRef(c, xs, weights);
-            x.data[j] = keep - h;
-            const down = lossRef(c, xs, weights);
-            x.data[j] = keep;
-            const numeric = (up - down) / (2 * h);
-            if (Math.abs(analytic[j] - numeric) > 1e-3 * Math.max(1, Math.abs(numeric))) {
-              expect.fail(`d/d input ${i}[${j}]: analytic ${analytic[j]}, numeric ${numeric}`);
-            }
-          }
-        });
-      });
-    });
-  });
-}
+describeGradientChecks((backend) => `view and indexing gradients match finite differences (${backend} backend)`, cases, 2000);

@@ -5,10 +5,11 @@
 // with PyTorch's [min, max], as test/d2l.test.ts does for the MLP.
 
 import { existsSync, readFileSync } from "node:fs";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { trainLenet } from "../src/experiments/lenet.ts";
 import { buildLenet, type EpochStats } from "../src/training.ts";
 import { getNumThreads, setNumThreads } from "../src/index.ts";
+import { freshTrainingLoop, patternedFashionMnist } from "./helpers/patterned-fashion-mnist.ts";
 
 const FULL = "/usr/share/datasets/fashion-mnist";
 const hasFullData = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"].every(
@@ -29,31 +30,17 @@ describe("d2l LeNet", () => {
   });
 
   it("keeps highWater and the live set flat over training rounds with evaluations between them", async () => {
-    vi.resetModules();
-    const { data, manualSeed, memoryStats, nn, optim } = await import("../src/index.ts");
-    const { buildLenet, evaluateAccuracy, trainEpoch } = await import("../src/training.ts");
-    manualSeed(2);
-    const images = (n: number) =>
-      new data.FashionMnistDataset(
-        Uint8Array.from({ length: n * 784 }, (_, i) => (i * 37) % 256),
-        Int32Array.from({ length: n }, (_, i) => (i * 7) % 10),
-      );
-    const trainLoader = new data.DataLoader(images(256), { batchSize: 64, shuffle: true });
-    const testLoader = new data.DataLoader(images(64), { batchSize: 64 });
-    const net = buildLenet();
-    const opt = new optim.SGD(net.parameters(), { lr: 0.9 });
-    const lossFn = new nn.CrossEntropyLoss();
-    const train = () => trainEpoch(net, trainLoader, opt, lossFn, { maxBatches: 2 });
+    const { train, evaluate, memoryStats } = await freshTrainingLoop({ model: "lenet", seed: 2, trainItems: 256, testItems: 64, batchSize: 64, lr: 0.9 });
     await train();
     // Warm-up: two rounds of evaluation then training, as in test/memory.test.ts's evaluation-between
     // test: the first evaluation's temporaries are placed once before the layout repeats.
     for (let warm = 0; warm < 2; warm++) {
-      evaluateAccuracy(net, testLoader);
+      evaluate();
       await train();
     }
     const { highWater, liveTensors } = memoryStats();
     for (let round = 0; round < 4; round++) {
-      evaluateAccuracy(net, testLoader);
+      evaluate();
       await train();
       const s = memoryStats();
       expect({ round, highWater: s.highWater, liveTensors: s.liveTensors }).toEqual({ round, highWater, liveTensors });
@@ -67,10 +54,7 @@ describe("d2l LeNet", () => {
     const run = async (threads: number) => {
       setNumThreads(threads);
       manualSeed(4);
-      const set = new data.FashionMnistDataset(
-        Uint8Array.from({ length: 256 * 784 }, (_, i) => (i * 53) % 256),
-        Int32Array.from({ length: 256 }, (_, i) => (i * 3) % 10),
-      );
+      const set = patternedFashionMnist(data, 256, 53, 3);
       const net = buildLenet();
       await trainEpoch(net, new data.DataLoader(set, { batchSize: 128, shuffle: true }), new optim.SGD(net.parameters(), { lr: 0.9 }), new nn.CrossEntropyLoss());
       return net.parameters().map((p) => Buffer.from(p.data().buffer));

@@ -1,5 +1,6 @@
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { data, manualSeed, memoryStats, nn, noGrad, optim, randn, ReclaimedTensorError, tensor, zeros, type Tensor } from "../src/index.ts";
+import { freshTrainingLoop } from "./helpers/patterned-fashion-mnist.ts";
 
 function setup() {
   manualSeed(0);
@@ -37,36 +38,21 @@ describe("memory without ceremony", () => {
   });
 
   it("keeps highWater flat when an evaluation pass runs between training rounds", async () => {
-    // A fresh copy of the library, so the heap starts empty whatever ran before
-    // in this file: the layout, and so the figure, is this loop's own.
-    vi.resetModules();
-    const { data, manualSeed, memoryStats, nn, optim } = await import("../src/index.ts");
-    const { buildMlp, evaluateAccuracy, trainEpoch } = await import("../src/training.ts");
-    // d2l's dropout MLP on a synthetic Fashion-MNIST (uint8 images, as the real one), evaluated (one batch) between rounds.
-    manualSeed(1);
-    const images = (n: number) =>
-      new data.FashionMnistDataset(
-        Uint8Array.from({ length: n * 784 }, (_, i) => (i * 37) % 256),
-        Int32Array.from({ length: n }, (_, i) => (i * 7) % 10),
-      );
-    const trainLoader = new data.DataLoader(images(1024), { batchSize: 256, shuffle: true });
-    const testLoader = new data.DataLoader(images(256), { batchSize: 256 });
-    const net = buildMlp();
-    const opt = new optim.SGD(net.parameters(), { lr: 0.5 });
-    const lossFn = new nn.CrossEntropyLoss();
-    const train = () => trainEpoch(net, trainLoader, opt, lossFn, { maxBatches: 2 });
+    // In a fresh copy of the library (the layout, and so the figure, is this loop's own): d2l's dropout MLP
+    // on a synthetic Fashion-MNIST (uint8 images, as the real one), evaluated (one batch) between rounds.
+    const { train, evaluate, memoryStats } = await freshTrainingLoop({ model: "mlp", seed: 1, trainItems: 1024, testItems: 256, batchSize: 256, lr: 0.5 });
     // The last eval batch is still alive during the next training step, so the
     // first step after an evaluation has the largest live set: from then on the
     // allocator must find room for everything in what it already holds.
     // Two warm-up rounds: the layout settles in the second.
     for (let round = 0; round < 2; round++) {
       await train();
-      evaluateAccuracy(net, testLoader);
+      evaluate();
     }
     await train();
     const highWater = memoryStats().highWater;
     for (let round = 0; round < 4; round++) {
-      evaluateAccuracy(net, testLoader);
+      evaluate();
       await train();
       expect({ round, highWater: memoryStats().highWater }).toEqual({ round, highWater });
     }

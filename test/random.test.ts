@@ -10,22 +10,24 @@ const backends = makeBackends();
 const both = [backends.wasm, backends.js];
 const TWO_32 = 4294967296;
 
-function uniform(be: Backend, n: number, seedLo: number, seedHi: number, offset: number, low = 0, high = 1): Float32Array {
+/** n values of a random kernel (out, n, seed, offset, a, b), checking it writes no further. */
+function draw(
+  be: Backend, kernel: "random_uniform" | "random_normal", n: number, seedLo: number, seedHi: number, offset: number, a: number, b: number,
+): Float32Array {
   const out = scratch(be, n + 1);
-  be.kernels.random_uniform(out, n, seedLo, seedHi, offset, low, high);
+  be.kernels[kernel](out, n, seedLo, seedHi, offset, a, b);
   const all = getF32(be, out, n + 1);
   expect(all[n], "the slot after the output is untouched").toBeNaN();
   be.allocator.free(out);
   return all.subarray(0, n);
 }
 
+function uniform(be: Backend, n: number, seedLo: number, seedHi: number, offset: number, low = 0, high = 1): Float32Array {
+  return draw(be, "random_uniform", n, seedLo, seedHi, offset, low, high);
+}
+
 function normal(be: Backend, n: number, seedLo: number, seedHi: number, offset: number, mean = 0, std = 1): Float32Array {
-  const out = scratch(be, n + 1);
-  be.kernels.random_normal(out, n, seedLo, seedHi, offset, mean, std);
-  const all = getF32(be, out, n + 1);
-  expect(all[n], "the slot after the output is untouched").toBeNaN();
-  be.allocator.free(out);
-  return all.subarray(0, n);
+  return draw(be, "random_normal", n, seedLo, seedHi, offset, mean, std);
 }
 
 /** Value i of the stream, straight from the definition: lane i % 4 of the block at counter offset + ⌊i/4⌋. */

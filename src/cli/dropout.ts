@@ -5,6 +5,7 @@
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import { describeError, IOError } from "../errors.ts";
 import { saveSafetensors } from "../io.ts";
 import { trainDropoutMlp, type MlpOptions } from "../experiments/dropout.ts";
 import type { EpochStats } from "../training.ts";
@@ -248,6 +249,6 @@ export function writeOrKeep(path: string, bytes: Uint8Array): void {
     rmSync(partial, { force: true });
     const fallback = join(tmpdir(), `wasmgrad-${process.pid}-${basename(path)}`);
     writeFileSync(fallback, bytes);
-    throw new Error(`could not write ${path} (${(error as Error).message}): the trained model was saved to ${fallback} instead`, { cause: error });
+    throw new IOError(`could not write ${path} (${describeError(error)}): the trained model was saved to ${fallback} instead`, { cause: error });
   }
 }

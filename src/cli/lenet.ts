@@ -2,13 +2,12 @@
 // a row per epoch next to PyTorch's seed range (book settings, full data set),
 // JSON lines, the loss/accuracy figure and the saved model.
 
-import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { saveSafetensors } from "../io.ts";
 import { trainLenet } from "../experiments/lenet.ts";
 import { lenetReference } from "../experiments/reference.ts";
 import type { LenetArgs } from "./args.ts";
 import { backendLabel, type Context } from "./context.ts";
-import { printMlpFinal, runMlp, useThreads, type MlpOutcome } from "./dropout.ts";
+import { printMlpFinal, runMlp, useThreads, writeOrKeep, type MlpOutcome } from "./dropout.ts";
 
 export async function lenetCommand(args: LenetArgs, ctx: Context): Promise<{ stopped: boolean }> {
   const threads = useThreads(args, ctx);
@@ -43,7 +42,7 @@ export async function lenetCommand(args: LenetArgs, ctx: Context): Promise<{ sto
   return { stopped: r.stopped };
 }
 
-/** The state dict as safetensors (nn.Sequential's names, as PyTorch's), written to a temporary file and renamed. */
+/** The state dict as safetensors (nn.Sequential's names, as PyTorch's), written as dropout writes its model (writeOrKeep). */
 function save(r: MlpOutcome, path: string, ctx: Context): string {
   const last = r.history.at(-1);
   const bytes = saveSafetensors(r.net.stateDict(), {
@@ -52,14 +51,7 @@ function save(r: MlpOutcome, path: string, ctx: Context): string {
     epochs: String(r.history.length),
     ...(last ? { train_loss: String(last.trainLoss), test_acc: String(last.testAcc) } : {}),
   });
-  const partial = `${path}.${process.pid}.partial`;
-  try {
-    writeFileSync(partial, bytes);
-    renameSync(partial, path);
-  } catch (error) {
-    rmSync(partial, { force: true });
-    throw error;
-  }
+  writeOrKeep(path, bytes);
   ctx.out(`Model: ${path} (${bytes.length} bytes, safetensors)`);
   return path;
 }

@@ -7,6 +7,7 @@
 // kernel call writes the float32 batch.
 
 import { getBackend } from "../backend/index.ts";
+import { describeError, IOError } from "../errors.ts";
 import { beginOp } from "../storage.ts";
 import { Tensor } from "../tensor.ts";
 import { checkIndex, rowRuns, type Dataset, type RowRun } from "./dataset.ts";
@@ -91,8 +92,8 @@ export async function fashionMnist(options: FashionMnistOptions = {}): Promise<F
   const split = (options.train ?? true) ? "train" : "test";
   const { images: imageFile, labels: labelFile } = SPLITS[split];
   const source = await locate(options, [imageFile, labelFile]);
-  const [imageBytes, labelBytes] = await Promise.all([source.read(imageFile), source.read(labelFile)]);
-  const [images, labels] = await Promise.all([
+  const [imageBytes, labelBytes] = await allInOrder([source.read(imageFile), source.read(labelFile)]);
+  const [images, labels] = await allInOrder([
     readIdx(imageBytes.bytes, { name: imageBytes.from, maxBytes: imageFile.maxBytes }),
     readIdx(labelBytes.bytes, { name: labelBytes.from, maxBytes: labelFile.maxBytes }),
   ]);
@@ -207,7 +208,19 @@ function isNode(): boolean {
   return typeof process !== "undefined" && typeof process.versions?.node === "string";
 }
 
-class MissingFileError extends Error {}
+/**
+ * Promise.all, but when several fail the error is the first one's in the list,
+ * not whichever failed first: images before labels, whatever the network did.
+ */
+async function allInOrder<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+/** A file missing from a directory: an IOError that locate() can tell from the others, to fall back to the subset. */
+class MissingFileError extends IOError {}
 
 function fromFiles(given: FashionMnistFiles): Source {
   return {
@@ -228,12 +241,14 @@ function fromUrl(url: string | URL): Source {
     async read(file) {
       for (const name of [`${file.name}.gz`, file.name]) {
         const address = new URL(name, base);
-        const response = await fetch(address);
+        const response = await fetch(address).catch((error: unknown) => {
+          throw new IOError(`fashionMnist: fetching ${address} failed: ${describeError(error)}`, { cause: error });
+        });
         if (response.status === 404) continue;
-        if (!response.ok) throw new Error(`fashionMnist: fetching ${address} failed: HTTP ${response.status} ${response.statusText}`);
+        if (!response.ok) throw new IOError(`fashionMnist: fetching ${address} failed: HTTP ${response.status} ${response.statusText}`);
         return { bytes: new Uint8Array(await response.arrayBuffer()), from: address.href };
       }
-      throw new Error(`fashionMnist: neither ${file.name}.gz nor ${file.name} found at ${base.href}`);
+      throw new IOError(`fashionMnist: neither ${file.name}.gz nor ${file.name} found at ${base.href}`);
     },
   };
 }
@@ -261,7 +276,10 @@ async function fromDirectory(dir: string, described: string, files: IdxFile[]): 
     where: dir,
     async read(file) {
       const path = paths.get(file)!;
-      return { bytes: await readFile(path), from: path };
+      const bytes = await readFile(path).catch((error: unknown) => {
+        throw new IOError(`fashionMnist: could not read ${path}: ${describeError(error)}`, { cause: error });
+      });
+      return { bytes, from: path };
     },
   };
 }

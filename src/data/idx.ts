@@ -5,6 +5,8 @@
 // and the sizes instead of producing a silently misshapen data set. Only what
 // MNIST-style data uses (unsigned bytes, up to 4 dims) is supported.
 
+import { describeError, FormatError } from "../errors.ts";
+
 export interface IdxArray {
   dtype: "uint8";
   dims: number[];
@@ -72,14 +74,14 @@ export async function gunzipIfNeeded(bytes: Uint8Array, options: GunzipOptions):
     try {
       result = await reader.read();
     } catch (error) {
-      throw new Error(`invalid gzip data in ${name}: ${describeError(error)}`, { cause: error });
+      throw new FormatError(`invalid gzip data in ${name}: ${describeError(error)}`, { cause: error });
     }
     if (result.done) break;
     const chunk = result.value;
     if (total + chunk.length > maxBytes) {
       // Cancelling stops the decompressor instead of letting it inflate the rest.
       await reader.cancel().catch(() => {});
-      throw new Error(
+      throw new FormatError(
         `decompressed size of ${name} exceeds the limit of ${maxBytes} bytes (gzip input is ${bytes.length} bytes)`,
       );
     }
@@ -97,29 +99,29 @@ export async function gunzipIfNeeded(bytes: Uint8Array, options: GunzipOptions):
 /** Parses an IDX file (already decompressed). `name` labels error messages. */
 export function parseIdx(bytes: Uint8Array, name = "input"): IdxArray {
   if (bytes.length < 4) {
-    throw new Error(`${name} is too short for an IDX header: ${bytes.length} bytes, need at least 4`);
+    throw new FormatError(`${name} is too short for an IDX header: ${bytes.length} bytes, need at least 4`);
   }
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     const hint = isGzip(bytes) ? " (it is gzip-compressed; decompress it first)" : "";
-    throw new Error(
+    throw new FormatError(
       `bad IDX magic in ${name}: first two bytes are ${hex(bytes[0]!)} ${hex(bytes[1]!)}, expected 0x00 0x00${hint}`,
     );
   }
   const elementType = bytes[2]!;
   if (elementType !== IDX_UNSIGNED_BYTE) {
     const typeName = IDX_TYPE_NAMES[elementType] ?? "not a defined IDX type";
-    throw new Error(
+    throw new FormatError(
       `unsupported IDX element type ${hex(elementType)} in ${name} (${typeName}): ` +
         `only ${hex(IDX_UNSIGNED_BYTE)} (unsigned byte) is supported`,
     );
   }
   const ndim = bytes[3]!;
   if (ndim < 1 || ndim > MAX_IDX_DIMS) {
-    throw new Error(`IDX ${name} declares ${ndim} dimensions; expected 1 to ${MAX_IDX_DIMS}`);
+    throw new FormatError(`IDX ${name} declares ${ndim} dimensions; expected 1 to ${MAX_IDX_DIMS}`);
   }
   const headerBytes = 4 + 4 * ndim;
   if (bytes.length < headerBytes) {
-    throw new Error(
+    throw new FormatError(
       `IDX header of ${name} is truncated: ${ndim} dimensions need a ${headerBytes}-byte header, file has ${bytes.length} bytes`,
     );
   }
@@ -127,7 +129,7 @@ export function parseIdx(bytes: Uint8Array, name = "input"): IdxArray {
   const dims = readDims(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), ndim);
   const zeroAxis = dims.indexOf(0);
   if (zeroAxis !== -1) {
-    throw new Error(`IDX ${name} has a zero-sized dimension ${zeroAxis} (dims [${dims.join(", ")}])`);
+    throw new FormatError(`IDX ${name} has a zero-sized dimension ${zeroAxis} (dims [${dims.join(", ")}])`);
   }
   // Four dims of up to 2^32 can overflow exact integers, but any product past
   // 2^53 is far beyond the byte count anyway, so the comparison stays right.
@@ -135,7 +137,7 @@ export function parseIdx(bytes: Uint8Array, name = "input"): IdxArray {
   const actualDataBytes = bytes.length - headerBytes;
   if (expectedDataBytes !== actualDataBytes) {
     const problem = actualDataBytes < expectedDataBytes ? "truncated" : "has trailing bytes";
-    throw new Error(
+    throw new FormatError(
       `IDX ${name} ${problem}: dims [${dims.join(", ")}] need ${expectedDataBytes} data bytes ` +
         `after the ${headerBytes}-byte header, found ${actualDataBytes}`,
     );
@@ -151,11 +153,11 @@ export async function readIdx(bytes: Uint8Array, options: GunzipOptions): Promis
 /** Serializes unsigned-byte data as an (uncompressed) IDX file. */
 export function encodeIdx(dims: readonly number[], data: Uint8Array): Uint8Array {
   if (dims.length < 1 || dims.length > MAX_IDX_DIMS) {
-    throw new Error(`IDX supports 1 to ${MAX_IDX_DIMS} dimensions, got ${dims.length}`);
+    throw new RangeError(`IDX supports 1 to ${MAX_IDX_DIMS} dimensions, got ${dims.length}`);
   }
   const expected = dims.reduce((product, size) => product * size, 1);
   if (expected !== data.length) {
-    throw new Error(`dims [${dims.join(", ")}] need ${expected} bytes, data has ${data.length}`);
+    throw new RangeError(`dims [${dims.join(", ")}] need ${expected} bytes, data has ${data.length}`);
   }
   const headerBytes = 4 + 4 * dims.length;
   const out = new Uint8Array(headerBytes + data.length);
@@ -177,18 +179,18 @@ export const FASHION_MNIST_SIDE = 28;
 export function checkFashionMnistPair(images: IdxArray, labels: IdxArray, name: string): number {
   const side = FASHION_MNIST_SIDE;
   if (images.dims.length !== 3 || images.dims[1] !== side || images.dims[2] !== side) {
-    throw new Error(`${name} images have dims [${images.dims.join(", ")}], expected [n, ${side}, ${side}]`);
+    throw new FormatError(`${name} images have dims [${images.dims.join(", ")}], expected [n, ${side}, ${side}]`);
   }
   if (labels.dims.length !== 1) {
-    throw new Error(`${name} labels have dims [${labels.dims.join(", ")}], expected [n]`);
+    throw new FormatError(`${name} labels have dims [${labels.dims.join(", ")}], expected [n]`);
   }
   const count = images.dims[0]!;
   if (labels.dims[0] !== count) {
-    throw new Error(`${name} has ${count} images but ${labels.dims[0]} labels`);
+    throw new FormatError(`${name} has ${count} images but ${labels.dims[0]} labels`);
   }
   const badIndex = labels.data.findIndex((label) => label >= FASHION_MNIST_CLASSES);
   if (badIndex !== -1) {
-    throw new Error(
+    throw new FormatError(
       `${name} label ${badIndex} is ${labels.data[badIndex]}, expected a class index below ${FASHION_MNIST_CLASSES}`,
     );
   }
@@ -201,8 +203,4 @@ function readDims(view: DataView, ndim: number): number[] {
 
 function hex(byte: number): string {
   return `0x${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,9 +1,10 @@
+import { FormatError } from "../errors.ts";
 import { describeLayers } from "../nn/layer-list.ts";
 import { Module, type StateDict } from "../nn/module.ts";
 import { Optimizer, type OptimizerStateDict } from "../optim.ts";
 import { checkRngState, getRngState, setRngState } from "../random.ts";
 import { Tensor } from "../tensor.ts";
-import { describe, describeError, q } from "./messages.ts";
+import { describe, describeError, quoted } from "./messages.ts";
 import { loadSafetensors, readSafetensorsHeader } from "./safetensors-read.ts";
 import { saveSafetensors, type LoadOptions } from "./safetensors.ts";
 
@@ -87,7 +88,7 @@ export function loadCheckpoint(
   const { model, optimizer } = checkParts(parts, "loadCheckpoint");
   const where = `loadCheckpoint${options.name === undefined ? "" : ` (${options.name})`}`;
   const fail = (detail: string): never => {
-    throw new Error(`${where}: ${detail}`);
+    throw new FormatError(`${where}: ${detail}`);
   };
   const meta = readSafetensorsHeader(bytes, options).metadata ?? {};
   if (meta.format !== CHECKPOINT_FORMAT) {
@@ -96,7 +97,14 @@ export function loadCheckpoint(
         "for a plain state dict use model.loadStateDict(io.loadSafetensors(bytes))",
     );
   }
-  const rng = checkRngState(parseJson(meta.rng, "rng", fail), `${where}: rng`);
+  const savedRng = parseJson(meta.rng, "rng", fail);
+  let rng: ReturnType<typeof checkRngState>;
+  try {
+    rng = checkRngState(savedRng, `${where}: rng`);
+  } catch (error) {
+    // setRngState's TypeError (a wrong argument) is, read from a file, a FormatError.
+    throw new FormatError(describeError(error), { cause: error });
+  }
 
   const loaded = loadSafetensors(bytes, options);
   try {
@@ -105,7 +113,7 @@ export function loadCheckpoint(
     for (const [name, t] of Object.entries(loaded)) {
       if (name.startsWith(MODEL_PREFIX)) modelState[name.slice(MODEL_PREFIX.length)] = t;
       else if (name.startsWith(OPTIM_PREFIX)) optimTensors.set(name.slice(OPTIM_PREFIX.length), t);
-      else fail(`unexpected tensor ${q(name)}: checkpoint tensors are named "${MODEL_PREFIX}…" or "${OPTIM_PREFIX}…"`);
+      else fail(`unexpected tensor ${quoted(name)}: checkpoint tensors are named "${MODEL_PREFIX}…" or "${OPTIM_PREFIX}…"`);
     }
 
     model.checkStateDict(modelState);
@@ -157,7 +165,7 @@ function checkParamNames(saved: unknown, own: (string | null)[], fail: (detail: 
   own.forEach((name, i) => {
     const theirs: unknown = saved[i];
     if (theirs !== null && name !== null && theirs !== name) {
-      fail(`optimizer parameter ${i} is the model's ${q(String(theirs))} in the checkpoint, but ${q(name)} in the optimizer given (are the parameter groups in the same order?)`);
+      fail(`optimizer parameter ${i} is the model's ${quoted(String(theirs))} in the checkpoint, but ${quoted(name)} in the optimizer given (are the parameter groups in the same order?)`);
     }
   });
 }

@@ -16,7 +16,7 @@ export function describe(x: unknown): string {
 }
 
 /** A name quoted for a message, clipped: a hostile file can hold a name of megabytes. */
-export function q(name: string): string {
+export function quoted(name: string): string {
   return name.length > 80 ? `'${name.slice(0, 80)}…' (${name.length} chars)` : `'${name}'`;
 }
 
@@ -24,6 +24,4 @@ export function shapeText(shape: readonly number[]): string {
   return shape.length > 8 ? `[${shape.slice(0, 8).join(", ")}, …] (${shape.length} dims)` : `[${shape.join(", ")}]`;
 }
 
-export function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+export { describeError } from "../errors.ts";

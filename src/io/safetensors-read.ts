@@ -6,7 +6,7 @@ import { describeForeignFile } from "../foreign-formats.ts";
 import { type StateDict } from "../nn/module.ts";
 import { Tensor } from "../tensor.ts";
 import { empty } from "../tensor-creation.ts";
-import { describe, describeError, q, shapeText } from "./messages.ts";
+import { describe, describeError, quoted, shapeText } from "./messages.ts";
 import { DTYPE_BITS, LOADED_DTYPE, MAX_HEADER_BYTES, MAX_HEADER_DEPTH, METADATA_KEY, SafetensorsError, SUPPORTED_HINT, U64_BYTES, type LoadOptions, type SafetensorsEntry, type SafetensorsHeader } from "./safetensors.ts";
 
 // ---- reading -----------------------------------------------------------------
@@ -68,7 +68,7 @@ export function readSafetensorsHeader(bytes: Uint8Array | ArrayBuffer, options: 
   // integer-like names first, and would silently keep only the last of two equal ones.
   const seen = new Set<string>();
   for (const name of keyLiterals.map((literal) => JSON.parse(literal) as string)) {
-    if (seen.has(name)) fail(`the header has the key ${q(name)} twice`);
+    if (seen.has(name)) fail(`the header has the key ${quoted(name)} twice`);
     seen.add(name);
     const value = header[name];
     if (name === METADATA_KEY) metadata = parseMetadata(value, fail);
@@ -82,10 +82,10 @@ export function readSafetensorsHeader(bytes: Uint8Array | ArrayBuffer, options: 
   for (const t of tensors) {
     const [begin, end] = t.dataOffsets;
     if (begin < covered) {
-      fail(`tensor ${q(t.name)} (bytes ${begin}..${end}) overlaps tensor ${q(previous!.name)} (bytes ${previous!.dataOffsets[0]}..${covered})`);
+      fail(`tensor ${quoted(t.name)} (bytes ${begin}..${end}) overlaps tensor ${quoted(previous!.name)} (bytes ${previous!.dataOffsets[0]}..${covered})`);
     }
     if (begin > covered) {
-      fail(`bytes ${covered}..${begin} of the data section belong to no tensor (a hole before tensor ${q(t.name)})`);
+      fail(`bytes ${covered}..${begin} of the data section belong to no tensor (a hole before tensor ${quoted(t.name)})`);
     }
     covered = end;
     previous = t;
@@ -108,9 +108,9 @@ export function loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: LoadOp
   const fail: Fail = failer(options.name);
   const header = readSafetensorsHeader(input, options);
   for (const t of header.tensors) {
-    if (!Object.hasOwn(LOADED_DTYPE, t.dtype)) fail(`unsupported dtype ${t.dtype} for tensor ${q(t.name)} (${SUPPORTED_HINT})`);
+    if (!Object.hasOwn(LOADED_DTYPE, t.dtype)) fail(`unsupported dtype ${t.dtype} for tensor ${quoted(t.name)} (${SUPPORTED_HINT})`);
     if (t.shape.length > MAX_DIMS) {
-      fail(`tensor ${q(t.name)} has ${t.shape.length} dimensions; wasmgrad supports at most ${MAX_DIMS}`);
+      fail(`tensor ${quoted(t.name)} has ${t.shape.length} dimensions; wasmgrad supports at most ${MAX_DIMS}`);
     }
     if (t.dtype === "I64") checkFitsInt32(input, header.dataStart, t, fail);
   }
@@ -157,7 +157,7 @@ function checkFitsInt32(input: Uint8Array, dataStart: number, entry: Safetensors
     const high = view.getInt32(8 * i + 4, true);
     if (high !== low >> 31) {
       fail(
-        `tensor ${q(entry.name)} (I64) holds ${view.getBigInt64(8 * i, true)} at flat index ${i}, ` +
+        `tensor ${quoted(entry.name)} (I64) holds ${view.getBigInt64(8 * i, true)} at flat index ${i}, ` +
           "outside int32, wasmgrad's only integer dtype",
       );
     }
@@ -204,14 +204,14 @@ function parseMetadata(value: unknown, fail: Fail): Record<string, string> | nul
   const out: Record<string, string> = Object.create(null);
   for (const key of Object.keys(value)) {
     const v = (value as Record<string, unknown>)[key];
-    if (typeof v !== "string") fail(`__metadata__ values must be strings; ${q(key)} is ${describe(v)}`);
+    if (typeof v !== "string") fail(`__metadata__ values must be strings; ${quoted(key)} is ${describe(v)}`);
     out[key] = v;
   }
   return out;
 }
 
 function parseEntry(name: string, value: unknown, dataLength: number, fail: Fail): SafetensorsEntry {
-  const what = `tensor ${q(name)}`;
+  const what = `tensor ${quoted(name)}`;
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     fail(`${what}: entry must be an object with dtype, shape and data_offsets, got ${Array.isArray(value) ? "an array" : describe(value)}`);
   }

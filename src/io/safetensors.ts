@@ -21,15 +21,11 @@
 
 import { Module, type StateDict } from "../nn/module.ts";
 import { Tensor, type DType } from "../tensor.ts";
-import { describe, describeError, q } from "./messages.ts";
+import { SafetensorsError } from "../errors.ts";
+import { describe, describeError, quoted } from "./messages.ts";
 
 /** Every error loadSafetensors / readSafetensorsHeader throws for bad input; the message starts with "safetensors: ". */
-export class SafetensorsError extends Error {
-  constructor(detail: string, options?: { cause?: unknown }) {
-    super(`safetensors: ${detail}`, options);
-    this.name = "SafetensorsError";
-  }
-}
+export { SafetensorsError } from "../errors.ts";
 
 /** One tensor's entry in a file header, after validation. */
 export interface SafetensorsEntry {
@@ -157,15 +153,15 @@ function namedTensors(stateDict: StateDictInput): [string, Tensor][] {
     if (typeof name !== "string") throw new TypeError(`saveSafetensors: tensor names must be strings, got ${describe(name)}`);
     checkWellFormed(name, `tensor name ${JSON.stringify(name)}`, "saveSafetensors");
     if (name === METADATA_KEY) {
-      throw new Error(`saveSafetensors: "${METADATA_KEY}" is reserved for the metadata and cannot name a tensor`);
+      throw new SafetensorsError(`"${METADATA_KEY}" is reserved for the metadata and cannot name a tensor`, { where: "saveSafetensors" });
     }
-    if (seen.has(name)) throw new Error(`saveSafetensors: duplicate tensor name ${q(name)}`);
+    if (seen.has(name)) throw new SafetensorsError(`duplicate tensor name ${quoted(name)}`, { where: "saveSafetensors" });
     seen.add(name);
     if (!(value instanceof Tensor)) {
-      throw new TypeError(`saveSafetensors: value of ${q(name)} is not a Tensor (got ${describe(value)})`);
+      throw new TypeError(`saveSafetensors: value of ${quoted(name)} is not a Tensor (got ${describe(value)})`);
     }
     if (!Object.hasOwn(STORED_DTYPE, value.dtype)) {
-      throw new TypeError(`saveSafetensors: tensor ${q(name)} has dtype ${String(value.dtype)}, which safetensors cannot store`);
+      throw new TypeError(`saveSafetensors: tensor ${quoted(name)} has dtype ${String(value.dtype)}, which safetensors cannot store`);
     }
     out.push([name, value]);
   }
@@ -180,7 +176,7 @@ function tensorBytes(name: string, t: Tensor): Uint8Array {
     if (!t.isContiguous()) t = t.detach().contiguous();
     ptr = t.ptr;
   } catch (error) {
-    throw new Error(`saveSafetensors: cannot save tensor ${q(name)}: ${describeError(error)}`, { cause: error });
+    throw new TypeError(`saveSafetensors: cannot save tensor ${quoted(name)}: ${describeError(error)}`, { cause: error });
   }
   return t.backend.heap.u8.subarray(ptr, ptr + t.numel() * 4);
 }
@@ -193,10 +189,10 @@ function metadataJson(metadata: Record<string, string>): string {
   for (const key of Object.keys(metadata)) {
     const value: unknown = metadata[key];
     if (typeof value !== "string") {
-      throw new TypeError(`saveSafetensors: metadata values must be strings; ${q(key)} is ${describe(value)}`);
+      throw new TypeError(`saveSafetensors: metadata values must be strings; ${quoted(key)} is ${describe(value)}`);
     }
     checkWellFormed(key, `metadata key ${JSON.stringify(key)}`, "saveSafetensors");
-    checkWellFormed(value, `metadata value of ${q(key)}`, "saveSafetensors");
+    checkWellFormed(value, `metadata value of ${quoted(key)}`, "saveSafetensors");
     parts.push(`${JSON.stringify(key)}:${JSON.stringify(value)}`);
   }
   return `{${parts.join(",")}}`;
@@ -204,5 +200,5 @@ function metadataJson(metadata: Record<string, string>): string {
 
 /** JSON.stringify escapes a lone surrogate, but Rust's serde (the reference reader) refuses it: stop it at save time. */
 export function checkWellFormed(s: string, what: string, where: string): void {
-  if (/\p{Cs}/u.test(s)) throw new Error(`${where}: ${what} contains a lone UTF-16 surrogate, which is not valid Unicode`);
+  if (/\p{Cs}/u.test(s)) throw new SafetensorsError(`${what} contains a lone UTF-16 surrogate, which is not valid Unicode`, { where });
 }

@@ -59,7 +59,7 @@ export class ModuleList<T extends Module = Module> extends Module {
   }
   /** ModuleList has no forward of its own: iterate over it in the owner's forward. */
   forward(): Tensor {
-    throw new Error("ModuleList has no forward(): call its modules from the forward() of the module that holds it");
+    throw new TypeError("ModuleList has no forward(): call its modules from the forward() of the module that holds it");
   }
   append(m: T): this {
     this.registerModule(String(this.items.length), m);

@@ -8,6 +8,7 @@
 // property reads in forward() fast, and nothing can get out of step with it.)
 
 import { withoutGrad } from "../autograd.ts";
+import { FormatError, KeyError } from "../errors.ts";
 import { scope } from "../storage.ts";
 import { describeValue } from "../graph.ts";
 import { fmt } from "../shape.ts";
@@ -297,7 +298,7 @@ export abstract class Module {
       }
     }
     if (errors.length) {
-      throw new Error(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${errors.join("\n\t")}`);
+      throw new FormatError(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${errors.join("\n\t")}`);
     }
     return { missingKeys, unexpectedKeys };
   }
@@ -327,7 +328,5 @@ export abstract class Module {
   }
 }
 
-/** Python's KeyError, for names PyTorch rejects with one. */
-export class KeyError extends Error {
-  override name = "KeyError";
-}
+/** Python's KeyError, for names PyTorch rejects with one (defined with the other error classes). */
+export { KeyError } from "../errors.ts";

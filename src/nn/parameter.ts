@@ -22,7 +22,7 @@ export function markParameter(t: Tensor, name = "data"): Parameter {
   }
   if (t.dtype !== "float32") throw new TypeError(`parameter ${name} must be float32, got ${t.dtype}`);
   if (!t.isLeaf) {
-    throw new Error(
+    throw new TypeError(
       `Cannot assign non-leaf Tensor to parameter '${name}'. Model parameters must be created explicitly: ` +
         `wrap the value in nn.Parameter(t.detach()), or compute it in forward().`,
     );

@@ -3,6 +3,7 @@
 // PyTorch would take as keyword-argument errors.
 
 import { describeValue } from "../graph.ts";
+import { FormatError } from "../errors.ts";
 import { Tensor } from "../tensor.ts";
 import type { ParamGroup, Params } from "./optimizer.ts";
 
@@ -67,7 +68,7 @@ export function checkFlags(kind: string, g: Record<string, unknown>, names: stri
 export function requireState(st: Record<string, unknown>, where: string, tensors: string[], step: boolean, why = ""): void {
   const needed = [...(step ? ["step"] : []), ...tensors];
   const missing = needed.filter((k) => !(k in st));
-  if (missing.length) throw new Error(`${where} lacks ${missing.join(", ")}${why}`);
-  for (const k of tensors) if (!(st[k] instanceof Tensor)) throw new Error(`${where}: ${k} must be a Tensor`);
-  if (step && typeof st.step !== "number") throw new Error(`${where}: step must be a number`);
+  if (missing.length) throw new FormatError(`${where} lacks ${missing.join(", ")}${why}`);
+  for (const k of tensors) if (!(st[k] instanceof Tensor)) throw new FormatError(`${where}: ${k} must be a Tensor`);
+  if (step && typeof st.step !== "number") throw new FormatError(`${where}: step must be a number`);
 }

@@ -5,6 +5,7 @@
 // "Writing your own optimizer").
 
 import { AnomalyError, hasNaN, isAnomalyEnabled, withoutGrad } from "../autograd.ts";
+import { FormatError } from "../errors.ts";
 import { describeValue } from "../graph.ts";
 import { fmt } from "../shape.ts";
 import { boundaryOutsideScopes } from "../storage.ts";
@@ -82,10 +83,10 @@ export abstract class Optimizer<O extends object = Record<string, Hyperparameter
     }
     for (const p of group.params) {
       if (!(p instanceof Tensor)) throw new TypeError(`optimizer can only optimize Tensors, but group ${i} has ${describeValue(p)}`);
-      if (!p.isLeaf) throw new Error("can't optimize a non-leaf Tensor");
+      if (!p.isLeaf) throw new TypeError("can't optimize a non-leaf Tensor");
       if (p.dtype !== "float32") throw new TypeError(`optimizer can only optimize float32 Tensors, but group ${i} has an ${p.dtype} one`);
       if (this.seen.has(p) || group.params.indexOf(p) !== group.params.lastIndexOf(p)) {
-        throw new Error("some parameters appear in more than one parameter group");
+        throw new TypeError("some parameters appear in more than one parameter group");
       }
     }
     const settings = withOptions(this.kind, `parameter group ${i}`, group, this.defaults, true);
@@ -102,7 +103,7 @@ export abstract class Optimizer<O extends object = Record<string, Hyperparameter
 
   /** Updates one parameter from its gradient; step() calls it inside noGrad. */
   protected update(_param: Tensor, _grad: Tensor, _group: Required<O>): void {
-    throw new Error(`${this.kind}: an optimizer must override update(param, grad, group) or step()`);
+    throw new TypeError(`${this.kind}: an optimizer must override update(param, grad, group) or step()`);
   }
 
   /** Applies one update to every parameter that has a gradient. */
@@ -192,7 +193,7 @@ export abstract class Optimizer<O extends object = Record<string, Hyperparameter
 
   private planLoad(sd: OptimizerStateDict): { groups: Required<O>[]; states: { param: Tensor; state: ParamState }[] } {
     const fail = (detail: string): never => {
-      throw new Error(`Error in loading state_dict for ${this.kind}: ${detail}`);
+      throw new FormatError(`Error in loading state_dict for ${this.kind}: ${detail}`);
     };
     if (!sd || typeof sd !== "object" || !Array.isArray(sd.paramGroups) || !sd.state || typeof sd.state !== "object") {
       fail(`expected { state, paramGroups } from an optimizer's stateDict(), got ${describeValue(sd)}`);
