@@ -22,6 +22,7 @@
 // of bounds can corrupt data, but never the allocator.
 
 import { formatBytes, MAX_HEAP_BYTES, PAGE_BYTES, type Heap } from "./heap.ts";
+import { InternalError } from "../errors.ts";
 
 export const ALIGN = 64;
 /** The first ALIGN bytes are never handed out, so no valid pointer is 0. */
@@ -128,7 +129,7 @@ export class CachingAllocator {
 
   free(ptr: number): void {
     const size = this.liveSizeAt.get(ptr);
-    if (size === undefined) throw new Error(`wasmgrad internal error: free of unknown pointer ${ptr}`);
+    if (size === undefined) throw new InternalError(`free of unknown pointer ${ptr}`);
     this.liveSizeAt.delete(ptr);
     this.liveBytes -= size;
     let start = ptr;
