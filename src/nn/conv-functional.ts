@@ -4,9 +4,9 @@
 // pool.ts and batchnorm.ts (layouts explained there).
 
 import { GemmLayout, ReduceOp } from "../backend/kernels.ts";
-import { checkForward, isAnomalyEnabled, Saved } from "../autograd.ts";
+import { Saved } from "../autograd.ts";
 import { reshape } from "../ops/views.ts";
-import { backendOf, describeValue, needsGrad, record, allocateOutput } from "../graph.ts";
+import { allocateOutput, backendOf, describeValue, finishOp, needsGrad } from "../graph.ts";
 import { fmt, numel } from "../shape.ts";
 import { Storage } from "../storage.ts";
 import type { Tensor } from "../tensor.ts";
@@ -131,48 +131,48 @@ function conv2dForward(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geomet
     col.release("conv2d's forward is done with it");
     y2.release("conv2d's forward is done with it");
   }
-  if (isAnomalyEnabled()) checkForward("Conv2d", out, inputs);
-  if (!graph) return out;
-  const sx = new Saved(x, "Conv2d");
-  const sw = new Saved(weight, "Conv2d");
-  return record(out, "Conv2d", inputs, (dy) => {
-    let gx: Tensor | null = null;
-    let gw: Tensor | null = null;
-    let gb: Tensor | null = null;
-    if (bias?.requiresGrad) {
-      // Σ over images and pixels of dy [N, OC, P]: pixels first, then images.
-      const perImage = scratch(be, N * OC);
-      gb = allocateOutput([OC], [dy], false);
-      kr.f32_reduce(ReduceOp.Sum, dy.ptr, perImage.ptr, N * OC, P, 1);
-      kr.f32_reduce(ReduceOp.Sum, perImage.ptr, gb.ptr, 1, N, OC);
-      perImage.release("conv2d's bias gradient is done with it");
-    }
-    if (weight.requiresGrad) gw = allocateOutput(weight.shape, [dy], false);
-    if (x.requiresGrad) gx = allocateOutput(x.shape, [dy], false);
-    if (gw && (K * OC === 0 || N * P === 0)) kr.f32_fill(gw.ptr, weight.numel(), 0);
-    if (gx && (K * OC === 0 || N * P === 0)) kr.f32_fill(gx.ptr, x.numel(), 0);
-    if ((gw || gx) && K * OC > 0 && N * P > 0) {
-      const xs = gw ? sx.get() : x;
-      const ws = gx ? sw.get() : weight;
-      // dY as [OC, n·P] per chunk, the layout the GEMMs read.
-      const dyT = scratch(be, OC * per * P);
-      const col = scratch(be, K * per * P);
-      for (const [i, [n0, n]] of chunks.entries()) {
-        kr.f32_swap_planes(dy.ptr + 4 * n0 * OC * P, dyT.ptr, 0, 0, OC * n, n, OC, P, 0);
-        if (gw) {
-          im2col(xs, col, n0, n);
-          // The chunks' products add up in order into the gradient.
-          kr.f32_gemm(GemmLayout.NT, OC, K, n * P, 1, dyT.ptr, n * P, col.ptr, n * P, i === 0 ? 0 : 1, gw.ptr, K, be.gemmWorkspace);
-        }
-        if (gx) {
-          kr.f32_gemm(GemmLayout.TN, K, n * P, OC, 1, ws.ptr, K, dyT.ptr, n * P, 0, col.ptr, n * P, be.gemmWorkspace);
-          kr.f32_col2im(col.ptr, gx.ptr + 4 * n0 * CHW, 0, n * C, n, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
-        }
+  return finishOp(out, "Conv2d", inputs, graph, () => {
+    const sx = new Saved(x, "Conv2d");
+    const sw = new Saved(weight, "Conv2d");
+    return (dy) => {
+      let gx: Tensor | null = null;
+      let gw: Tensor | null = null;
+      let gb: Tensor | null = null;
+      if (bias?.requiresGrad) {
+        // Σ over images and pixels of dy [N, OC, P]: pixels first, then images.
+        const perImage = scratch(be, N * OC);
+        gb = allocateOutput([OC], [dy], false);
+        kr.f32_reduce(ReduceOp.Sum, dy.ptr, perImage.ptr, N * OC, P, 1);
+        kr.f32_reduce(ReduceOp.Sum, perImage.ptr, gb.ptr, 1, N, OC);
+        perImage.release("conv2d's bias gradient is done with it");
       }
-      col.release("conv2d's backward is done with it");
-      dyT.release("conv2d's backward is done with it");
-    }
-    return [gx, gw, gb];
+      if (weight.requiresGrad) gw = allocateOutput(weight.shape, [dy], false);
+      if (x.requiresGrad) gx = allocateOutput(x.shape, [dy], false);
+      if (gw && (K * OC === 0 || N * P === 0)) kr.f32_fill(gw.ptr, weight.numel(), 0);
+      if (gx && (K * OC === 0 || N * P === 0)) kr.f32_fill(gx.ptr, x.numel(), 0);
+      if ((gw || gx) && K * OC > 0 && N * P > 0) {
+        const xs = gw ? sx.get() : x;
+        const ws = gx ? sw.get() : weight;
+        // dY as [OC, n·P] per chunk, the layout the GEMMs read.
+        const dyT = scratch(be, OC * per * P);
+        const col = scratch(be, K * per * P);
+        for (const [i, [n0, n]] of chunks.entries()) {
+          kr.f32_swap_planes(dy.ptr + 4 * n0 * OC * P, dyT.ptr, 0, 0, OC * n, n, OC, P, 0);
+          if (gw) {
+            im2col(xs, col, n0, n);
+            // The chunks' products add up in order into the gradient.
+            kr.f32_gemm(GemmLayout.NT, OC, K, n * P, 1, dyT.ptr, n * P, col.ptr, n * P, i === 0 ? 0 : 1, gw.ptr, K, be.gemmWorkspace);
+          }
+          if (gx) {
+            kr.f32_gemm(GemmLayout.TN, K, n * P, OC, 1, ws.ptr, K, dyT.ptr, n * P, 0, col.ptr, n * P, be.gemmWorkspace);
+            kr.f32_col2im(col.ptr, gx.ptr + 4 * n0 * CHW, 0, n * C, n, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
+          }
+        }
+        col.release("conv2d's backward is done with it");
+        dyT.release("conv2d's backward is done with it");
+      }
+      return [gx, gw, gb];
+    };
   });
 }
 
@@ -213,12 +213,8 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, opts: Pool2dOptions = {}
     const out = allocateOutput([N, C, OH, OW], [x4], graph);
     const idx = scratch(be, planes * OH * OW);
     be.kernels.f32_max_pool2d(x4.ptr, out.ptr, idx.ptr, 0, planes, H, W, OH, OW, KH, KW, SH, SW, PH, PW);
-    if (isAnomalyEnabled()) checkForward("MaxPool2d", out, [x4]);
-    if (!graph) {
-      idx.release("no backward needs it");
-      return out;
-    }
-    return record(out, "MaxPool2d", [x4], (dy) => {
+    if (!graph) idx.release("no backward needs it");
+    return finishOp(out, "MaxPool2d", [x4], graph, () => (dy) => {
       const dx = allocateOutput(x4.shape, [dy], false);
       be.kernels.f32_max_pool2d_backward(dy.ptr, idx.ptr, dx.ptr, 0, planes, H * W, OH * OW);
       return [dx];
@@ -240,9 +236,7 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, opts: Pool2dOptions & { 
     const graph = needsGrad(x4);
     const out = allocateOutput([N, C, OH, OW], [x4], graph);
     be.kernels.f32_avg_pool2d(x4.ptr, out.ptr, 0, planes, H, W, OH, OW, KH, KW, SH, SW, PH, PW, include);
-    if (isAnomalyEnabled()) checkForward("AvgPool2d", out, [x4]);
-    if (!graph) return out;
-    return record(out, "AvgPool2d", [x4], (dy) => {
+    return finishOp(out, "AvgPool2d", [x4], graph, () => (dy) => {
       const dx = allocateOutput(x4.shape, [dy], false);
       be.kernels.f32_avg_pool2d_backward(dy.ptr, dx.ptr, 0, planes, H, W, OH, OW, KH, KW, SH, SW, PH, PW, include);
       return [dx];
@@ -303,28 +297,26 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
     runningMean.storage.version++;
     runningVar.storage.version++;
   }
-  if (isAnomalyEnabled()) checkForward("BatchNorm", out, inputs);
-  if (!graph) {
-    stats.release("no backward needs it");
-    return out;
-  }
-  const sx = new Saved(x, "BatchNorm");
-  const sw = weight ? new Saved(weight, "BatchNorm") : null;
-  return record(out, "BatchNorm", inputs, (dy) => {
-    const dx = allocateOutput(x.shape, [dy], false);
-    const wp = sw ? sw.get().ptr : at(2);
-    kr.f32_batch_norm_backward(sx.get().ptr, dy.ptr, dx.ptr, wp, at(0), at(1), at(4), at(5), 0, C, N, C, S, training ? 1 : 0, affine);
-    const grads: (Tensor | null)[] = [x.requiresGrad ? dx : null];
-    for (const [t, i] of [[weight, 4], [bias, 5]] as const) {
-      if (!t) continue;
-      if (!t.requiresGrad) {
-        grads.push(null);
-        continue;
+  if (!graph) stats.release("no backward needs it");
+  return finishOp(out, "BatchNorm", inputs, graph, () => {
+    const sx = new Saved(x, "BatchNorm");
+    const sw = weight ? new Saved(weight, "BatchNorm") : null;
+    return (dy) => {
+      const dx = allocateOutput(x.shape, [dy], false);
+      const wp = sw ? sw.get().ptr : at(2);
+      kr.f32_batch_norm_backward(sx.get().ptr, dy.ptr, dx.ptr, wp, at(0), at(1), at(4), at(5), 0, C, N, C, S, training ? 1 : 0, affine);
+      const grads: (Tensor | null)[] = [x.requiresGrad ? dx : null];
+      for (const [t, i] of [[weight, 4], [bias, 5]] as const) {
+        if (!t) continue;
+        if (!t.requiresGrad) {
+          grads.push(null);
+          continue;
+        }
+        const g = allocateOutput([C], [dy], false);
+        be.heap.u8.copyWithin(g.ptr, at(i), at(i) + 4 * C);
+        grads.push(reshape(g, [...t.shape]));
       }
-      const g = allocateOutput([C], [dy], false);
-      be.heap.u8.copyWithin(g.ptr, at(i), at(i) + 4 * C);
-      grads.push(reshape(g, [...t.shape]));
-    }
-    return grads;
+      return grads;
+    };
   });
 }

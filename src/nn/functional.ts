@@ -4,8 +4,8 @@
 // from tensor ops.
 
 import { GemmEpilogue, GemmLayout, ReduceOp, UnaryOp } from "../backend/kernels.ts";
-import { checkForward, isAnomalyEnabled, leafGradSink, Saved } from "../autograd.ts";
-import { backendOf, needsGrad, record, allocateOutput, saveWith } from "../graph.ts";
+import { leafGradSink, Saved } from "../autograd.ts";
+import { allocateOutput, backendOf, finishOp, needsGrad, saveWith } from "../graph.ts";
 import { dense } from "../ops/views.ts";
 import { takeStream } from "../random.ts";
 import { fmt, numel } from "../shape.ts";
@@ -76,12 +76,11 @@ function linearWith(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, 
     kr.f32_gemm(wt.colMajor ? GemmLayout.NN : GemmLayout.NT, rows, outF, inF, 1, x.ptr, inF, weight.dataPtr, wt.colMajor ? wt.ld : inF,
       bias ? 1 : 0, out.ptr, outF, be.gemmWorkspace, epilogue);
   }
-  if (isAnomalyEnabled()) checkForward(name, out, inputs);
-  if (graph) {
+  return finishOp(out, name, inputs, graph, () => {
     const sx = new Saved(x, name);
     const sw = new Saved(weight, name);
     const so = relu ? new Saved(out, name) : null;
-    record(out, name, inputs, (dy) => {
+    return (dy) => {
       // relu's backward first: dy where the output is > 0, else +0.
       let g = dy;
       if (so) {
@@ -117,9 +116,8 @@ function linearWith(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, 
       }
       if (g !== dy) g.dispose();
       return [gx, gw, gb];
-    });
-  }
-  return out;
+    };
+  });
 }
 
 /** How linear's GEMM reads the weight [out, in]: row-major (as stored by Linear) or column-major (a transposed view). */
@@ -172,19 +170,17 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: { reduction?: 
     be.kernels.f32_reduce(reduction === "mean" ? ReduceOp.Mean : ReduceOp.Sum, losses.ptr, out.ptr, 1, n, 1);
     losses.dispose();
   }
-  if (isAnomalyEnabled()) checkForward("CrossEntropy", out, [input]);
-  if (graph) {
+  return finishOp(out, "CrossEntropy", [input], graph, () => {
     const si = new Saved(input, "CrossEntropy");
     const st = new Saved(target, "CrossEntropy");
-    record(out, "CrossEntropy", [input], (g) => {
+    return (g) => {
       const dx = allocateOutput(input.shape, [g], false);
       const scale = reduction === "mean" ? g.mul(1 / n) : g;
       be.kernels.f32_cross_entropy_backward_rows(si.get().ptr, st.get().ptr, scale.ptr, reduction === "none" ? 1 : 0, dx.ptr, 0, n, c);
       if (scale !== g) scale.dispose();
       return [dx];
-    });
-  }
-  return out;
+    };
+  });
 }
 
 /** Mean (or sum, or elementwise) squared error. Shapes must match, as PyTorch recommends. */
@@ -210,18 +206,16 @@ export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduc
   const out = allocateOutput([], [input, target], graph);
   const sum = be.kernels.f32_mse(input.ptr, target.ptr, n);
   be.heap.f32[out.ptr >>> 2] = reduction === "mean" ? sum / n : sum;
-  if (isAnomalyEnabled()) checkForward("MseLoss", out, [input, target]);
-  if (graph) {
+  return finishOp(out, "MseLoss", [input, target], graph, () => {
     const si = new Saved(input, "MseLoss");
     const st = new Saved(target, "MseLoss");
-    record(out, "MseLoss", [input, target], (g) => {
+    return (g) => {
       const scale = g.item() * (reduction === "mean" ? 1 / n : 1);
       const dx = allocateOutput(input.shape, [g], false);
       be.kernels.f32_mse_backward(si.get().ptr, st.get().ptr, dx.ptr, n, scale);
       return [input.requiresGrad ? dx : null, target.requiresGrad ? dx.neg() : null];
-    });
-  }
-  return out;
+    };
+  });
 }
 
 /**
@@ -243,15 +237,13 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   const mask = new Storage(be, Math.max(n, 1), "step");
   const s = takeStream(be, n);
   be.kernels.f32_dropout(x.ptr, out.ptr, mask.ptr, n, p, s.seedLo, s.seedHi, s.offset);
-  if (isAnomalyEnabled()) checkForward("Dropout", out, [x]);
-  if (graph) {
-    record(out, "Dropout", [x], (g) => {
-      const dx = allocateOutput(x.shape, [g], false);
-      be.kernels.f32_dropout_backward(g.ptr, mask.ptr, dx.ptr, n, p);
-      return [dx];
-    });
-    saveWith(out, mask);
-  } else mask.release("no backward needs it");
+  finishOp(out, "Dropout", [x], graph, () => (g) => {
+    const dx = allocateOutput(x.shape, [g], false);
+    be.kernels.f32_dropout_backward(g.ptr, mask.ptr, dx.ptr, n, p);
+    return [dx];
+  });
+  if (graph) saveWith(out, mask);
+  else mask.release("no backward needs it");
   return out;
 }
 
@@ -273,16 +265,14 @@ export function reluDropout(x: Tensor, p = 0.5): Tensor {
   const out = allocateOutput(x.shape, [x], graph);
   const s = takeStream(be, n);
   be.kernels.f32_relu_dropout(x.ptr, out.ptr, n, p, s.seedLo, s.seedHi, s.offset);
-  if (isAnomalyEnabled()) checkForward("ReluDropout", out, [x]);
-  if (graph) {
+  return finishOp(out, "ReluDropout", [x], graph, () => {
     const so = new Saved(out, "ReluDropout");
-    record(out, "ReluDropout", [x], (g) => {
+    return (g) => {
       const dx = allocateOutput(x.shape, [g], false);
       be.kernels.f32_relu_dropout_backward(g.ptr, so.get().ptr, dx.ptr, n, p);
       return [dx];
-    });
-  }
-  return out;
+    };
+  });
 }
 
 /** The book's L1 penalty Σ|w|. */
