@@ -239,6 +239,19 @@ export class Storage {
     finalizer?.register(this, this.ticket, this);
   }
 
+  /**
+   * The opposite of keep(): an owned block its holder dropped (a gradient of
+   * backward's set to null) joins this step's temporaries, given back once
+   * unused for SURVIVES generations, instead of waiting for the garbage collector.
+   */
+  disown(): void {
+    if (this.lifetime !== "owned" || this.ticket.freed) return;
+    finalizer?.unregister(this);
+    this.lifetime = "step";
+    this.lastUse = generation;
+    temporaries.add(this);
+  }
+
   release(reason: string): void {
     if (this.ticket.freed) return;
     temporaries.delete(this);

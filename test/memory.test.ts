@@ -114,6 +114,41 @@ describe("memory without ceremony", () => {
   });
 });
 
+describe("gradients dropped with p.grad = null or zeroGrad({ setToNone: true })", () => {
+  it("a loop that drops every gradient each step stays flat: backward's gradients are given back, not left to the garbage collector", () => {
+    manualSeed(9);
+    const net = new nn.Sequential(new nn.Linear(20, 32), new nn.ReLU(), new nn.Linear(32, 1));
+    const opt = new optim.Adam(net.parameters(), { lr: 1e-3 });
+    const lossFn = new nn.MSELoss();
+    const X = randn([64, 20]);
+    const y = X.sum(1, true);
+    const live: number[] = [];
+    for (let step = 0; step < 80; step++) {
+      const loss = lossFn.forward(net.forward(X), y);
+      if (step % 2 === 0) opt.zeroGrad({ setToNone: true });
+      else for (const p of net.parameters()) p.grad = null;
+      loss.backward();
+      opt.step();
+      if (step >= 20 && step % 10 === 0) live.push(memoryStats().liveTensors);
+    }
+    expect(new Set(live).size).toBe(1);
+  });
+
+  it("a dropped gradient read again in its step still reads; one the user assigned stays theirs", () => {
+    const w = tensor([1, 2], { requiresGrad: true });
+    w.mul(3).sum().backward();
+    const g = w.grad!;
+    w.grad = null;
+    expect(g.toArray()).toEqual([3, 3]);
+    const mine = tensor([5, 6]);
+    w.grad = mine;
+    w.grad = null;
+    for (let step = 0; step < 5; step++) w.mul(2).sum().backward();
+    expect(w.grad!.toArray()).toEqual([10, 10]);
+    expect(mine.toArray()).toEqual([5, 6]);
+  });
+});
+
 describe("autograd errors", () => {
   it("refuses a second backward through a released graph", () => {
     const w = randn([3], { requiresGrad: true });
