@@ -21,6 +21,14 @@
 //   before training, a value returned out of noGrad and stored): it becomes
 //   owned instead, freed by dispose(). Graph tensors, gradient temporaries
 //   and DataLoader batches are never set aside: they belong to a step.
+// - So is a read one made at top level (no noGrad or forward running) before
+//   the first generation ended: a script's data (X, y, folds cut from them
+//   with cat), read once and needed again after training. Unless the same op
+//   made one of the same size at top level in a later generation: that was a
+//   loop's first iteration, given back as usual. The cost: unnamed
+//   intermediates of such pre-loop expressions are kept too (one-off).
+// - A gradient backward made that the user drops (p.grad = null) is disowned:
+//   a step temporary from then on; one the user assigned stays theirs.
 // - Reading reclaimed memory throws a ReclaimedTensorError naming the op and
 //   shape that made the tensor, when it was reclaimed, and the fix.
 // The bookkeeping per op is one stamp per address read; each generation
@@ -87,6 +95,13 @@ let sweepId = 0;
 /** What the next storages are made by, for the error that names it. */
 let origin = "an op";
 const temporaries = new Set<Storage>();
+/**
+ * Top-level temporaries made before the first generation ended (the data a
+ * script makes before its first loop) are keyed by op and size: a key made
+ * at top level again in a later generation is a loop's per-iteration tensor.
+ */
+const earlyKeys = new Set<string>();
+const repeatedKeys = new Set<string>();
 
 /** A graph's shared stamp: a tensor of a graph lives while any tensor of it is used. */
 export class Cell {
@@ -149,6 +164,8 @@ export class Storage {
   cell: Cell | null = null;
   /** Zeros pending (zeroOnNextRead): written on the next read of ptr, unless cancelled first. */
   private zerosPending = false;
+  /** Made at top level before the first generation ended: its op and size (earlyKeys), else null. */
+  private earlyKey: string | null = null;
 
   constructor(readonly backend: Backend, readonly bytes: number, lifetime: Lifetime) {
     const ptr = backend.allocator.alloc(bytes, lifetime === "owned");
@@ -162,7 +179,13 @@ export class Storage {
     else {
       temporaries.add(this);
       madeSinceBoundary = true;
+      if (lifetime === "temporary" && scopeDepth === 0) noteTopLevel(this);
     }
+  }
+
+  /** @internal Stamps a top-level temporary made before the first generation ended as the script's data. */
+  markEarly(key: string): void {
+    this.earlyKey = key;
   }
 
   /** The block's address; throws if it was reclaimed. Stamps the block as used. Writes owed zeros first. */
@@ -277,7 +300,7 @@ export class Storage {
   sweep(boundary: string): void {
     const used = this.cell ? root(this.cell).lastUse : this.lastUse;
     if (used > generation - SURVIVES) return;
-    if (this.lifetime === "temporary" && !this.read) {
+    if (this.lifetime === "temporary" && (!this.read || (this.earlyKey !== null && !repeatedKeys.has(this.earlyKey)))) {
       this.keep();
       return;
     }
@@ -325,6 +348,17 @@ export function boundary(kind: string, step: boolean, site: unknown = kind): voi
 }
 
 let scopeDepth = 0;
+
+function noteTopLevel(s: Storage): void {
+  if (generation === 1) {
+    const key = `${s.origin}:${s.bytes}`;
+    earlyKeys.add(key);
+    s.markEarly(key);
+  } else if (earlyKeys.size > 0) {
+    const key = `${s.origin}:${s.bytes}`;
+    if (earlyKeys.has(key)) repeatedKeys.add(key);
+  }
+}
 
 /**
  * Runs fn as a user-level scope (a noGrad callback, a Module forward): the
