@@ -25,8 +25,9 @@
 //   the first generation ended: a script's data (X, y, folds cut from them
 //   with cat), read once and needed again after training. Unless the same op
 //   made one of the same size at top level in a later generation: that was a
-//   loop's first iteration, given back as usual. The cost: unnamed
-//   intermediates of such pre-loop expressions are kept too (one-off).
+//   loop's first iteration, given back as usual; or it was read only by the
+//   op right after it (nothing else made in between): an intermediate of an
+//   expression (raw.sub(mean) in raw.sub(mean).div(sd), std()'s steps).
 // - A gradient backward made that the user drops (p.grad = null) is disowned:
 //   a step temporary from then on; one the user assigned stays theirs.
 // - Reading reclaimed memory throws a ReclaimedTensorError naming the op and
@@ -95,6 +96,8 @@ let sweepId = 0;
 /** What the next storages are made by, for the error that names it. */
 let origin = "an op";
 const temporaries = new Set<Storage>();
+/** Storages made so far. */
+let births = 0;
 /**
  * Top-level temporaries made before the first generation ended (the data a
  * script makes before its first loop) are keyed by op and size: a key made
@@ -166,6 +169,10 @@ export class Storage {
   private zerosPending = false;
   /** Made at top level before the first generation ended: its op and size (earlyKeys), else null. */
   private earlyKey: string | null = null;
+  /** For an early block: the last op that read it, and whether only the op right after it read it. */
+  private lastReadOp = 0;
+  private intermediate = false;
+  private readonly birth = ++births;
 
   constructor(readonly backend: Backend, readonly bytes: number, lifetime: Lifetime) {
     const ptr = backend.allocator.alloc(bytes, lifetime === "owned");
@@ -188,11 +195,30 @@ export class Storage {
     this.earlyKey = key;
   }
 
+  /**
+   * An early block read by one op only, the very next one, is an intermediate
+   * of an expression (raw.sub(mean) in raw.sub(mean).div(sd), the steps of
+   * std()), not data the script named: it is given back as usual.
+   */
+  private noteEarlyRead(): void {
+    // Every read so far came before anything but the reader's own output was made.
+    const late = births - this.birth > 1;
+    this.intermediate = (this.lastReadOp === 0 || this.intermediate) && !late;
+    this.lastReadOp = opSerial;
+  }
+
+  private get isScriptData(): boolean {
+    return this.earlyKey !== null && !this.intermediate && !repeatedKeys.has(this.earlyKey);
+  }
+
   /** The block's address; throws if it was reclaimed. Stamps the block as used. Writes owed zeros first. */
   get ptr(): number {
     if (this.ticket.freed) throw new ReclaimedTensorError("this tensor cannot be read", this.reclaimedBy ?? "it was disposed");
     this.lastUse = generation;
-    if (this.serial !== opSerial) this.read = true;
+    if (this.serial !== opSerial) {
+      this.read = true;
+      if (this.earlyKey !== null && this.lastReadOp !== opSerial) this.noteEarlyRead();
+    }
     if (this.zerosPending) {
       this.zerosPending = false;
       this.ticket.backend.kernels.f32_fill(this.ticket.ptr, this.bytes >>> 2, 0);
@@ -300,7 +326,7 @@ export class Storage {
   sweep(boundary: string): void {
     const used = this.cell ? root(this.cell).lastUse : this.lastUse;
     if (used > generation - SURVIVES) return;
-    if (this.lifetime === "temporary" && (!this.read || (this.earlyKey !== null && !repeatedKeys.has(this.earlyKey)))) {
+    if (this.lifetime === "temporary" && (!this.read || this.isScriptData)) {
       this.keep();
       return;
     }

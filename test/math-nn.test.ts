@@ -164,8 +164,8 @@ describe("memory in a training loop", () => {
 
   it("stays flat with the new layers, losses, std, softmax and clipping in every step", async () => {
     // A fresh copy of the library: the heap's peak is this loop's own, not one an earlier
-    // test left (which hid this loop's settling). Its layout settles by step 80 (a 20 000-step
-    // run holds from there), so the marks start at step 109.
+    // test left (which hid this loop's settling). Its layout settles within 80 steps (a
+    // 20 000-step run holds from there), so the marks start at step 109.
     vi.resetModules();
     const { manualSeed, memoryStats, nn, randn, tensor } = await import("../src/index.ts");
     const F = nn.functional;

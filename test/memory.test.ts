@@ -152,6 +152,29 @@ describe("a script's data, made before its first step", () => {
     for (const v of valid) expect(v).toBeLessThan(0.1);
   });
 
+  it("the intermediates of a pre-loop expression are given back: standardising keeps the raw data and the result, not std()'s steps", async () => {
+    vi.resetModules();
+    const { manualSeed, memoryStats, nn, optim, randn } = await import("../src/index.ts");
+    manualSeed(12);
+    const before = memoryStats().liveBytes;
+    const raw = randn([2000, 50]);
+    const X = raw.sub(raw.mean(0)).div(raw.std(0));
+    const y = X.sum(1, true);
+    const net = new nn.Linear(50, 1);
+    const opt = new optim.SGD(net.parameters(), { lr: 0.01 });
+    const lossFn = new nn.MSELoss();
+    for (let step = 0; step < 20; step++) {
+      const loss = lossFn.forward(net.forward(X), y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+    }
+    const dataBytes = 2000 * 50 * 4;
+    // raw and X, which the script named, and raw.sub(mean), which std() ran between making and reading.
+    expect(memoryStats().liveBytes - before).toBeLessThan(3.5 * dataBytes);
+    expect(raw.add(0).sub(X.mul(raw.std(0)).add(raw.mean(0))).abs().max().item()).toBeLessThan(1e-4);
+  });
+
   it("a tensor made at top level in each iteration from the first step on is still given back", async () => {
     vi.resetModules();
     const { manualSeed, nn, optim, randn, tensor, ReclaimedTensorError } = await import("../src/index.ts");
