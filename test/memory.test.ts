@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { data, manualSeed, memoryStats, nn, noGrad, optim, randn, ReclaimedTensorError, tensor, zeros, type Tensor } from "../src/index.ts";
 import { freshTrainingLoop } from "./helpers/patterned-fashion-mnist.ts";
 
