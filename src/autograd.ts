@@ -321,7 +321,7 @@ function runBackward(
 /** A leaf's .grad: a copy of its first gradient, the later ones added in place (PyTorch accumulates). */
 function accumulateLeaf(leaf: Tensor, g: Tensor): void {
   if (leaf.grad === null) {
-    leaf.grad = g.clone();
+    leaf.setGradFromBackward(g.clone());
   } else {
     leaf.grad.add_(g);
   }

@@ -21,6 +21,15 @@
 //   before training, a value returned out of noGrad and stored): it becomes
 //   owned instead, freed by dispose(). Graph tensors, gradient temporaries
 //   and DataLoader batches are never set aside: they belong to a step.
+// - So is a read one made at top level (no noGrad or forward running) before
+//   the first generation ended: a script's data (X, y, folds cut from them
+//   with cat), read once and needed again after training. Unless the same op
+//   made one of the same size at top level in a later generation: that was a
+//   loop's first iteration, given back as usual; or it was read only by the
+//   op right after it (nothing else made in between): an intermediate of an
+//   expression (raw.sub(mean) in raw.sub(mean).div(sd), std()'s steps).
+// - A gradient backward made that the user drops (p.grad = null) is disowned:
+//   a step temporary from then on; one the user assigned stays theirs.
 // - Reading reclaimed memory throws a ReclaimedTensorError naming the op and
 //   shape that made the tensor, when it was reclaimed, and the fix.
 // The bookkeeping per op is one stamp per address read; each generation
@@ -87,6 +96,15 @@ let sweepId = 0;
 /** What the next storages are made by, for the error that names it. */
 let origin = "an op";
 const temporaries = new Set<Storage>();
+/** Storages made so far. */
+let births = 0;
+/**
+ * Top-level temporaries made before the first generation ended (the data a
+ * script makes before its first loop) are keyed by op and size: a key made
+ * at top level again in a later generation is a loop's per-iteration tensor.
+ */
+const earlyKeys = new Set<string>();
+const repeatedKeys = new Set<string>();
 
 /** A graph's shared stamp: a tensor of a graph lives while any tensor of it is used. */
 export class Cell {
@@ -149,6 +167,12 @@ export class Storage {
   cell: Cell | null = null;
   /** Zeros pending (zeroOnNextRead): written on the next read of ptr, unless cancelled first. */
   private zerosPending = false;
+  /** Made at top level before the first generation ended: its op and size (earlyKeys), else null. */
+  private earlyKey: string | null = null;
+  /** For an early block: the last op that read it, and whether only the op right after it read it. */
+  private lastReadOp = 0;
+  private intermediate = false;
+  private readonly birth = ++births;
 
   constructor(readonly backend: Backend, readonly bytes: number, lifetime: Lifetime) {
     const ptr = backend.allocator.alloc(bytes, lifetime === "owned");
@@ -162,14 +186,39 @@ export class Storage {
     else {
       temporaries.add(this);
       madeSinceBoundary = true;
+      if (lifetime === "temporary" && scopeDepth === 0) noteTopLevel(this);
     }
+  }
+
+  /** @internal Stamps a top-level temporary made before the first generation ended as the script's data. */
+  markEarly(key: string): void {
+    this.earlyKey = key;
+  }
+
+  /**
+   * An early block read by one op only, the very next one, is an intermediate
+   * of an expression (raw.sub(mean) in raw.sub(mean).div(sd), the steps of
+   * std()), not data the script named: it is given back as usual.
+   */
+  private noteEarlyRead(): void {
+    // Every read so far came before anything but the reader's own output was made.
+    const late = births - this.birth > 1;
+    this.intermediate = (this.lastReadOp === 0 || this.intermediate) && !late;
+    this.lastReadOp = opSerial;
+  }
+
+  private get isScriptData(): boolean {
+    return this.earlyKey !== null && !this.intermediate && !repeatedKeys.has(this.earlyKey);
   }
 
   /** The block's address; throws if it was reclaimed. Stamps the block as used. Writes owed zeros first. */
   get ptr(): number {
     if (this.ticket.freed) throw new ReclaimedTensorError("this tensor cannot be read", this.reclaimedBy ?? "it was disposed");
     this.lastUse = generation;
-    if (this.serial !== opSerial) this.read = true;
+    if (this.serial !== opSerial) {
+      this.read = true;
+      if (this.earlyKey !== null && this.lastReadOp !== opSerial) this.noteEarlyRead();
+    }
     if (this.zerosPending) {
       this.zerosPending = false;
       this.ticket.backend.kernels.f32_fill(this.ticket.ptr, this.bytes >>> 2, 0);
@@ -239,6 +288,19 @@ export class Storage {
     finalizer?.register(this, this.ticket, this);
   }
 
+  /**
+   * The opposite of keep(): an owned block its holder dropped (a gradient of
+   * backward's set to null) joins this step's temporaries, given back once
+   * unused for SURVIVES generations, instead of waiting for the garbage collector.
+   */
+  disown(): void {
+    if (this.lifetime !== "owned" || this.ticket.freed) return;
+    finalizer?.unregister(this);
+    this.lifetime = "step";
+    this.lastUse = generation;
+    temporaries.add(this);
+  }
+
   release(reason: string): void {
     if (this.ticket.freed) return;
     temporaries.delete(this);
@@ -264,7 +326,7 @@ export class Storage {
   sweep(boundary: string): void {
     const used = this.cell ? root(this.cell).lastUse : this.lastUse;
     if (used > generation - SURVIVES) return;
-    if (this.lifetime === "temporary" && !this.read) {
+    if (this.lifetime === "temporary" && (!this.read || this.isScriptData)) {
       this.keep();
       return;
     }
@@ -312,6 +374,17 @@ export function boundary(kind: string, step: boolean, site: unknown = kind): voi
 }
 
 let scopeDepth = 0;
+
+function noteTopLevel(s: Storage): void {
+  if (generation === 1) {
+    const key = `${s.origin}:${s.bytes}`;
+    earlyKeys.add(key);
+    s.markEarly(key);
+  } else if (earlyKeys.size > 0) {
+    const key = `${s.origin}:${s.bytes}`;
+    if (earlyKeys.has(key)) repeatedKeys.add(key);
+  }
+}
 
 /**
  * Runs fn as a user-level scope (a noGrad callback, a Module forward): the

@@ -41,6 +41,8 @@ export class Tensor {
   /** The autograd node that made this tensor, or null for a leaf. */
   gradFn: Node | null = null;
   private gradValue: Tensor | null = null;
+  /** The gradient was made by backward (not assigned by the user): dropping it gives its memory back. */
+  private gradFromBackward = false;
   private requiresGradFlag = false;
 
   private stridesValue: readonly number[] | undefined;
@@ -138,9 +140,20 @@ export class Tensor {
         throw new TypeError(`assigned grad is on the ${g.backend.name} backend, the tensor on the ${this.backend.name} backend`);
       }
     }
-    // A gradient is held by its parameter for as long as the parameter lives.
+    // A gradient is held by its parameter for as long as the parameter lives. One that
+    // backward made and that is now dropped (p.grad = null, zeroGrad({ setToNone: true }))
+    // belongs to the step: given back once unused, not left to the garbage collector.
+    // One the user assigned is theirs: it may be held elsewhere.
+    const old = this.gradValue;
+    if (old !== null && old !== g && this.gradFromBackward) old.storage.disown();
     g?.keep();
     this.gradValue = g;
+    this.gradFromBackward = false;
+  }
+  /** @internal Sets the gradient backward made, which the grad setter may give back when it is dropped. */
+  setGradFromBackward(g: Tensor): void {
+    this.grad = g;
+    this.gradFromBackward = true;
   }
 
   get requiresGrad(): boolean {

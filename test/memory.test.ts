@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { data, manualSeed, memoryStats, nn, noGrad, optim, randn, ReclaimedTensorError, tensor, zeros, type Tensor } from "../src/index.ts";
 import { freshTrainingLoop } from "./helpers/patterned-fashion-mnist.ts";
 
@@ -114,6 +114,124 @@ describe("memory without ceremony", () => {
   });
 });
 
+describe("a script's data, made before its first step", () => {
+  it("k-fold on a pre-made tensor: folds cut with cat, trained with backward each step, each evaluated on its held-out slice", async () => {
+    // A fresh copy of the library, as a script starts: X is made before the first step ever.
+    vi.resetModules();
+    const { cat, manualSeed, nn, noGrad, optim, randn } = await import("../src/index.ts");
+    manualSeed(10);
+    const n = 120, d = 6, k = 3;
+    const X = randn([n, d]);
+    const y = X.matmul(randn([d, 1])).add(randn([n, 1]).mul(0.1));
+    // d2l's get_k_fold_data: fold i is the validation set, the others are concatenated to train on.
+    const getKFoldData = (i: number) => {
+      const size = n / k;
+      const others = [...Array(k).keys()].filter((j) => j !== i);
+      return {
+        Xtrain: cat(others.map((j) => X.narrow(0, j * size, size))),
+        ytrain: cat(others.map((j) => y.narrow(0, j * size, size))),
+        Xvalid: X.narrow(0, i * size, size),
+        yvalid: y.narrow(0, i * size, size),
+      };
+    };
+    const lossFn = new nn.MSELoss();
+    const valid: number[] = [];
+    for (let i = 0; i < k; i++) {
+      const { Xtrain, ytrain, Xvalid, yvalid } = getKFoldData(i);
+      const net = new nn.Linear(d, 1);
+      const opt = new optim.SGD(net.parameters(), { lr: 0.05 });
+      for (let epoch = 0; epoch < 60; epoch++) {
+        const loss = lossFn.forward(net.forward(Xtrain), ytrain);
+        opt.zeroGrad();
+        loss.backward();
+        opt.step();
+      }
+      valid.push(noGrad(() => lossFn.forward(net.forward(Xvalid), yvalid).item()));
+    }
+    expect(valid).toHaveLength(k);
+    for (const v of valid) expect(v).toBeLessThan(0.1);
+  });
+
+  it("the intermediates of a pre-loop expression are given back: standardising keeps the raw data and the result, not std()'s steps", async () => {
+    vi.resetModules();
+    const { manualSeed, memoryStats, nn, optim, randn } = await import("../src/index.ts");
+    manualSeed(12);
+    const before = memoryStats().liveBytes;
+    const raw = randn([2000, 50]);
+    const X = raw.sub(raw.mean(0)).div(raw.std(0));
+    const y = X.sum(1, true);
+    const net = new nn.Linear(50, 1);
+    const opt = new optim.SGD(net.parameters(), { lr: 0.01 });
+    const lossFn = new nn.MSELoss();
+    for (let step = 0; step < 20; step++) {
+      const loss = lossFn.forward(net.forward(X), y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+    }
+    const dataBytes = 2000 * 50 * 4;
+    // raw and X, which the script named, and raw.sub(mean), which std() ran between making and reading.
+    expect(memoryStats().liveBytes - before).toBeLessThan(3.5 * dataBytes);
+    expect(raw.add(0).sub(X.mul(raw.std(0)).add(raw.mean(0))).abs().max().item()).toBeLessThan(1e-4);
+  });
+
+  it("a tensor made at top level in each iteration from the first step on is still given back", async () => {
+    vi.resetModules();
+    const { manualSeed, nn, optim, randn, tensor, ReclaimedTensorError } = await import("../src/index.ts");
+    manualSeed(11);
+    const net = new nn.Linear(4, 1);
+    const opt = new optim.SGD(net.parameters(), { lr: 0.01 });
+    const lossFn = new nn.MSELoss();
+    const firsts: Tensor[] = [];
+    for (let step = 0; step < 10; step++) {
+      const x = randn([8, 4]);
+      const target = tensor(Array.from({ length: 8 }, (_, i) => [i % 2]));
+      const shifted = x.add(1);
+      if (step === 0) firsts.push(x, target, shifted);
+      const loss = lossFn.forward(net.forward(shifted), target);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+    }
+    for (const t of firsts) expect(() => t.sum()).toThrow(ReclaimedTensorError);
+  });
+});
+
+describe("gradients dropped with p.grad = null or zeroGrad({ setToNone: true })", () => {
+  it("a loop that drops every gradient each step stays flat: backward's gradients are given back, not left to the garbage collector", () => {
+    manualSeed(9);
+    const net = new nn.Sequential(new nn.Linear(20, 32), new nn.ReLU(), new nn.Linear(32, 1));
+    const opt = new optim.Adam(net.parameters(), { lr: 1e-3 });
+    const lossFn = new nn.MSELoss();
+    const X = randn([64, 20]);
+    const y = X.sum(1, true);
+    const live: number[] = [];
+    for (let step = 0; step < 80; step++) {
+      const loss = lossFn.forward(net.forward(X), y);
+      if (step % 2 === 0) opt.zeroGrad({ setToNone: true });
+      else for (const p of net.parameters()) p.grad = null;
+      loss.backward();
+      opt.step();
+      if (step >= 20 && step % 10 === 0) live.push(memoryStats().liveTensors);
+    }
+    expect(new Set(live).size).toBe(1);
+  });
+
+  it("a dropped gradient read again in its step still reads; one the user assigned stays theirs", () => {
+    const w = tensor([1, 2], { requiresGrad: true });
+    w.mul(3).sum().backward();
+    const g = w.grad!;
+    w.grad = null;
+    expect(g.toArray()).toEqual([3, 3]);
+    const mine = tensor([5, 6]);
+    w.grad = mine;
+    w.grad = null;
+    for (let step = 0; step < 5; step++) w.mul(2).sum().backward();
+    expect(w.grad!.toArray()).toEqual([10, 10]);
+    expect(mine.toArray()).toEqual([5, 6]);
+  });
+});
+
 describe("autograd errors", () => {
   it("refuses a second backward through a released graph", () => {
     const w = randn([3], { requiresGrad: true });
@@ -223,7 +341,8 @@ describe("what keeps working without keep()", () => {
     const acc = noGrad(() => net.forward(XtestCentred).argmax(1).eq(ytest).float().mean().item());
     expect(acc).toBeGreaterThanOrEqual(0);
     expect(noGrad(() => net.forward(Xraw)).shape).toEqual([32, 3]);
-    // The trade-off: Xtest was read (to centre it) before training, so it was a temporary, given back.
+    // The trade-off: Xtest was read (to centre it) before training, and made after this file's earlier
+    // tests had stepped (not before a script's first step), so it was a temporary, given back.
     expect(() => Xtest.sum()).toThrow(/the float32 tensor of shape \[32, 8\] made by randn cannot be read/);
   });
 
