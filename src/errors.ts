@@ -28,7 +28,7 @@
 // No plain `Error` is thrown anywhere in src/ (a test holds this): a caller can
 // tell the kinds apart with instanceof and a message is never the only signal.
 
-import type { CommandName } from "./cli/commands.ts";
+import type { CommandName } from "./cli/command-names.ts";
 
 /** The graph used in a way autograd cannot support (PyTorch raises RuntimeError for these). */
 export class AutogradError extends Error {

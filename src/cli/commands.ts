@@ -6,8 +6,8 @@ import type { BackendName } from "../index.ts";
 import type { OptimizerName } from "../training.ts";
 import type { Penalty, Via } from "../experiments/weight-decay.ts";
 
-export const COMMANDS = ["weight-decay", "dropout", "lenet", "demo"] as const;
-export type CommandName = (typeof COMMANDS)[number];
+import type { CommandName } from "./command-names.ts";
+export { COMMANDS, type CommandName } from "./command-names.ts";
 
 export interface CommonArgs {
   json: boolean;
