@@ -3,7 +3,7 @@
 
 import { due, median, rotate } from "../stats.ts";
 import type { ChildContender } from "./child.ts";
-import type { EpochReply, EvalReply, InfoReply, Layout, StatsReply } from "./protocol.ts";
+import type { EpochReply, EvalReply, InfoReply, Layout, StatsReply } from "./contender.ts";
 import { GEMM_ENTRIES, type ContenderName, type EpochSummary, type GemmCell, type GemmEntry, type GemmStat, type TrainingResult } from "./report.ts";
 
 export interface Live {

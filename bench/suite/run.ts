@@ -18,7 +18,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ChildContender } from "./child.ts";
 import { gemmPhase, log, trainPhase, type Live } from "./phases.ts";
-import type { InfoReply } from "./protocol.ts";
+import type { InfoReply } from "./contender.ts";
 import { CONTENDERS, checkTargets, renderMarkdown, type ContenderName, type Results } from "./report.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));

@@ -7,9 +7,9 @@
 
 import type * as TF from "@tensorflow/tfjs";
 import { timeCalls } from "../stats.ts";
-import { fillRandom, maxRssBytes, rssBytes, operandShapes, warmUp, type Contender } from "./contender.ts";
-import { readSplit, shuffled, type Split } from "./idx.ts";
-import type { EpochReply, EvalReply, InfoReply, Layout, StatsReply } from "./protocol.ts";
+import { fillRandom, operandShapes, readSplit, rss, shuffled, warmUp, type Contender, type EpochReply, type EvalReply, type InfoReply, type Layout, type StatsReply } from "./contender.ts";
+
+type Split = ReturnType<typeof readSplit>;
 
 const PIXELS = 784;
 const BATCH = 256;
@@ -175,6 +175,6 @@ export class TfjsContender implements Contender {
   }
 
   stats(): StatsReply {
-    return { maxRssBytes: maxRssBytes(), rssBytes: rssBytes() };
+    return rss();
   }
 }

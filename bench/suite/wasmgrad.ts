@@ -9,8 +9,7 @@ import { gemm } from "../../src/ops/matmul.ts";
 import { buildMlp, evaluateAccuracy, makeOptimizer, type Batches } from "../../src/training.ts";
 import { EpochClock, timedEpoch } from "../instrument.ts";
 import { timeCalls } from "../stats.ts";
-import { fillRandom, maxRssBytes, operandShapes, rssBytes, warmUp, type Contender } from "./contender.ts";
-import type { EpochReply, EvalReply, InfoReply, Layout, StatsReply } from "./protocol.ts";
+import { fillRandom, operandShapes, rss, warmUp, type Contender, type EpochReply, type EvalReply, type InfoReply, type Layout, type StatsReply } from "./contender.ts";
 
 /** The first `max` batches of a loader (0: all), counting what it gave. */
 function take(loader: Batches, max: number) {
@@ -110,6 +109,6 @@ export class WasmgradContender implements Contender {
   }
 
   stats(): StatsReply {
-    return { maxRssBytes: maxRssBytes(), rssBytes: rssBytes(), memory: memoryStats() };
+    return { ...rss(), memory: { ...memoryStats() } };
   }
 }
