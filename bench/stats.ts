@@ -45,7 +45,7 @@ export function intFlag(name: string, fallback: number): number {
 export const threadList = (fallback: string) => [...new Set([1, ...flag("--threads", fallback).split(",").map(Number)])].sort((a, b) => a - b);
 
 /** A markdown table; columns right-aligned but the first (or as `align` says: "l" or "r" each). */
-export function table(head: string[], rows: (string | number)[][], align = head.map((_, i) => (i ? "r" : "l"))): string {
+export function table(head: string[], rows: (string | number)[][], align: string[] = head.map((_, i) => (i ? "r" : "l"))): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
   return [line(head), `|${align.map((a) => (a === "r" ? "---:" : "---")).join("|")}|`, ...rows.map(line)].join("\n");
 }
