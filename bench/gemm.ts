@@ -81,7 +81,7 @@ function wasmVsJs(): void {
     const [wasm, js] = [g(median(c.wasm)), g(median(c.js))];
     const probe = peak ? [`${(100 * median(c.wasm.map((t, i) => g(t) / c.probes[i]!.plain))).toFixed(0)}%`, `${c.probes.filter((p) => p.busy / p.plain < CORE_SHARED_BELOW).length}/${c.probes.length}`] : [];
     return [c.label, LAYOUT_NAME[c.layout]!, wasm.toFixed(1), `${g(Math.max(...c.wasm)).toFixed(1)}–${g(Math.min(...c.wasm)).toFixed(1)}`, js.toFixed(2), `${(wasm / js).toFixed(1)}x`, ...probe];
-  }), ["l", "l", "r", "r", "r", "r", "r", "r"]));
+  }), ["l", "l"]));
 }
 
 function scaling(counts: number[]): void {
@@ -117,7 +117,7 @@ function scaling(counts: number[]): void {
     const one = g(row.times.get(1)!);
     const cells = counts.map((t) => (t === 1 ? one.toFixed(1) : `${g(row.times.get(t)!).toFixed(1)} (${(g(row.times.get(t)!) / one).toFixed(2)}×)`));
     return [row.label, LAYOUT_NAME[row.layout]!, ...cells, g(row.plain).toFixed(1)];
-  }), ["l", "l", ...counts.map(() => "r"), "r"]));
+  }), ["l", "l"]));
   const short = counts.filter((t) => got.get(t) !== t);
   if (short.length) console.log(`\nNote: ${short.map((t) => `${t} threads asked, ${got.get(t)} ran`).join("; ")}.`);
 }

@@ -44,10 +44,10 @@ export function intFlag(name: string, fallback: number): number {
 /** --threads as a sorted list of counts, 1 always included (the reference). */
 export const threadList = (fallback: string) => [...new Set([1, ...flag("--threads", fallback).split(",").map(Number)])].sort((a, b) => a - b);
 
-/** A markdown table; columns right-aligned but the first (or as `align` says: "l" or "r" each). */
-export function table(head: string[], rows: (string | number)[][], align: string[] = head.map((_, i) => (i ? "r" : "l"))): string {
+/** A markdown table; columns right-aligned but the first, or as `align` says ("l" or "r" each; missing ones "r"). */
+export function table(head: string[], rows: (string | number)[][], align = ["l"]): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
-  return [line(head), `|${align.map((a) => (a === "r" ? "---:" : "---")).join("|")}|`, ...rows.map(line)].join("\n");
+  return [line(head), `|${head.map((_, i) => (align[i] === "l" ? "---" : "---:")).join("|")}|`, ...rows.map(line)].join("\n");
 }
 
 export const machineLine = () => `${cpus()[0]?.model ?? "unknown CPU"} (${cpus().length} logical CPUs), node ${process.version}`;

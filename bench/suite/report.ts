@@ -210,13 +210,13 @@ function training(t: TrainingResult): string[] {
         if (!e) return [c, "error", "", "", t.errors[c] ?? "", "", "", "", ""];
         return [c, fmt(e.epochSeconds, 2), `${fmt(e.epochSecondsLow, 2)}–${fmt(e.epochSecondsHigh, 2)}`, fmt(e.imagesPerSecond, 0), measuredAs(e, "epochs"),
           `${fmt(100 * e.dataShare, 0)}%`, fmt(e.lastLoss, 3), fmt(e.lastAccuracy, 3), we ? ratio(e.epochSeconds / we.epochSeconds) : "–"];
-      }), ["l", "r", "r", "r", "l", "r", "r", "r", "r"]),
+      }), ["l", "r", "r", "r", "l"]),
     "", "### Test-set evaluation (eval mode, no gradients, batch 256)", "",
     table(["contender", `s / ${t.testSize} images`, "images/s", "measured as", "test acc", "÷ wasmgrad-wasm"],
       CONTENDERS.filter((c) => t.eval[c]).map((c) => {
         const e = t.eval[c]!;
         return [c, fmt(e.seconds, 3), fmt(e.imagesPerSecond, 0), measuredAs(e, "passes"), fmt(e.accuracy, 3), ev ? ratio(e.seconds / ev.seconds) : "–"];
-      }), ["l", "r", "r", "l", "r", "r"]),
+      }), ["l", "r", "r", "l"]),
     "", "### Memory", "",
     table(["contender", "peak RSS", "peak after loading the data", "RSS at the end", "reference"],
       CONTENDERS.filter((c) => t.peakRssBytes[c] !== undefined).map((c) => [c, mib(t.peakRssBytes[c]), mib(t.peakRssAfterLoadBytes[c]), mib(t.rssAtEndBytes[c]), refs[c] ?? ""]),
