@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import type * as TF from "@tensorflow/tfjs";
 import { manualSeed, memoryStats, nn, rand, setBackend, tensor, type Tensor } from "../src/index.ts";
 import { buildLenet, makeOptimizer, trainEpoch } from "../src/training.ts";
-import { hasFlag, median } from "./stats.ts";
+import { hasFlag, median, table } from "./stats.ts";
 
 const ROUNDS = hasFlag("--quick") ? 4 : 10;
 const PER_ROUND = 3;
@@ -82,8 +82,7 @@ async function tfjs(backend: "wasm" | "cpu"): Promise<Contender> {
     name: `TensorFlow.js ${tf.version.tfjs} (${backend})`,
     async batches(n) {
       const times: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const t0 = performance.now();
+      for (let t0 = performance.now(); times.length < n; t0 = performance.now()) {
         const loss = opt.minimize(forward, true)!;
         await loss.data();
         loss.dispose();
@@ -101,7 +100,6 @@ export async function lenetRace(): Promise<void> {
   else console.log("PyTorch: /usr/bin/python3 with torch not available, left out");
   const unable: string[] = [];
   for (const backend of ["wasm", "cpu"] as const) {
-    if (backend === "cpu" && hasFlag("--no-tfjs-cpu")) continue;
     const c = await tfjs(backend);
     try {
       await c.batches(1);
@@ -122,12 +120,10 @@ export async function lenetRace(): Promise<void> {
   }
   const base = torch ? median(samples.get(torch.name)!) : NaN;
   console.log(`d2l LeNet, batch 256, one thread each, ${ROUNDS} rounds of ${PER_ROUND} batches, medians\n`);
-  console.log("| contender | ms / batch | epoch (235 batches) | × PyTorch |");
-  console.log("|---|---|---|---|");
-  for (const c of contenders) {
+  console.log(table(["contender", "ms / batch", "epoch (235 batches)", "× PyTorch"], contenders.map((c) => {
     const m = median(samples.get(c.name)!);
-    console.log(`| ${c.name} | ${m.toFixed(1)} | ${((m * 235) / 1000).toFixed(1)} s | ${(m / base).toFixed(2)} |`);
-  }
+    return [c.name, m.toFixed(1), `${((m * 235) / 1000).toFixed(1)} s`, (m / base).toFixed(2)];
+  }), ["l", "l", "l", "l"]));
   for (const u of unable) console.log(`\n${u}`);
   console.log(`\nwasmgrad highWater: ${(firstHighWater / 2 ** 20).toFixed(1)} MiB after round 1, ${(memoryStats().highWater / 2 ** 20).toFixed(1)} MiB after round ${ROUNDS}`);
   process.exit(0);
