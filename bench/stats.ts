@@ -2,6 +2,7 @@
 // the markdown table, the machine line. (No import of the library: the suite's
 // tfjs processes load this too.)
 
+import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
 
 /** The median (the mean of the middle two for an even count); NaN for no samples. */
@@ -50,4 +51,15 @@ export function table(head: string[], rows: (string | number)[][], align = ["l"]
   return [line(head), `|${head.map((_, i) => (align[i] === "l" ? "---" : "---:")).join("|")}|`, ...rows.map(line)].join("\n");
 }
 
-export const machineLine = () => `${cpus()[0]?.model ?? "unknown CPU"} (${cpus().length} logical CPUs), node ${process.version}`;
+/** HEAD, and whether the tree differs from it (the suite's own outputs aside). */
+export function gitDescribe(): string {
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: import.meta.dirname, env: { ...process.env, GIT_OPTIONAL_LOCKS: "0" }, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+  try {
+    const dirty = git("status", "--porcelain", "--untracked-files=no", "--", ":/", ":(top,exclude)bench/RESULTS.md", ":(top,exclude)bench/results.json");
+    return `${git("rev-parse", "--short", "HEAD")}${dirty ? " + uncommitted changes" : ""}`;
+  } catch {
+    return "unknown";
+  }
+}
+
+export const machineLine = () => `${cpus()[0]?.model ?? "unknown CPU"} (${cpus().length} logical CPUs), node ${process.version}, wasmgrad @ ${gitDescribe()}`;

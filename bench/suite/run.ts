@@ -8,11 +8,10 @@
 // A full run takes several minutes and writes bench/RESULTS.md and bench/results.json;
 // --quick (under a minute) takes fewer shapes and samples and scales partial epochs.
 
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem, type } from "node:os";
 import { dirname, join, relative } from "node:path";
-import { flag, hasFlag, intFlag } from "../stats.ts";
+import { flag, gitDescribe, hasFlag, intFlag } from "../stats.ts";
 import { ChildContender } from "./child.ts";
 import type { InfoReply } from "./contender.ts";
 import { gemmPhase, log, trainPhase, type Live } from "./phases.ts";
@@ -32,17 +31,6 @@ function cpuInfo(): { cpu: string; detail: string; avx512: boolean } {
   const isa = ["avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile"].filter((f) => flags.has(f));
   const detail = [text && `family ${field("cpu family")} model ${field("model")} stepping ${field("stepping")}`, flags.has("hypervisor") ? "virtualised" : "", isa.join(" ")];
   return { cpu: field("model name") || (cpus()[0]?.model ?? "unknown CPU"), detail: detail.filter(Boolean).join(", "), avx512: flags.has("avx512f") };
-}
-
-/** HEAD, and whether the tree differs from it (the suite's own outputs aside). */
-function gitDescribe(): string {
-  const git = (...args: string[]) => execFileSync("git", args, { cwd: ROOT, env: { ...process.env, GIT_OPTIONAL_LOCKS: "0" }, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
-  try {
-    const dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)bench/RESULTS.md", ":(exclude)bench/results.json");
-    return `${git("rev-parse", "--short", "HEAD")}${dirty ? " + uncommitted changes" : ""}`;
-  } catch {
-    return "unknown";
-  }
 }
 
 function findData(): Results["data"] {
