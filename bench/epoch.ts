@@ -8,7 +8,7 @@
 //       Amdahl's prediction from it;
 //   npx tsx bench/epoch.ts --lenet [--quick]
 //       one d2l LeNet batch against PyTorch and TensorFlow.js (bench/lenet.ts);
-//   npx tsx bench/epoch.ts --base <git rev> [--rounds 15] [--steps 20]
+//   npx tsx bench/epoch.ts --base <git rev>
 //       ms per training step of this tree against a baseline commit's src/.
 //
 // Epochs are taken round robin over the models (the starting one rotating),
@@ -171,9 +171,7 @@ async function baseline(rev: string): Promise<{ lib: Lib; training: Training }> 
   execSync(`git archive ${rev} src | tar -x -C ${dir}`, { cwd: root });
   // The same module type and compiler options as this tree, or tsx would compile the two copies differently.
   for (const f of ["package.json", "tsconfig.json"]) cpSync(join(root, f), join(dir, f));
-  for (const f of readdirSync(join(root, "src/backend"))) {
-    if (f.includes(".generated.")) cpSync(join(root, "src/backend", f), join(dir, "src/backend", f));
-  }
+  for (const f of readdirSync(join(root, "src/backend")).filter((f) => f.includes(".generated."))) cpSync(join(root, "src/backend", f), join(dir, "src/backend", f));
   return { lib: await import(join(dir, "src/index.ts")), training: await import(join(dir, "src/training.ts")) };
 }
 
@@ -190,27 +188,18 @@ function stepper({ lib, training }: { lib: Lib; training: Training }, hidden: [n
 }
 
 async function versusBase(rev: string): Promise<void> {
-  const rounds = intFlag("--rounds", 15);
-  const steps = intFlag("--steps", 20);
+  const [rounds, steps] = [15, 20];
   const libs = { base: await baseline(rev), new: { lib: await import("../src/index.ts"), training: await import("../src/training.ts") } };
-  console.log(`# ms per training step: this tree vs ${rev}, ${rounds} interleaved rounds of ${steps} steps\n`);
+  console.log(`# ms per training step: this tree vs ${rev}, ${rounds} interleaved rounds of ${steps} steps\n# ${machineLine()}\n`);
+  const loops = [["d2l dropout MLP 784-256-256-10, batch 256", 256, 256], ["small MLP 784-32-32-10, batch 64 (per-op overhead dominates)", 32, 64]] as const;
   const rows = [];
-  const loops = [
-    { name: "d2l dropout MLP 784-256-256-10, batch 256", hidden: [256, 256] as [number, number], batch: 256 },
-    { name: "small MLP 784-32-32-10, batch 64 (per-op overhead dominates)", hidden: [32, 32] as [number, number], batch: 64 },
-  ];
-  for (const loop of loops) {
-    const run = { base: stepper(libs.base, loop.hidden, loop.batch, steps), new: stepper(libs.new, loop.hidden, loop.batch, steps) };
+  for (const [name, hidden, batch] of loops) {
+    const run = { base: stepper(libs.base, [hidden, hidden], batch, steps), new: stepper(libs.new, [hidden, hidden], batch, steps) };
     await run.base();
     await run.new();
-    const times = { base: [] as number[], new: [] as number[] };
-    const ratios: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      const t: Record<string, number> = {};
-      for (const which of rotate(["base", "new"] as const, r)) times[which].push((t[which] = await run[which]()));
-      ratios.push(t.new! / t.base!);
-    }
-    rows.push([loop.name, median(times.base).toFixed(3), median(times.new).toFixed(3), median(ratios).toFixed(3)]);
+    const t = { base: [] as number[], new: [] as number[] };
+    for (let r = 0; r < rounds; r++) for (const which of rotate(["base", "new"] as const, r)) t[which].push(await run[which]());
+    rows.push([name, median(t.base).toFixed(3), median(t.new).toFixed(3), median(t.new.map((x, i) => x / t.base[i]!)).toFixed(3)]);
   }
   console.log(table(["loop", "base ms/step", "new ms/step", "new / base"], rows));
 }

@@ -16,9 +16,9 @@ import { createJsBackend } from "../src/backend/js.ts";
 import { GemmLayout } from "../src/backend/kernels.ts";
 import { getNumThreads, setNumThreads, workerTilesPosted } from "../src/backend/threads.ts";
 import { createWasmBackend, enableRelaxedSimdIfSupported, selectSimdBuild } from "../src/backend/wasm.ts";
-import { getBackend, manualSeed, nn, noGrad, randn, setBackend, type Tensor } from "../src/index.ts";
+import { getBackend, manualSeed, nn, noGrad, randn, setBackend } from "../src/index.ts";
 import { probeForBackend } from "./peak.ts";
-import { due, flag, hasFlag, machineLine, median, table, threadList, timeCalls } from "./stats.ts";
+import { due, flag, hasFlag, machineLine, median, rotate, table, threadList, timeCalls } from "./stats.ts";
 
 const quick = hasFlag("--quick");
 const ALL = [GemmLayout.NN, GemmLayout.NT, GemmLayout.TN];
@@ -145,25 +145,17 @@ function relaxedVsBaseline(): void {
 function views(): void {
   const rounds = quick ? 9 : 41;
   setBackend("wasm");
-  const time = (fn: () => Tensor, reps: number) => timeCalls(() => fn().dispose(), reps) * 1000;
   for (const [m, k, n] of [[256, 784, 256], [512, 512, 512], [1024, 1024, 1024]] as const) {
     const [A, B, Bnk] = [randn([m, k]), randn([k, n]), randn([n, k])];
     const reps = Math.max(1, Math.round(2e8 / (m * n * k)));
-    const [nn, nt, ratios] = [[], [], []] as number[][];
+    const run = { nn: () => A.matmul(B).dispose(), nt: () => A.matmul(Bnk.t()).dispose() };
+    const t = { nn: [] as number[], nt: [] as number[] };
     noGrad(() => {
-      time(() => A.matmul(B), reps);
-      time(() => A.matmul(Bnk.t()), reps);
-      for (let r = 0; r < rounds; r++) {
-        // The order alternates, so neither always runs on a warmer machine.
-        const a = r % 2 === 0 ? time(() => A.matmul(B), reps) : 0;
-        const b = time(() => A.matmul(Bnk.t()), reps);
-        const c = r % 2 === 0 ? a : time(() => A.matmul(B), reps);
-        nn!.push(c);
-        nt!.push(b);
-        ratios!.push(b / c);
-      }
+      for (const fn of Object.values(run)) timeCalls(fn, reps);
+      // The order alternates, so neither always runs on a warmer machine.
+      for (let r = 0; r < rounds; r++) for (const which of rotate(["nn", "nt"] as const, r)) t[which].push(timeCalls(run[which], reps) * 1000);
     });
-    console.log(`${m}x${k}x${n}: NN ${median(nn!).toFixed(3)} ms, NT (B.t() view) ${median(nt!).toFixed(3)} ms, median NT/NN ${median(ratios!).toFixed(3)} over ${rounds} rounds of ${reps}`);
+    console.log(`${m}x${k}x${n}: NN ${median(t.nn).toFixed(3)} ms, NT (B.t() view) ${median(t.nt).toFixed(3)} ms, median NT/NN ${median(t.nt.map((x, i) => x / t.nn[i]!)).toFixed(3)} over ${rounds} rounds of ${reps}`);
   }
 }
 
