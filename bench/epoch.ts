@@ -1,18 +1,10 @@
-// The training epoch (src/training.ts's trainEpoch), timed. Modes:
-//
+// The training epoch (src/training.ts's trainEpoch), timed; models take turns, reseeded alike. Modes:
 //   npx tsx bench/epoch.ts [--threads 1,2,4,8] [--epochs 3] [--images 60000]
-//       the d2l dropout MLP's epoch over thread counts on synthetic data; the
-//       parameters must end bitwise those of the 1-thread model;
+//       the d2l MLP over thread counts (synthetic data); parameters must end bitwise those of 1 thread
 //   npx tsx bench/epoch.ts --profile [--threads 2] [--repeats 3] [--images 60000] [--batches N]
-//       the serial share of the epoch, by kernel and by training step, and
-//       Amdahl's prediction from it;
-//   npx tsx bench/epoch.ts --lenet [--quick]
-//       one d2l LeNet batch against PyTorch and TensorFlow.js (bench/lenet.ts);
-//   npx tsx bench/epoch.ts --base <git rev>
-//       ms per training step of this tree against a baseline commit's src/.
-//
-// Epochs are taken round robin over the models (the starting one rotating),
-// each reseeded with its number, so every model sees the same shuffles and masks.
+//       the serial share by kernel and by training step, and Amdahl's prediction
+//   npx tsx bench/epoch.ts --lenet [--quick]    a d2l LeNet batch vs PyTorch and TensorFlow.js (lenet.ts)
+//   npx tsx bench/epoch.ts --base <git rev>     ms per training step, this tree vs a commit's src/
 
 import { execSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync } from "node:fs";

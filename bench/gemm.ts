@@ -1,15 +1,11 @@
 // f32_gemm throughput, interleaved in one process, medians quoted. Modes:
-//
-//   npx tsx bench/gemm.ts [--quick] [--peak-probe]    Wasm SIMD backend vs plain-JS backend, 1 thread
+//   npx tsx bench/gemm.ts [--quick] [--peak-probe]    Wasm SIMD vs plain-JS backend, 1 thread
 //   npx tsx bench/gemm.ts --threads 1,2,4,8 [--quick] the Wasm backend over thread counts (+ a plain memory)
 //   npx tsx bench/gemm.ts --relaxed [--quick]         baseline-SIMD build vs relaxed-SIMD build
 //   npx tsx bench/gemm.ts --views [--quick]           A.matmul(B.t()) vs A.matmul(B) through the public API
 //   npx tsx bench/gemm.ts --conv [--quick]            conv2d forward and backward vs the GEMM of their shape
-//
-// Shapes are M×K×N: C[M, N] = op(A)[M, K] · op(B)[K, N]; samples are taken round
-// robin over every case, so a slow spell of the machine hits all cases alike.
-// --peak-probe (the diagnostic for a noisy machine; docs/benchmark-design.md):
-// after each Wasm sample, peak.ts's probe and its busy twin.
+// Samples go round robin over every case, so a slow spell hits all alike. --peak-probe: after each
+// Wasm sample, peak.ts's probe and its busy twin (a noisy machine's diagnostic).
 
 import type { Backend } from "../src/backend/backend.ts";
 import { createJsBackend } from "../src/backend/js.ts";

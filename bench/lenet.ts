@@ -1,9 +1,5 @@
-// `bench/epoch.ts --lenet` (npm run bench:lenet): one d2l LeNet batch (256
-// images: forward, loss, backward, SGD step, the loss and accuracy read) on one
-// thread, wasmgrad (the shared trainEpoch) against PyTorch 1.13
-// (bench/lenet_torch.py, a child process) and TensorFlow.js 4.22's wasm and cpu
-// backends (the same model in NHWC; minimize() as its examples do). Rounds of a
-// few batches, the contenders taking turns; medians and ratios to PyTorch.
+// `npm run bench:lenet`: a d2l LeNet batch on one thread, wasmgrad (the shared trainEpoch) vs PyTorch
+// (lenet_torch.py) and TensorFlow.js wasm / cpu (NHWC, minimize()), taking turns; medians, ratios to PyTorch.
 
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";

@@ -19,8 +19,7 @@ export interface GemmCell { m: number; k: number; n: number; layout: "NN" | "NT"
 interface Measured { mode: "full" | "partial"; batchesPerRepeat: number; repeats: number; imagesPerSecond: number }
 export interface EpochSummary extends Measured {
   /** Median seconds per 60 000-image epoch, and the range over rounds; dataShare: median share of time in the loader. */
-  epochSeconds: number; epochSecondsLow: number; epochSecondsHigh: number; dataShare: number;
-  lastLoss: number; lastAccuracy: number;
+  epochSeconds: number; epochSecondsLow: number; epochSecondsHigh: number; dataShare: number; lastLoss: number; lastAccuracy: number;
   raw: { seconds: number; batches: number; images: number; dataSeconds: number; highWater?: number }[];
 }
 /** seconds: median for the 10 000-image test set. */
@@ -32,28 +31,20 @@ export interface TrainingResult {
   /** Peak RSS of the run, once the data was loaded (before training), and RSS at the end. */
   peakRssBytes: PerContender<number>; peakRssAfterLoadBytes: PerContender<number>; rssAtEndBytes: PerContender<number>;
   /** wasmgrad-wasm's memoryStats().highWater after the warm-up and after each timed epoch. */
-  highWater: { afterWarmup: number; afterEpoch: number[] } | null;
-  memoryStats?: Record<string, number>;
-  errors: PerContender<string>;
+  highWater: { afterWarmup: number; afterEpoch: number[] } | null; memoryStats?: Record<string, number>; errors: PerContender<string>;
 }
 
 /** ok: true ✓, false ✗, null not measured in this run. */
 export interface Target { what: string; target: string; measured: string; ok: boolean | null; miss?: string; note?: string }
 
+/** phaseSeconds: wall time of each phase; loadAverage: the 1-minute load average when the run started and ended. */
 export interface Results {
-  date: string; mode: "full" | "quick"; command: string; threads: number;
+  date: string; mode: "full" | "quick"; command: string; threads: number; seconds: number; notes: string[];
   machine: { cpu: string; cpuDetail: string; logicalCpus: number; memoryGiB: number; os: string };
-  versions: Record<string, string>;
-  contenders: PerContender<{ threads: number; versions: Record<string, string> }>;
+  versions: Record<string, string>; contenders: PerContender<{ threads: number; versions: Record<string, string> }>;
   data: { dir: string; full: boolean; note?: string };
-  notes: string[];
-  gemm: GemmCell[] | null;
-  training: TrainingResult | null;
-  targets: Target[];
-  seconds: number;
-  phaseSeconds: { gemm?: number; training?: number };
-  /** 1-minute load average when the run started and ended. */
-  loadAverage: { start: number; end: number };
+  gemm: GemmCell[] | null; training: TrainingResult | null; targets: Target[];
+  phaseSeconds: { gemm?: number; training?: number }; loadAverage: { start: number; end: number };
 }
 
 // ---- targets -----------------------------------------------------------------

@@ -1,12 +1,6 @@
-// wasmgrad's benchmark suite (issue 4): GEMM, one training epoch of the d2l
-// dropout MLP, the test-set evaluation and memory, for wasmgrad (Wasm and JS
-// backends), TensorFlow.js 4.22 (wasm and cpu) and PyTorch (when
-// /usr/bin/python3 can import torch), each in a process of its own, interleaved.
-//
+// wasmgrad's benchmark suite (issue 4): GEMM, the d2l MLP's epoch, evaluation and memory, against
+// TensorFlow.js and PyTorch, each contender a process of its own, interleaved (docs/benchmark-design.md).
 //   npm run bench -- [--quick] [--threads N] [--only wasmgrad-wasm,torch] [--no-torch] [--no-gemm] [--no-train] [--no-write]
-//
-// A full run takes several minutes and writes bench/RESULTS.md and bench/results.json;
-// --quick (under a minute) takes fewer shapes and samples and scales partial epochs.
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem, type } from "node:os";

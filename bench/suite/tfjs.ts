@@ -1,8 +1,5 @@
-// The TensorFlow.js contender (4.22, the "wasm" or "cpu" backend), written as
-// its documentation and examples do: variables, tf.train.sgd's minimize() under
-// tf.tidy, tf.dropout, tf.losses.softmaxCrossEntropy on one-hot labels, and
-// batches made with tf.tensor2d from a Float32Array, as tfjs-examples/mnist does.
-// In Node the wasm backend runs single-threaded (no threaded build), SIMD on.
+// The TensorFlow.js contender (4.22, "wasm" or "cpu"), written as its examples do
+// (variables, sgd.minimize() under tf.tidy, batches via tf.tensor2d): docs/benchmark-design.md.
 
 import type * as TF from "@tensorflow/tfjs";
 import { timeCalls } from "../stats.ts";

@@ -1,7 +1,5 @@
-// The wasmgrad contender, Wasm or JS backend: the shared training loop
-// (src/training.ts), and the GEMM two ways: "kernel" is f32_gemm on the
-// backend (the calls Linear makes; the issue's GFLOP/s targets), "op" the op
-// that allocates its output tensor (what matmul runs), like tf.matMul and `@`.
+// The wasmgrad contender, Wasm or JS backend: the shared training loop, and the GEMM as the
+// f32_gemm kernel ("kernel": the issue's targets) or as the op that allocates its output ("op", as matmul).
 
 import { GemmLayout } from "../../src/backend/kernels.ts";
 import { data, empty, getBackend, getNumThreads, manualSeed, memoryStats, nn, randn, ready, setBackend, setNumThreads, type Tensor } from "../../src/index.ts";

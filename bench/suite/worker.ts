@@ -1,7 +1,5 @@
-// A JS contender process of the suite: `worker <contender> <threads>`
-// (wasmgrad-wasm, wasmgrad-js, tfjs-wasm, tfjs-cpu), answering contender.ts's
-// requests. run.ts runs it as an esbuild bundle under plain node, so that its
-// peak RSS is the library's, not tsx's loader's.
+// A JS contender process: `worker <contender> <threads>`, answering contender.ts's requests; run.ts
+// runs it as an esbuild bundle under plain node, so that its peak RSS is the library's, not tsx's.
 
 import { createInterface } from "node:readline";
 import type { Contender } from "./contender.ts";
