@@ -26,7 +26,7 @@ const MIN_SAMPLE_S = quick ? 0.01 : 0.03;
 const label = (m: number, k: number, n: number) => `${m}×${k}×${n}`;
 const gflops = (flops: number, seconds: number) => flops / seconds / 1e9;
 const wasmBuild = () => (selectSimdBuild() === "relaxed" ? "wasm-simd128-relaxed" : "wasm-simd128");
-const heading = (title: string) => console.log(`# ${title}\n\nCPU: ${machineLine()}, ${quick ? "--quick" : "full"} run`);
+const heading = (title: string) => console.log(`# ${title}\n\nCPU: ${machineLine()}, ${quick ? "--quick" : "full"} run\n`);
 
 /** Allocates and fills A, B and C on a backend; returns a call of the product. */
 function setUp(be: Backend, layout: GemmLayout, m: number, k: number, n: number): () => void {
@@ -130,7 +130,7 @@ function relaxedVsBaseline(): void {
     return { label: `${label(m, k, n)} ${LAYOUT_NAME[layout]}`, flops: 2 * m * n * k, run, reps: warm(run.baseline, 300), times: { baseline: [] as number[], relaxed: [] as number[] } };
   }));
   for (let s = 0; s < samples; s++) for (const c of cases) for (const b of s % 2 ? builds : [...builds].reverse()) c.times[b].push(timeCalls(c.run[b], c.reps));
-  console.log(`# f32_gemm, 1 thread, ${samples} alternating samples per build, median GFLOP/s (${process.version})\n${backends.baseline.description} vs ${backends.relaxed.description}`);
+  heading(`f32_gemm, 1 thread, ${backends.baseline.description} vs ${backends.relaxed.description}: ${samples} alternating samples per build, median GFLOP/s`);
   console.log(table(["case", "baseline", "relaxed", "speedup"], cases.map((c) => {
     const [base, relaxed] = builds.map((b) => gflops(c.flops, median(c.times[b]))) as [number, number];
     return [c.label, base.toFixed(1), relaxed.toFixed(1), `${(relaxed / base).toFixed(2)}×`];
@@ -141,6 +141,7 @@ function relaxedVsBaseline(): void {
 function views(): void {
   const rounds = quick ? 9 : 41;
   setBackend("wasm");
+  heading(`A.matmul(B.t()) vs A.matmul(B), ${getBackend().description}, 1 thread`);
   for (const [m, k, n] of [[256, 784, 256], [512, 512, 512], [1024, 1024, 1024]] as const) {
     const [A, B, Bnk] = [randn([m, k]), randn([k, n]), randn([n, k])];
     const reps = Math.max(1, Math.round(2e8 / (m * n * k)));
@@ -196,7 +197,7 @@ function conv(): void {
     for (const t of [x, w, b, xg]) t.dispose();
     return [name, `${gemmMs.toFixed(2)} ms, ${g(flops, gemmMs).toFixed(1)}`, cell(flops, fwdMs), cell(2 * flops, bwdMs)];
   });
-  console.log(`conv2d vs GEMM, ${be.description}, 1 thread, medians (GFLOP/s; % of the GEMM's)\n`);
+  heading(`conv2d vs GEMM, ${be.description}, 1 thread, medians (GFLOP/s; % of the GEMM's)`);
   console.log(table(["layer", "GEMM of the forward's shape", "conv2d forward", "conv2d backward"], rows, ["l", "l", "l", "l"]));
 }
 
