@@ -14,7 +14,7 @@ import { getNumThreads, setNumThreads, workerTilesPosted } from "../src/backend/
 import { createWasmBackend, enableRelaxedSimdIfSupported, selectSimdBuild } from "../src/backend/wasm.ts";
 import { getBackend, manualSeed, nn, noGrad, randn, setBackend } from "../src/index.ts";
 import { probeForBackend } from "./peak.ts";
-import { due, flag, hasFlag, machineLine, median, rotate, table, threadList, timeCalls } from "./stats.ts";
+import { due, fillRandom, flag, hasFlag, machineLine, median, rotate, table, threadList, timeCalls, warmUp } from "./stats.ts";
 
 const quick = hasFlag("--quick");
 const ALL = [GemmLayout.NN, GemmLayout.NT, GemmLayout.TN];
@@ -31,19 +31,14 @@ const heading = (title: string) => console.log(`# ${title}\n\nCPU: ${machineLine
 /** Allocates and fills A, B and C on a backend; returns a call of the product. */
 function setUp(be: Backend, layout: GemmLayout, m: number, k: number, n: number): () => void {
   const [a, b, c] = [m * k, k * n, m * n].map((len) => be.allocator.alloc(len * 4)) as [number, number, number];
-  let seed = 12345;
-  const f = be.heap.f32;
-  for (const [p, len] of [[a, m * k], [b, k * n]]) for (let i = 0; i < len!; i++) f[(p! >>> 2) + i] = ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296) * 2 - 1;
+  fillRandom(be.heap.f32.subarray(a >>> 2, (a >>> 2) + m * k), 1);
+  fillRandom(be.heap.f32.subarray(b >>> 2, (b >>> 2) + k * n), 2);
   const [lda, ldb] = [layout === GemmLayout.TN ? m : k, layout === GemmLayout.NT ? k : n];
   return () => be.kernels.f32_gemm(layout, m, n, k, 1, a, lda, b, ldb, 0, c, n, be.gemmWorkspace);
 }
 
-/** Runs `run` for warmMs (V8 tiers it up); returns the reps that make a sample last MIN_SAMPLE_S. */
-function warm(run: () => void, warmMs: number): number {
-  const until = performance.now() + warmMs;
-  for (let i = 0; i < 3 || performance.now() < until; i++) run();
-  return Math.max(1, Math.ceil(MIN_SAMPLE_S / timeCalls(run, 2)));
-}
+/** Warms `run` up for warmMs (V8 tiers it up); the reps that make a sample last MIN_SAMPLE_S. */
+const warm = (run: () => void, warmMs: number) => Math.max(1, Math.ceil(MIN_SAMPLE_S / warmUp(run, warmMs)));
 
 /** A sample whose busy probe ran below this share of the plain one was taken on a shared core. */
 const CORE_SHARED_BELOW = 0.85;

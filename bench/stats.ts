@@ -1,4 +1,4 @@
-// Helpers every benchmark shares: the one median, the round rotation, flags,
+// Helpers every benchmark shares: the one median, the round rotation, warm-up, operand fill, flags,
 // the markdown table, the machine line. (No import of the library: the suite's
 // tfjs processes load this too.)
 
@@ -23,6 +23,26 @@ export function timeCalls(run: () => void, reps: number): number {
   const t0 = performance.now();
   for (let r = 0; r < reps; r++) run();
   return (performance.now() - t0) / 1000 / reps;
+}
+
+/** Deterministic operand values in [-1, 1). */
+export function fillRandom(out: Float32Array, seed: number): void {
+  let s = seed >>> 0;
+  for (let i = 0; i < out.length; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    out[i] = (s / 4294967296) * 2 - 1;
+  }
+}
+
+/** Runs `run` for warmupMs (at least once, so V8 tiers it up); the seconds of one call after (or of the first, if it alone took warmupMs). */
+export function warmUp(run: () => void, warmupMs: number): number {
+  const t0 = performance.now();
+  run();
+  const first = (performance.now() - t0) / 1000;
+  if (first * 1000 >= warmupMs) return first;
+  while (performance.now() - t0 < warmupMs) run();
+  const once = timeCalls(run, 1);
+  return once < 0.05 ? timeCalls(run, 2) : once;
 }
 
 /** `--name value` or `--name=value` from the command line, else the fallback. */

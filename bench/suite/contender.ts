@@ -6,7 +6,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { timeCalls } from "../stats.ts";
 
 export type Layout = "NN" | "NT" | "TN";
 export interface InfoReply { contender: string; versions: Record<string, string>; notes: string[]; threads: number }
@@ -33,29 +32,9 @@ export interface Contender {
 /** Peak and current resident set size (Node reports the peak in KiB). */
 export const rss = () => ({ maxRssBytes: process.resourceUsage().maxRSS * 1024, rssBytes: process.memoryUsage.rss() });
 
-/** Deterministic operand values in [-1, 1). */
-export function fillRandom(out: Float32Array, seed: number): void {
-  let s = seed >>> 0;
-  for (let i = 0; i < out.length; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-}
-
 /** The operand shapes of C[m, n] = op(A)·op(B): NN A[m,k] B[k,n]; NT B[n,k]; TN A[k,m]. */
 export const operandShapes = (m: number, k: number, n: number, layout: Layout) =>
   ({ a: (layout === "TN" ? [k, m] : [m, k]) as [number, number], b: (layout === "NT" ? [n, k] : [k, n]) as [number, number] });
-
-/** Runs `run` for warmupMs (at least once, so V8 tiers it up); the seconds of one call after (or of the first, if it alone took warmupMs). */
-export function warmUp(run: () => void, warmupMs: number): number {
-  const t0 = performance.now();
-  run();
-  const first = (performance.now() - t0) / 1000;
-  if (first * 1000 >= warmupMs) return first;
-  while (performance.now() - t0 < warmupMs) run();
-  const once = timeCalls(run, 1);
-  return once < 0.05 ? timeCalls(run, 2) : once;
-}
 
 /** A Fashion-MNIST split from IDX files (plain or .gz), for the contenders that are not wasmgrad. */
 export function readSplit(dir: string, train: boolean): { images: Uint8Array; labels: Int32Array; n: number } {

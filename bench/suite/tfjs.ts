@@ -2,8 +2,8 @@
 // (variables, sgd.minimize() under tf.tidy, batches via tf.tensor2d): docs/benchmark-design.md.
 
 import type * as TF from "@tensorflow/tfjs";
-import { timeCalls } from "../stats.ts";
-import { fillRandom, operandShapes, readSplit, rss, shuffled, warmUp, type Contender, type EpochReply, type EvalReply, type Layout } from "./contender.ts";
+import { fillRandom, timeCalls, warmUp } from "../stats.ts";
+import { operandShapes, readSplit, rss, shuffled, type Contender, type EpochReply, type EvalReply, type Layout } from "./contender.ts";
 
 type Split = ReturnType<typeof readSplit>;
 const BATCH = 256;

@@ -6,8 +6,8 @@ import { data, empty, getBackend, getNumThreads, manualSeed, memoryStats, nn, ra
 import { gemm } from "../../src/ops/matmul.ts";
 import { buildMlp, evaluateAccuracy, makeOptimizer, type Batches } from "../../src/training.ts";
 import { EpochClock, timedEpoch } from "../instrument.ts";
-import { timeCalls } from "../stats.ts";
-import { fillRandom, operandShapes, rss, warmUp, type Contender, type EpochReply, type EvalReply, type Layout } from "./contender.ts";
+import { fillRandom, timeCalls, warmUp } from "../stats.ts";
+import { operandShapes, rss, type Contender, type EpochReply, type EvalReply, type Layout } from "./contender.ts";
 
 export class WasmgradContender implements Contender {
   private gemmState: { a: Tensor; b: Tensor; c: Tensor; layout: GemmLayout; m: number; k: number; n: number } | null = null;
