@@ -102,7 +102,7 @@ async function serialShare(): Promise<void> {
     gc.disconnect();
     return { ms: seconds * 1000, clock, running: getNumThreads(), gcMs };
   };
-  console.log(`# d2l MLP epoch profile: ${images} synthetic images, batch 256, ${maxBatches} batches, ${repeats} interleaved pairs; parallel = split on ${threads} threads`);
+  console.log(`# d2l MLP epoch profile: ${images} synthetic images, batch 256, ${maxBatches} batches, ${repeats} interleaved pairs; parallel = split on ${threads} threads\n# ${machineLine()}`);
   const models = [model(threads), model(1)] as const;
   for (const m of models) await epoch(m, 1, false); // warm-up: JIT, allocator caches, workers
   // Both models are in the same state (same seeds all along), so both epochs make the same kernel calls, matched by order.
