@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import type * as TF from "@tensorflow/tfjs";
 import { manualSeed, memoryStats, nn, rand, setBackend, tensor, type Tensor } from "../src/index.ts";
 import { buildLenet, makeOptimizer, trainEpoch } from "../src/training.ts";
-import { hasFlag, median, table } from "./stats.ts";
+import { hasFlag, machineLine, median, rotate, table } from "./stats.ts";
 
 const ROUNDS = hasFlag("--quick") ? 4 : 10;
 const PER_ROUND = 3;
@@ -110,12 +110,12 @@ export async function lenetRace(): Promise<void> {
   let firstHighWater = 0;
   for (let r = 0; r < ROUNDS; r++) {
     // tfjs-cpu takes seconds a batch: one a round.
-    for (const c of contenders) samples.get(c.name)!.push(...(await c.batches(c.name.includes("(cpu)") ? 1 : PER_ROUND)));
+    for (const c of rotate(contenders, r)) samples.get(c.name)!.push(...(await c.batches(c.name.includes("(cpu)") ? 1 : PER_ROUND)));
     process.stderr.write(`round ${r + 1}/${ROUNDS}\r`);
     if (r === 0) firstHighWater = memoryStats().highWater;
   }
   const base = torch ? median(samples.get(torch.name)!) : NaN;
-  console.log(`d2l LeNet, batch 256, one thread each, ${ROUNDS} rounds of ${PER_ROUND} batches, medians\n`);
+  console.log(`# d2l LeNet, batch 256, one thread each, ${ROUNDS} rounds of ${PER_ROUND} batches, medians\n# ${machineLine()}\n`);
   console.log(table(["contender", "ms / batch", "epoch (235 batches)", "× PyTorch"], contenders.map((c) => {
     const m = median(samples.get(c.name)!);
     return [c.name, m.toFixed(1), `${((m * 235) / 1000).toFixed(1)} s`, (m / base).toFixed(2)];
