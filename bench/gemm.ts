@@ -183,7 +183,7 @@ function conv(): void {
     };
     const ms = { gemm: [] as number[], forward: [] as number[], both: [] as number[] };
     for (const fn of Object.values(cases)) fn();
-    for (let r = 0; r < (quick ? 5 : 15); r++) for (const key of ["gemm", "forward", "both"] as const) ms[key].push(timeCalls(cases[key], 1) * 1000);
+    for (let r = 0; r < (quick ? 5 : 15); r++) for (const key of rotate(["gemm", "forward", "both"] as const, r)) ms[key].push(timeCalls(cases[key], 1) * 1000);
     const [gemmMs, fwdMs] = [median(ms.gemm), median(ms.forward)];
     const bwdMs = median(ms.both) - fwdMs;
     const g = (f: number, t: number) => f / t / 1e6;
