@@ -15,7 +15,7 @@ import { FashionMnistDataset } from "../src/data/fashion-mnist.ts";
 import { DataLoader } from "../src/data/loader.ts";
 import { getBackend, getNumThreads, manualSeed, nn, setNumThreads } from "../src/index.ts";
 import { buildMlp, makeOptimizer, trainEpoch, type Batches } from "../src/training.ts";
-import { EpochClock, PHASES, timedEpoch, timeKernels } from "./instrument.ts";
+import { EpochClock, PHASES, timedEpoch, timeKernels, type KernelCall } from "./instrument.ts";
 import { flag, hasFlag, intFlag, machineLine, median, rotate, table, threadList } from "./stats.ts";
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -117,27 +117,23 @@ async function serialShare(): Promise<void> {
   const { many, one, split, share } = [...pairs].sort((a, b) => a.share - b.share)[(pairs.length - 1) >> 1]!;
   const [M, O] = [many.clock.calls, one.clock.calls];
   if (O.length !== M.length) console.log(`# warning: the two epochs made different kernel calls (${O.length} vs ${M.length}); matched by name and order as far as they go`);
-  const rows = new Map<string, { calls: number; split: number; oneParallel: number; oneSerial: number; manyParallel: number; manySerial: number }>();
-  const row = (name: string) => rows.get(name) ?? rows.set(name, { calls: 0, split: 0, oneParallel: 0, oneSerial: 0, manyParallel: 0, manySerial: 0 }).get(name)!;
-  for (const c of M) row(c.name)[c.parallel ? "manyParallel" : "manySerial"] += c.ms;
-  O.forEach((c, i) => {
-    const r = row(c.name);
-    r.calls++;
-    r.split += +split[i]!;
-    r[split[i] ? "oneParallel" : "oneSerial"] += c.ms;
-  });
-  const all = [...rows.values()];
-  const [oneParallel, manyParallel] = [sum(all.map((r) => r.oneParallel)), sum(all.map((r) => r.manyParallel))];
+  const msOf = (calls: KernelCall[], pick: (c: KernelCall, i: number) => boolean) => sum(calls.map((c, i) => (pick(c, i) ? c.ms : 0)));
+  const [oneParallel, manyParallel] = [msOf(O, (_, i) => split[i]!), msOf(M, (c) => c.parallel)];
   const oneSerial = one.ms - oneParallel;
   const [outsideOne, outsideMany] = [one.ms - sum(O.map((c) => c.ms)), many.ms - sum(M.map((c) => c.ms))];
   const ms = (x: number) => x.toFixed(0);
   const pct = (x: number) => `${((100 * x) / one.ms).toFixed(1)}%`;
+  const byOp = [...new Set(O.map((c) => c.name))].map((name) => {
+    const of = (calls: KernelCall[], pick: (c: KernelCall, i: number) => boolean) => msOf(calls, (c, i) => c.name === name && pick(c, i));
+    const [p1, s1] = [of(O, (_, i) => split[i]!), of(O, (_, i) => !split[i])];
+    const count = (pick: (c: KernelCall, i: number) => boolean) => O.filter((c, i) => c.name === name && pick(c, i)).length;
+    return { total: p1 + s1, row: [name, count(() => true), count((_, i) => split[i]!), ms(p1), ms(s1), pct(s1), ms(of(M, (c) => c.parallel)), ms(of(M, (c) => !c.parallel))] };
+  }).sort((a, b) => b.total - a.total);
   console.log(`\n## Serial time by op (one-thread epoch ${ms(one.ms)} ms; ${threads} threads running ${many.running}, epoch ${ms(many.ms)} ms)\n`);
   console.log(table(["op", "calls", `split on ${threads}`, "1 thread: parallel ms", "1 thread: serial ms", "serial, % of 1-thread epoch", `${threads} threads: parallel ms`, `${threads} threads: serial ms`], [
-    ...[...rows].sort((a, b) => b[1].oneSerial + b[1].oneParallel - (a[1].oneSerial + a[1].oneParallel))
-      .map(([name, r]) => [name, r.calls, r.split, ms(r.oneParallel), ms(r.oneSerial), pct(r.oneSerial), ms(r.manyParallel), ms(r.manySerial)]),
+    ...byOp.map((o) => o.row),
     ["outside kernels (TypeScript layer, data, bookkeeping)", "", "", 0, ms(outsideOne), pct(outsideOne), 0, ms(outsideMany)],
-    ["**epoch**", O.length, sum(all.map((r) => r.split)), ms(oneParallel), ms(oneSerial), pct(oneSerial), ms(manyParallel), ms(many.ms - manyParallel)],
+    ["**epoch**", O.length, split.filter(Boolean).length, ms(oneParallel), ms(oneSerial), pct(oneSerial), ms(manyParallel), ms(many.ms - manyParallel)],
   ]));
   console.log("\n## The one-thread epoch by training step (ms)\n");
   console.log(table(["step", "wall", `kernels split on ${threads}`, "kernels not split", "outside kernels", "serial, % of 1-thread epoch"], PHASES.map((ph) => {
