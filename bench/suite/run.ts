@@ -122,20 +122,17 @@ const results: Results = {
   data: { ...data, dir: data.full ? data.dir : relative(ROOT, data.dir) }, notes,
   gemm: null, training: null, targets: [], seconds: 0, phaseSeconds: {}, loadAverage: { start: loadavg()[0]!, end: NaN },
 };
-if (!hasFlag("--no-gemm")) {
-  log("GEMM (each contender in its own process):");
-  const g0 = performance.now();
-  results.gemm = await withContenders(worker, results, (live) => gemmPhase(live, quick));
-  results.phaseSeconds.gemm = (performance.now() - g0) / 1000;
+/** A phase in fresh contender processes, timed. */
+async function phase<K extends "gemm" | "training">(key: K, title: string, fn: (live: Live[]) => Promise<NonNullable<Results[K]>>): Promise<void> {
+  log(title);
+  const p0 = performance.now();
+  results[key] = await withContenders(worker, results, fn);
+  results.phaseSeconds[key] = (performance.now() - p0) / 1000;
 }
-if (!hasFlag("--no-train")) {
-  log(`Training (fresh processes): data ${data.dir}`);
-  const t1 = performance.now();
-  results.training = await withContenders(worker, results, (live) => trainPhase(live, quick, data.dir));
-  results.phaseSeconds.training = (performance.now() - t1) / 1000;
-  const n = results.training.trainSize;
-  if (n !== 60000 && data.full) notes.push(`${data.dir} holds ${n} training images, not 60 000: epoch times are scaled to 60 000 images by images/s`);
-}
+if (!hasFlag("--no-gemm")) await phase("gemm", "GEMM (each contender in its own process):", (live) => gemmPhase(live, quick));
+if (!hasFlag("--no-train")) await phase("training", `Training (fresh processes): data ${data.dir}`, (live) => trainPhase(live, quick, data.dir));
+const n = results.training?.trainSize ?? 60000;
+if (n !== 60000 && data.full) notes.push(`${data.dir} holds ${n} training images, not 60 000: epoch times are scaled to 60 000 images by images/s`);
 const torch = results.contenders.torch;
 if (torch && torch.threads !== threads) notes.push(`torch ran on ${torch.threads} thread(s), not the ${threads} asked for`);
 results.seconds = (performance.now() - t0) / 1000;
