@@ -1,18 +1,10 @@
-// The training epoch (src/training.ts's trainEpoch), timed. Modes:
-//
+// The training epoch (src/training.ts's trainEpoch), timed; models take turns, reseeded alike. Modes:
 //   npx tsx bench/epoch.ts [--threads 1,2,4,8] [--epochs 3] [--images 60000]
-//       the d2l dropout MLP's epoch over thread counts on synthetic data; the
-//       parameters must end bitwise those of the 1-thread model;
+//       the d2l MLP over thread counts (synthetic data); parameters must end bitwise those of 1 thread
 //   npx tsx bench/epoch.ts --profile [--threads 2] [--repeats 3] [--images 60000] [--batches N]
-//       the serial share of the epoch, by kernel and by training step, and
-//       Amdahl's prediction from it;
-//   npx tsx bench/epoch.ts --lenet [--quick] [--no-tfjs-cpu]
-//       one d2l LeNet batch against PyTorch and TensorFlow.js (bench/lenet.ts);
-//   npx tsx bench/epoch.ts --base <git rev> [--rounds 15] [--steps 20]
-//       ms per training step of this tree against a baseline commit's src/.
-//
-// Epochs are taken round robin over the models (the starting one rotating),
-// each reseeded with its number, so every model sees the same shuffles and masks.
+//       the serial share by kernel and by training step, and Amdahl's prediction
+//   npx tsx bench/epoch.ts --lenet [--quick]    a d2l LeNet batch vs PyTorch and TensorFlow.js (lenet.ts)
+//   npx tsx bench/epoch.ts --base <git rev>     ms per training step, this tree vs a commit's src/
 
 import { execSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync } from "node:fs";
@@ -24,19 +16,15 @@ import { DataLoader } from "../src/data/loader.ts";
 import { getBackend, getNumThreads, manualSeed, nn, setNumThreads } from "../src/index.ts";
 import { buildMlp, makeOptimizer, trainEpoch, type Batches } from "../src/training.ts";
 import { EpochClock, PHASES, timedEpoch, timeKernels, type KernelCall } from "./instrument.ts";
-import { flag, hasFlag, intFlag, machineLine, median, rotate, threadList } from "./stats.ts";
+import { flag, hasFlag, intFlag, machineLine, median, rotate, table, threadList } from "./stats.ts";
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** n random 28×28 byte images, labels i mod 10: only the data's size matters to the time. */
 function syntheticFashion(n: number): FashionMnistDataset {
-  const pixels = new Uint8Array(n * 784);
-  const labels = new Int32Array(n);
   let s = 12345;
-  for (let i = 0; i < pixels.length; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    pixels[i] = s >>> 24;
-  }
-  for (let i = 0; i < n; i++) labels[i] = i % 10;
-  return new FashionMnistDataset(pixels, labels);
+  const pixels = Uint8Array.from({ length: n * 784 }, () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 24);
+  return new FashionMnistDataset(pixels, Int32Array.from({ length: n }, (_, i) => i % 10));
 }
 
 const images = intFlag("--images", 60000);
@@ -63,39 +51,28 @@ function parameterHash(net: nn.Module): string {
 }
 
 async function threadScaling(): Promise<void> {
-  const counts = threadList("1,2");
-  const epochs = intFlag("--epochs", 3, 100);
+  const epochs = intFlag("--epochs", 3);
   const data = loader();
-  const runs = counts.map(model);
+  const runs = threadList("1,2").map(model);
   const epoch = async (run: Model, index: number) => {
     setNumThreads(run.threads);
     run.running = getNumThreads();
     manualSeed(1000 + index);
     return (await trainEpoch(run.net, data, run.opt, lossFn)).seconds;
   };
-  console.log(`# d2l MLP epoch over thread counts: ${images} synthetic images, batch 256, ${epochs} timed epochs after one warm-up`);
-  console.log(`# ${machineLine()}`);
+  console.log(`# d2l MLP epoch over thread counts: ${images} synthetic images, batch 256, ${epochs} timed epochs after one warm-up\n# ${machineLine()}\n`);
   for (const run of runs) await epoch(run, 0);
   for (let e = 1; e <= epochs; e++) for (const run of rotate(runs, e)) run.seconds.push(await epoch(run, e));
   setNumThreads(1);
   const one = median(runs[0]!.seconds);
   const reference = parameterHash(runs[0]!.net);
-  console.log("\n| threads | running | s / epoch | (range) | images/s | speed-up over 1 | parameters vs 1 thread |");
-  console.log("|---:|---:|---:|---:|---:|---:|---|");
-  let mismatch = false;
-  for (const run of runs) {
+  const hashes = runs.map((run) => parameterHash(run.net));
+  console.log(table(["threads", "running", "s / epoch", "(range)", "images/s", "speed-up over 1", "parameters vs 1 thread"], runs.map((run, i) => {
     const s = median(run.seconds);
-    const hash = parameterHash(run.net);
-    if (hash !== reference) mismatch = true;
-    console.log(
-      `| ${run.threads} | ${run.running} | ${s.toFixed(3)} | ${Math.min(...run.seconds).toFixed(3)}–${Math.max(...run.seconds).toFixed(3)} | ` +
-        `${Math.round(images / s)} | ${(one / s).toFixed(2)}× | ${hash === reference ? "bitwise the same" : `DIFFERENT (${hash} vs ${reference})`} |`,
-    );
-  }
-  if (mismatch) {
-    console.error("bench/epoch.ts: parameters differ between thread counts: the threads contract is broken");
-    process.exit(1);
-  }
+    return [run.threads, run.running, s.toFixed(3), `${Math.min(...run.seconds).toFixed(3)}–${Math.max(...run.seconds).toFixed(3)}`, Math.round(images / s), `${(one / s).toFixed(2)}×`,
+      hashes[i] === reference ? "bitwise the same" : `DIFFERENT (${hashes[i]} vs ${reference})`];
+  }), ["r", "r", "r", "r", "r", "r", "l"]));
+  if (hashes.some((h) => h !== reference)) throw new Error("bench/epoch.ts: parameters differ between thread counts: the threads contract is broken");
 }
 
 /**
@@ -106,13 +83,10 @@ async function threadScaling(): Promise<void> {
  * with the median share of --repeats interleaved pairs is shown.
  */
 async function serialShare(): Promise<void> {
-  const threads = intFlag("--threads", 2, 256);
-  const repeats = intFlag("--repeats", 3, 100);
+  const threads = intFlag("--threads", 2);
+  const repeats = intFlag("--repeats", 3);
   const maxBatches = intFlag("--batches", Math.ceil(images / 256));
-  if (threads < 2) {
-    console.error("bench/epoch.ts --profile: --threads must be 2 or more (the calls that split there are the parallel part)");
-    process.exit(2);
-  }
+  if (threads < 2) throw new Error("bench/epoch.ts --profile: --threads must be 2 or more (the calls that split there are the parallel part)");
   const data = loader();
   const epoch = async (m: Model, seed: number, profile: boolean) => {
     setNumThreads(m.threads);
@@ -122,79 +96,56 @@ async function serialShare(): Promise<void> {
     let gcMs = 0;
     const gc = new PerformanceObserver((list) => list.getEntries().forEach((e) => (gcMs += e.duration)));
     gc.observe({ entryTypes: ["gc"] });
-    try {
-      const { seconds } = await timedEpoch(m.net, data, m.opt, lossFn, clock, maxBatches);
-      await new Promise((r) => setTimeout(r, 20)); // the observer reports asynchronously
-      return { seconds, clock, running: getNumThreads(), gcMs };
-    } finally {
-      restore();
-      gc.disconnect();
-    }
+    const { seconds } = await timedEpoch(m.net, data, m.opt, lossFn, clock, maxBatches);
+    await new Promise((r) => setTimeout(r, 20)); // the observer reports asynchronously
+    restore();
+    gc.disconnect();
+    return { ms: seconds * 1000, clock, running: getNumThreads(), gcMs };
   };
-  console.log(`# d2l MLP epoch profile: ${images} synthetic images, batch 256, ${maxBatches} batches, ${repeats} interleaved pairs; parallel = split on ${threads} threads`);
+  console.log(`# d2l MLP epoch profile: ${images} synthetic images, batch 256, ${maxBatches} batches, ${repeats} interleaved pairs; parallel = split on ${threads} threads\n# ${machineLine()}`);
   const models = [model(threads), model(1)] as const;
   for (const m of models) await epoch(m, 1, false); // warm-up: JIT, allocator caches, workers
-  const split = (many: KernelCall[], one: KernelCall[], i: number) => many[i]?.parallel === true && many[i]!.name === one[i]!.name;
+  // Both models are in the same state (same seeds all along), so both epochs make the same kernel calls, matched by order.
   const pairs = [];
   for (let r = 0; r < repeats; r++) {
-    // Both models are in the same state (same seeds all along), so both epochs make the same kernel calls.
     const many = await epoch(models[0], 2 + r, true);
     const one = await epoch(models[1], 2 + r, true);
-    const parallel = one.clock.calls.reduce((s, c, i) => s + (split(many.clock.calls, one.clock.calls, i) ? c.ms : 0), 0);
-    pairs.push({ many, one, share: 1 - parallel / (one.seconds * 1000) });
+    const split = one.clock.calls.map((c, i) => many.clock.calls[i]?.parallel === true && many.clock.calls[i]!.name === c.name);
+    pairs.push({ many, one, split, share: 1 - sum(one.clock.calls.map((c, i) => (split[i] ? c.ms : 0))) / one.ms });
   }
   setNumThreads(1);
-  const { many, one } = [...pairs].sort((a, b) => a.share - b.share)[(pairs.length - 1) >> 1]!;
+  const { many, one, split, share } = [...pairs].sort((a, b) => a.share - b.share)[(pairs.length - 1) >> 1]!;
   const [M, O] = [many.clock.calls, one.clock.calls];
-  if (O.length !== M.length || O.some((c, i) => c.name !== M[i]!.name)) {
-    console.log(`# warning: the two epochs made different kernel calls (${O.length} vs ${M.length}); calls are matched by name and order as far as they go`);
-  }
-  const rows = new Map<string, { calls: number; split: number; oneParallel: number; oneSerial: number; manyParallel: number; manySerial: number }>();
-  const row = (name: string) => rows.get(name) ?? rows.set(name, { calls: 0, split: 0, oneParallel: 0, oneSerial: 0, manyParallel: 0, manySerial: 0 }).get(name)!;
-  for (const c of M) row(c.name)[c.parallel ? "manyParallel" : "manySerial"] += c.ms;
-  O.forEach((c, i) => {
-    const r = row(c.name);
-    r.calls++;
-    if (split(M, O, i)) r.split++;
-    r[split(M, O, i) ? "oneParallel" : "oneSerial"] += c.ms;
-  });
-  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const all = [...rows.values()];
-  const [oneTotal, manyTotal] = [one.seconds * 1000, many.seconds * 1000];
-  const oneParallel = sum(all.map((r) => r.oneParallel));
-  const manyParallel = sum(all.map((r) => r.manyParallel));
-  const oneSerial = oneTotal - oneParallel;
-  const share = oneSerial / oneTotal;
+  if (O.length !== M.length) console.log(`# warning: the two epochs made different kernel calls (${O.length} vs ${M.length}); matched by name and order as far as they go`);
+  const msOf = (calls: KernelCall[], pick: (c: KernelCall, i: number) => boolean) => sum(calls.map((c, i) => (pick(c, i) ? c.ms : 0)));
+  const [oneParallel, manyParallel] = [msOf(O, (_, i) => split[i]!), msOf(M, (c) => c.parallel)];
+  const oneSerial = one.ms - oneParallel;
+  const [outsideOne, outsideMany] = [one.ms - sum(O.map((c) => c.ms)), many.ms - sum(M.map((c) => c.ms))];
   const ms = (x: number) => x.toFixed(0);
-  const pct = (x: number, of: number) => `${((100 * x) / of).toFixed(1)}%`;
-  console.log(`\n## Serial time by op (one-thread epoch ${ms(oneTotal)} ms; ${threads} threads running ${many.running}, epoch ${ms(manyTotal)} ms)\n`);
-  console.log(`| op | calls | split on ${threads} | 1 thread: parallel ms | 1 thread: serial ms | serial, % of 1-thread epoch | ${threads} threads: parallel ms | ${threads} threads: serial ms |`);
-  console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
-  for (const [name, r] of [...rows].sort((a, b) => b[1].oneSerial + b[1].oneParallel - (a[1].oneSerial + a[1].oneParallel))) {
-    console.log(`| ${name} | ${r.calls} | ${r.split} | ${ms(r.oneParallel)} | ${ms(r.oneSerial)} | ${pct(r.oneSerial, oneTotal)} | ${ms(r.manyParallel)} | ${ms(r.manySerial)} |`);
-  }
-  const outsideOne = oneTotal - sum(O.map((c) => c.ms));
-  const outsideMany = manyTotal - sum(M.map((c) => c.ms));
-  console.log(`| outside kernels (TypeScript layer, data, bookkeeping) | | | 0 | ${ms(outsideOne)} | ${pct(outsideOne, oneTotal)} | 0 | ${ms(outsideMany)} |`);
-  console.log(`| **epoch** | ${O.length} | ${sum(all.map((r) => r.split))} | ${ms(oneParallel)} | ${ms(oneSerial)} | ${pct(oneSerial, oneTotal)} | ${ms(manyParallel)} | ${ms(manyTotal - manyParallel)} |`);
-  console.log(`\n## The one-thread epoch by training step (ms)\n`);
-  console.log(`| step | wall | kernels split on ${threads} | kernels not split | outside kernels | serial, % of 1-thread epoch |`);
-  console.log("|---|---:|---:|---:|---:|---:|");
-  for (const ph of PHASES) {
-    let [splitMs, whole] = [0, 0];
-    O.forEach((c, i) => {
-      if (c.phase !== ph) return;
-      if (split(M, O, i)) splitMs += c.ms;
-      else whole += c.ms;
-    });
+  const pct = (x: number) => `${((100 * x) / one.ms).toFixed(1)}%`;
+  const byOp = [...new Set(O.map((c) => c.name))].map((name) => {
+    const of = (calls: KernelCall[], pick: (c: KernelCall, i: number) => boolean) => msOf(calls, (c, i) => c.name === name && pick(c, i));
+    const [p1, s1] = [of(O, (_, i) => split[i]!), of(O, (_, i) => !split[i])];
+    const count = (pick: (c: KernelCall, i: number) => boolean) => O.filter((c, i) => c.name === name && pick(c, i)).length;
+    return { total: p1 + s1, row: [name, count(() => true), count((_, i) => split[i]!), ms(p1), ms(s1), pct(s1), ms(of(M, (c) => c.parallel)), ms(of(M, (c) => !c.parallel))] };
+  }).sort((a, b) => b.total - a.total);
+  console.log(`\n## Serial time by op (one-thread epoch ${ms(one.ms)} ms; ${threads} threads running ${many.running}, epoch ${ms(many.ms)} ms)\n`);
+  console.log(table(["op", "calls", `split on ${threads}`, "1 thread: parallel ms", "1 thread: serial ms", "serial, % of 1-thread epoch", `${threads} threads: parallel ms`, `${threads} threads: serial ms`], [
+    ...byOp.map((o) => o.row),
+    ["outside kernels (TypeScript layer, data, bookkeeping)", "", "", 0, ms(outsideOne), pct(outsideOne), 0, ms(outsideMany)],
+    ["**epoch**", O.length, split.filter(Boolean).length, ms(oneParallel), ms(oneSerial), pct(oneSerial), ms(manyParallel), ms(many.ms - manyParallel)],
+  ]));
+  console.log("\n## The one-thread epoch by training step (ms)\n");
+  console.log(table(["step", "wall", `kernels split on ${threads}`, "kernels not split", "outside kernels", "serial, % of 1-thread epoch"], PHASES.map((ph) => {
+    const inPhase = (s: boolean) => sum(O.map((c, i) => (c.phase === ph && split[i] === s ? c.ms : 0)));
     const wall = one.clock.phaseMs.get(ph) ?? 0;
-    console.log(`| ${ph} | ${ms(wall)} | ${ms(splitMs)} | ${ms(whole)} | ${ms(wall - splitMs - whole)} | ${pct(wall - splitMs, oneTotal)} |`);
-  }
+    return [ph, ms(wall), ms(inPhase(true)), ms(inPhase(false)), ms(wall - inPhase(true) - inPhase(false)), pct(wall - inPhase(true))];
+  })));
   // Amdahl assumes the parallel part scales perfectly and splits alike on n threads: an upper bound.
   const amdahl = (n: number) => 1 / (share + (1 - share) / n);
-  console.log(`\nserial share of the one-thread epoch: ${(100 * share).toFixed(1)}% (pairs: ${pairs.map((p) => `${(100 * p.share).toFixed(1)}%`).join(", ")}; kernels not split ${pct(oneSerial - outsideOne, oneTotal)}, outside kernels ${pct(outsideOne, oneTotal)})`);
-  console.log(`measured here: ${threads} threads ${(oneTotal / manyTotal).toFixed(2)}× one thread (parallel regions ${(oneParallel / Math.max(manyParallel, 1e-9)).toFixed(2)}× faster)`);
-  console.log(`V8 garbage collection during the one-thread epoch: ${ms(one.gcMs)} ms (${pct(one.gcMs, oneTotal)}), inside the steps above`);
+  console.log(`\nserial share of the one-thread epoch: ${(100 * share).toFixed(1)}% (pairs: ${pairs.map((p) => `${(100 * p.share).toFixed(1)}%`).join(", ")}; kernels not split ${pct(oneSerial - outsideOne)}, outside kernels ${pct(outsideOne)})`);
+  console.log(`measured here: ${threads} threads ${(one.ms / many.ms).toFixed(2)}× one thread (parallel regions ${(oneParallel / Math.max(manyParallel, 1e-9)).toFixed(2)}× faster)`);
+  console.log(`V8 garbage collection during the one-thread epoch: ${ms(one.gcMs)} ms (${pct(one.gcMs)}), inside the steps above`);
   console.log(`Amdahl's prediction: ${[2, 4, 8, 16].map((n) => `${n} threads ${amdahl(n).toFixed(2)}×`).join(", ")}; at most ${(1 / share).toFixed(1)}×`);
 }
 
@@ -208,9 +159,7 @@ async function baseline(rev: string): Promise<{ lib: Lib; training: Training }> 
   execSync(`git archive ${rev} src | tar -x -C ${dir}`, { cwd: root });
   // The same module type and compiler options as this tree, or tsx would compile the two copies differently.
   for (const f of ["package.json", "tsconfig.json"]) cpSync(join(root, f), join(dir, f));
-  for (const f of readdirSync(join(root, "src/backend"))) {
-    if (f.includes(".generated.")) cpSync(join(root, "src/backend", f), join(dir, "src/backend", f));
-  }
+  for (const f of readdirSync(join(root, "src/backend")).filter((f) => f.includes(".generated."))) cpSync(join(root, "src/backend", f), join(dir, "src/backend", f));
   return { lib: await import(join(dir, "src/index.ts")), training: await import(join(dir, "src/training.ts")) };
 }
 
@@ -227,29 +176,20 @@ function stepper({ lib, training }: { lib: Lib; training: Training }, hidden: [n
 }
 
 async function versusBase(rev: string): Promise<void> {
-  const rounds = intFlag("--rounds", 15);
-  const steps = intFlag("--steps", 20);
+  const [rounds, steps] = [15, 20];
   const libs = { base: await baseline(rev), new: { lib: await import("../src/index.ts"), training: await import("../src/training.ts") } };
-  console.log(`# ms per training step: this tree vs ${rev}, ${rounds} interleaved rounds of ${steps} steps`);
-  console.log("| loop | base ms/step | new ms/step | new / base |");
-  console.log("|---|---:|---:|---:|");
-  const loops = [
-    { name: "d2l dropout MLP 784-256-256-10, batch 256", hidden: [256, 256] as [number, number], batch: 256 },
-    { name: "small MLP 784-32-32-10, batch 64 (per-op overhead dominates)", hidden: [32, 32] as [number, number], batch: 64 },
-  ];
-  for (const loop of loops) {
-    const run = { base: stepper(libs.base, loop.hidden, loop.batch, steps), new: stepper(libs.new, loop.hidden, loop.batch, steps) };
+  console.log(`# ms per training step: this tree vs ${rev}, ${rounds} interleaved rounds of ${steps} steps\n# ${machineLine()}\n`);
+  const loops = [["d2l dropout MLP 784-256-256-10, batch 256", 256, 256], ["small MLP 784-32-32-10, batch 64 (per-op overhead dominates)", 32, 64]] as const;
+  const rows = [];
+  for (const [name, hidden, batch] of loops) {
+    const run = { base: stepper(libs.base, [hidden, hidden], batch, steps), new: stepper(libs.new, [hidden, hidden], batch, steps) };
     await run.base();
     await run.new();
-    const times = { base: [] as number[], new: [] as number[] };
-    const ratios: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      const t: Record<string, number> = {};
-      for (const which of rotate(["base", "new"] as const, r)) times[which].push((t[which] = await run[which]()));
-      ratios.push(t.new! / t.base!);
-    }
-    console.log(`| ${loop.name} | ${median(times.base).toFixed(3)} | ${median(times.new).toFixed(3)} | ${median(ratios).toFixed(3)} |`);
+    const t = { base: [] as number[], new: [] as number[] };
+    for (let r = 0; r < rounds; r++) for (const which of rotate(["base", "new"] as const, r)) t[which].push(await run[which]());
+    rows.push([name, median(t.base).toFixed(3), median(t.new).toFixed(3), median(t.new.map((x, i) => x / t.base[i]!)).toFixed(3)]);
   }
+  console.log(table(["loop", "base ms/step", "new ms/step", "new / base"], rows));
 }
 
 if (hasFlag("--profile")) await serialShare();

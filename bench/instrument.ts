@@ -10,13 +10,8 @@ import { trainEpoch, type Batches, type EpochResult } from "../src/training.ts";
 export const PHASES = ["data", "forward", "loss", "zeroGrad", "backward", "step", "metrics"] as const;
 export type Phase = (typeof PHASES)[number];
 
-export interface KernelCall {
-  name: string;
-  ms: number;
-  phase: Phase;
-  /** Whether the thread pool handed part of the call to a worker. */
-  parallel: boolean;
-}
+/** parallel: whether the thread pool handed part of the call to a worker. */
+export interface KernelCall { name: string; ms: number; phase: Phase; parallel: boolean }
 
 /** Wall time by phase; the kernel calls made, each with its phase, when recording. */
 export class EpochClock {
@@ -37,11 +32,9 @@ export class EpochClock {
     return (...args) => {
       const outer = this.phase;
       this.lap(phase);
-      try {
-        return fn(...args);
-      } finally {
-        this.lap(outer);
-      }
+      const out = fn(...args);
+      this.lap(outer);
+      return out;
     };
   }
 
@@ -66,14 +59,11 @@ export function timeKernels(table: object, clock: EpochClock): () => void {
     t[name] = (...args: number[]) => {
       if (depth > 0) return inner(...args);
       depth++;
-      const tiles = workerTilesPosted();
-      const t0 = performance.now();
-      try {
-        return inner(...args);
-      } finally {
-        depth--;
-        clock.calls.push({ name, ms: performance.now() - t0, phase: clock.phase, parallel: workerTilesPosted() !== tiles });
-      }
+      const [tiles, t0] = [workerTilesPosted(), performance.now()];
+      const out = inner(...args);
+      depth--;
+      clock.calls.push({ name, ms: performance.now() - t0, phase: clock.phase, parallel: workerTilesPosted() !== tiles });
+      return out;
     };
   }
   return () => Object.assign(t, original);

@@ -1,9 +1,5 @@
-// `bench/epoch.ts --lenet` (npm run bench:lenet): one d2l LeNet batch (256
-// images: forward, loss, backward, SGD step, the loss and accuracy read) on one
-// thread, wasmgrad (the shared trainEpoch) against PyTorch 1.13
-// (bench/lenet_torch.py, a child process) and TensorFlow.js 4.22's wasm and cpu
-// backends (the same model in NHWC; minimize() as its examples do). Rounds of a
-// few batches, the contenders taking turns; medians and ratios to PyTorch.
+// `npm run bench:lenet`: a d2l LeNet batch on one thread, wasmgrad (the shared trainEpoch) vs PyTorch
+// (lenet_torch.py) and TensorFlow.js wasm / cpu (NHWC, minimize()), taking turns; medians, ratios to PyTorch.
 
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -11,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import type * as TF from "@tensorflow/tfjs";
 import { manualSeed, memoryStats, nn, rand, setBackend, tensor, type Tensor } from "../src/index.ts";
 import { buildLenet, makeOptimizer, trainEpoch } from "../src/training.ts";
-import { hasFlag, median } from "./stats.ts";
+import { hasFlag, machineLine, median, rotate, table } from "./stats.ts";
 
 const ROUNDS = hasFlag("--quick") ? 4 : 10;
 const PER_ROUND = 3;
@@ -82,8 +78,7 @@ async function tfjs(backend: "wasm" | "cpu"): Promise<Contender> {
     name: `TensorFlow.js ${tf.version.tfjs} (${backend})`,
     async batches(n) {
       const times: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const t0 = performance.now();
+      for (let t0 = performance.now(); times.length < n; t0 = performance.now()) {
         const loss = opt.minimize(forward, true)!;
         await loss.data();
         loss.dispose();
@@ -101,7 +96,6 @@ export async function lenetRace(): Promise<void> {
   else console.log("PyTorch: /usr/bin/python3 with torch not available, left out");
   const unable: string[] = [];
   for (const backend of ["wasm", "cpu"] as const) {
-    if (backend === "cpu" && hasFlag("--no-tfjs-cpu")) continue;
     const c = await tfjs(backend);
     try {
       await c.batches(1);
@@ -116,18 +110,16 @@ export async function lenetRace(): Promise<void> {
   let firstHighWater = 0;
   for (let r = 0; r < ROUNDS; r++) {
     // tfjs-cpu takes seconds a batch: one a round.
-    for (const c of contenders) samples.get(c.name)!.push(...(await c.batches(c.name.includes("(cpu)") ? 1 : PER_ROUND)));
+    for (const c of rotate(contenders, r)) samples.get(c.name)!.push(...(await c.batches(c.name.includes("(cpu)") ? 1 : PER_ROUND)));
     process.stderr.write(`round ${r + 1}/${ROUNDS}\r`);
     if (r === 0) firstHighWater = memoryStats().highWater;
   }
   const base = torch ? median(samples.get(torch.name)!) : NaN;
-  console.log(`d2l LeNet, batch 256, one thread each, ${ROUNDS} rounds of ${PER_ROUND} batches, medians\n`);
-  console.log("| contender | ms / batch | epoch (235 batches) | × PyTorch |");
-  console.log("|---|---|---|---|");
-  for (const c of contenders) {
+  console.log(`# d2l LeNet, batch 256, one thread each, ${ROUNDS} rounds of ${PER_ROUND} batches, medians\n# ${machineLine()}\n`);
+  console.log(table(["contender", "ms / batch", "epoch (235 batches)", "× PyTorch"], contenders.map((c) => {
     const m = median(samples.get(c.name)!);
-    console.log(`| ${c.name} | ${m.toFixed(1)} | ${((m * 235) / 1000).toFixed(1)} s | ${(m / base).toFixed(2)} |`);
-  }
+    return [c.name, m.toFixed(1), `${((m * 235) / 1000).toFixed(1)} s`, (m / base).toFixed(2)];
+  }), ["l", "l", "l", "l"]));
   for (const u of unable) console.log(`\n${u}`);
   console.log(`\nwasmgrad highWater: ${(firstHighWater / 2 ** 20).toFixed(1)} MiB after round 1, ${(memoryStats().highWater / 2 ** 20).toFixed(1)} MiB after round ${ROUNDS}`);
   process.exit(0);

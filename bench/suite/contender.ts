@@ -1,57 +1,58 @@
-// What a JS contender process implements (worker.ts dispatches the protocol's
-// requests to it): wasmgrad on either backend, or TensorFlow.js on either backend.
+// What a contender process implements, and what it replies: one JSON request
+// per line on its stdin (worker.ts, torch_worker.py), one reply per line on its
+// stdout echoing the request's id. Timings are taken inside the child, so the
+// pipe's latency is never part of a measurement.
 
-import { timeCalls } from "../stats.ts";
-import type { EpochReply, EvalReply, InfoReply, Layout, StatsReply } from "./protocol.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+
+export type Layout = "NN" | "NT" | "TN";
+export interface InfoReply { contender: string; versions: Record<string, string>; notes: string[]; threads: number }
+/** dataSeconds: the part of `seconds` spent taking batches from the loader; highWater: wasmgrad's memoryStats().highWater after the epoch. */
+export interface EpochReply { seconds: number; batches: number; images: number; loss: number; accuracy: number; dataSeconds: number; highWater?: number }
+export interface EvalReply { seconds: number; batches: number; images: number; accuracy: number }
+export interface StatsReply { maxRssBytes: number; rssBytes: number; memory?: Record<string, number> }
 
 export interface Contender {
   info(): InfoReply;
   /** Makes the operands and warms up; returns the seconds of one call. */
   gemmSetup(m: number, k: number, n: number, layout: Layout, warmupMs: number): number;
-  /** Seconds per call over `reps` back-to-back calls. */
+  /** Seconds per call over `reps` back-to-back calls; "op" is wasmgrad's allocating op. */
   gemmSample(reps: number, variant: "kernel" | "op"): number;
   gemmFree(): void;
   trainSetup(dir: string, seed: number): Promise<{ trainSize: number; testSize: number; batchesPerEpoch: number }>;
+  /** A fresh shuffle, stopping after maxBatches (0: the whole epoch). */
   trainEpoch(maxBatches: number): EpochReply | Promise<EpochReply>;
+  /** Eval-mode accuracy over the test set (or its first maxBatches batches of 256). */
   evaluate(maxBatches: number): EvalReply;
   stats(): StatsReply;
 }
 
-/** Resident set size of this process now, in bytes. */
-export function rssBytes(): number {
-  return process.memoryUsage.rss();
-}
-
-/** Peak resident set size of this process, in bytes (Node reports KiB). */
-export function maxRssBytes(): number {
-  return process.resourceUsage().maxRSS * 1024;
-}
-
-/** Deterministic operand values in [-1, 1). */
-export function fillRandom(out: Float32Array, seed: number): void {
-  let s = seed >>> 0;
-  for (let i = 0; i < out.length; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-}
+/** Peak and current resident set size (Node reports the peak in KiB). */
+export const rss = () => ({ maxRssBytes: process.resourceUsage().maxRSS * 1024, rssBytes: process.memoryUsage.rss() });
 
 /** The operand shapes of C[m, n] = op(A)·op(B): NN A[m,k] B[k,n]; NT B[n,k]; TN A[k,m]. */
-export function operandShapes(m: number, k: number, n: number, layout: Layout): { a: [number, number]; b: [number, number] } {
-  return { a: layout === "TN" ? [k, m] : [m, k], b: layout === "NT" ? [n, k] : [k, n] };
+export const operandShapes = (m: number, k: number, n: number, layout: Layout) =>
+  ({ a: (layout === "TN" ? [k, m] : [m, k]) as [number, number], b: (layout === "NT" ? [n, k] : [k, n]) as [number, number] });
+
+/** A Fashion-MNIST split from IDX files (plain or .gz), for the contenders that are not wasmgrad. */
+export function readSplit(dir: string, train: boolean): { images: Uint8Array; labels: Int32Array; n: number } {
+  const read = (name: string) => {
+    const p = join(dir, `${train ? "train" : "t10k"}-${name}`);
+    return existsSync(p) ? readFileSync(p) : gunzipSync(readFileSync(`${p}.gz`));
+  };
+  const [img, lab] = [read("images-idx3-ubyte"), read("labels-idx1-ubyte")];
+  const n = new DataView(img.buffer, img.byteOffset).getUint32(4);
+  return { images: img.subarray(16, 16 + n * 784), labels: Int32Array.from(lab.subarray(8, 8 + n)), n };
 }
 
-/**
- * Runs `run` for warmupMs (at least once: lets V8 tier the code up) and returns
- * the seconds of one call: of the first one when it alone took warmupMs (a slow
- * contender), else of the calls made after the warm-up.
- */
-export function warmUp(run: () => void, warmupMs: number): number {
-  const t0 = performance.now();
-  run();
-  const first = (performance.now() - t0) / 1000;
-  if (first * 1000 >= warmupMs) return first;
-  while (performance.now() - t0 < warmupMs) run();
-  const once = timeCalls(run, 1);
-  return once < 0.05 ? timeCalls(run, 2) : once;
+/** Fisher–Yates with Math.random (the contenders that are not wasmgrad draw their own order). */
+export function shuffled(n: number): Int32Array {
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
 }

@@ -2,7 +2,7 @@
 """PyTorch contender of wasmgrad's benchmark suite (bench/suite/run.ts).
 
 A long-lived child process speaking JSON lines: one request per line on stdin,
-one reply per line on stdout (see bench/suite/protocol.ts). Timings are taken
+one reply per line on stdout (see bench/suite/contender.ts). Timings are taken
 here, with time.perf_counter, so the pipe is never part of a measurement.
 
 Run by run.ts as /usr/bin/python3 bench/suite/torch_worker.py THREADS, with the

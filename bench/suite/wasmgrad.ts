@@ -1,30 +1,13 @@
-// The wasmgrad contender, Wasm or JS backend: the shared training loop
-// (src/training.ts), and the GEMM two ways: "kernel" is f32_gemm on the
-// backend (the calls Linear makes; the issue's GFLOP/s targets), "op" the op
-// that allocates its output tensor (what matmul runs), like tf.matMul and `@`.
+// The wasmgrad contender, Wasm or JS backend: the shared training loop, and the GEMM as the
+// f32_gemm kernel ("kernel": the issue's targets) or as the op that allocates its output ("op", as matmul).
 
 import { GemmLayout } from "../../src/backend/kernels.ts";
 import { data, empty, getBackend, getNumThreads, manualSeed, memoryStats, nn, randn, ready, setBackend, setNumThreads, type Tensor } from "../../src/index.ts";
 import { gemm } from "../../src/ops/matmul.ts";
 import { buildMlp, evaluateAccuracy, makeOptimizer, type Batches } from "../../src/training.ts";
 import { EpochClock, timedEpoch } from "../instrument.ts";
-import { timeCalls } from "../stats.ts";
-import { fillRandom, maxRssBytes, operandShapes, rssBytes, warmUp, type Contender } from "./contender.ts";
-import type { EpochReply, EvalReply, InfoReply, Layout, StatsReply } from "./protocol.ts";
-
-/** The first `max` batches of a loader (0: all), counting what it gave. */
-function take(loader: Batches, max: number) {
-  const seen = { batches: 0, images: 0 };
-  function* batches() {
-    for (const b of loader) {
-      yield b;
-      seen.batches++;
-      seen.images += b[1].shape[0]!;
-      if (max > 0 && seen.batches >= max) return;
-    }
-  }
-  return { batches: batches(), seen };
-}
+import { fillRandom, timeCalls, warmUp } from "../stats.ts";
+import { operandShapes, rss, type Contender, type EpochReply, type EvalReply, type Layout } from "./contender.ts";
 
 export class WasmgradContender implements Contender {
   private gemmState: { a: Tensor; b: Tensor; c: Tensor; layout: GemmLayout; m: number; k: number; n: number } | null = null;
@@ -39,13 +22,8 @@ export class WasmgradContender implements Contender {
     return new WasmgradContender(backend);
   }
 
-  info(): InfoReply {
-    return {
-      contender: `wasmgrad-${this.backend}`,
-      versions: { wasmgrad: "0.1.0 (this working tree)", backend: getBackend().description, node: process.version },
-      notes: [],
-      threads: getNumThreads(),
-    };
+  info() {
+    return { contender: `wasmgrad-${this.backend}`, versions: { wasmgrad: "0.1.0 (this working tree)", backend: getBackend().description, node: process.version }, notes: [], threads: getNumThreads() };
   }
 
   gemmSetup(m: number, k: number, n: number, layout: Layout, warmupMs: number): number {
@@ -76,15 +54,13 @@ export class WasmgradContender implements Contender {
   }
 
   gemmFree(): void {
-    if (!this.gemmState) return;
-    for (const t of [this.gemmState.a, this.gemmState.b, this.gemmState.c]) t.dispose();
+    for (const t of [this.gemmState?.a, this.gemmState?.b, this.gemmState?.c]) t?.dispose();
     this.gemmState = null;
   }
 
   async trainSetup(dir: string, seed: number) {
     manualSeed(seed);
-    const train = await data.fashionMnist({ root: dir, train: true });
-    const test = await data.fashionMnist({ root: dir, train: false });
+    const [train, test] = [await data.fashionMnist({ root: dir, train: true }), await data.fashionMnist({ root: dir, train: false })];
     const net = buildMlp();
     const trainLoader = new data.DataLoader(train, { batchSize: 256, shuffle: true }) as unknown as Batches;
     const testLoader = new data.DataLoader(test, { batchSize: 256 }) as unknown as Batches;
@@ -104,12 +80,20 @@ export class WasmgradContender implements Contender {
 
   evaluate(maxBatches: number): EvalReply {
     const t0 = performance.now();
-    const { batches, seen } = take(this.train!.testLoader, maxBatches);
-    const accuracy = evaluateAccuracy(this.train!.net, batches);
+    const seen = { batches: 0, images: 0 };
+    const loader = this.train!.testLoader;
+    function* batches() {
+      for (const b of loader) {
+        yield b;
+        [seen.batches, seen.images] = [seen.batches + 1, seen.images + b[1].shape[0]!];
+        if (seen.batches === maxBatches) return;
+      }
+    }
+    const accuracy = evaluateAccuracy(this.train!.net, batches());
     return { seconds: (performance.now() - t0) / 1000, ...seen, accuracy };
   }
 
-  stats(): StatsReply {
-    return { maxRssBytes: maxRssBytes(), rssBytes: rssBytes(), memory: memoryStats() };
+  stats() {
+    return { ...rss(), memory: { ...memoryStats() } };
   }
 }

@@ -1,86 +1,48 @@
-// A JS contender process of the suite: `worker <contender> <threads>`
-// (wasmgrad-wasm, wasmgrad-js, tfjs-wasm, tfjs-cpu), answering protocol.ts's
-// requests on stdin/stdout. run.ts runs it as an esbuild bundle under plain
-// node, so that its peak RSS is the library's, not tsx's loader's.
+// A JS contender process: `worker <contender> <threads>`, answering contender.ts's requests; run.ts
+// runs it as an esbuild bundle under plain node, so that its peak RSS is the library's, not tsx's.
 
 import { createInterface } from "node:readline";
 import type { Contender } from "./contender.ts";
-import type { Request } from "./protocol.ts";
 
-const [name = "", threadsArg = "1"] = process.argv.slice(2);
-const threads = Number(threadsArg);
+const [name = "", threads = "1"] = process.argv.slice(2);
 
 async function create(): Promise<Contender> {
-  switch (name) {
-    case "wasmgrad-wasm":
-    case "wasmgrad-js": {
-      const { WasmgradContender } = await import("./wasmgrad.ts");
-      return WasmgradContender.create(name === "wasmgrad-wasm" ? "wasm" : "js", threads);
-    }
-    case "tfjs-wasm":
-    case "tfjs-cpu": {
-      const { createTfjsContender } = await import("./tfjs.ts");
-      return createTfjsContender(name === "tfjs-wasm" ? "wasm" : "cpu");
-    }
-    default:
-      throw new Error(`worker: unknown contender ${JSON.stringify(name)}`);
-  }
+  if (name.startsWith("wasmgrad-")) return (await import("./wasmgrad.ts")).WasmgradContender.create(name === "wasmgrad-wasm" ? "wasm" : "js", Number(threads));
+  if (name.startsWith("tfjs-")) return (await import("./tfjs.ts")).createTfjsContender(name === "tfjs-wasm" ? "wasm" : "cpu");
+  throw new Error(`worker: unknown contender ${JSON.stringify(name)}`);
 }
 
-async function handle(c: Contender, req: Request): Promise<object> {
-  switch (req.cmd) {
-    case "info": return c.info();
-    case "gemm_setup": return { once: c.gemmSetup(req.m, req.k, req.n, req.layout, req.warmupMs) };
-    case "gemm_sample": return { seconds: c.gemmSample(req.reps, req.variant ?? "kernel") };
-    case "gemm_free": c.gemmFree(); return {};
-    case "train_setup": {
-      const t0 = performance.now();
-      const r = await c.trainSetup(req.dir, req.seed);
-      return { ...r, loadSeconds: (performance.now() - t0) / 1000 };
-    }
-    case "train_epoch": return c.trainEpoch(req.maxBatches);
-    case "eval": return c.evaluate(req.maxBatches);
-    case "stats": return c.stats();
-    default: throw new Error(`unsupported command ${JSON.stringify((req as { cmd: string }).cmd)}`);
-  }
-}
+type Req = Record<string, never> & { id: number; cmd: string };
+const handlers: Record<string, (c: Contender, r: Req) => object | Promise<object>> = {
+  info: (c) => c.info(),
+  gemm_setup: (c, r) => ({ once: c.gemmSetup(r.m, r.k, r.n, r.layout, r.warmupMs) }),
+  gemm_sample: (c, r) => ({ seconds: c.gemmSample(r.reps, r.variant ?? "kernel") }),
+  gemm_free: (c) => (c.gemmFree(), {}),
+  train_setup: async (c, r) => {
+    const t0 = performance.now();
+    return { ...(await c.trainSetup(r.dir, r.seed)), loadSeconds: (performance.now() - t0) / 1000 };
+  },
+  train_epoch: (c, r) => c.trainEpoch(r.maxBatches),
+  eval: (c, r) => c.evaluate(r.maxBatches),
+  stats: (c) => c.stats(),
+};
 
-async function main(): Promise<void> {
-  // Anything a library prints with console.log would corrupt the protocol: send it to stderr.
-  const write = (line: string) => process.stdout.write(`${line}\n`);
-  console.log = (...args: unknown[]) => console.error(...args);
-  console.info = console.log;
-  // tfjs's advice to install tfjs-node (which downloads a binary: not an option here) is noise in a benchmark.
-  const warn = console.warn.bind(console);
-  console.warn = (...args: unknown[]) => {
-    if (args.some((a) => typeof a === "string" && a.includes("tfjs-node"))) return;
-    warn(...args);
-  };
-  let contender: Contender | null = null;
-  let startError: unknown = null;
+// Anything a library prints with console.log would corrupt the protocol: it goes to stderr.
+const write = (reply: object) => process.stdout.write(`${JSON.stringify(reply)}\n`);
+console.log = console.info = (...args: unknown[]) => console.error(...args);
+// tfjs's advice to install tfjs-node (a binary download: not an option here) is noise in a benchmark.
+const warn = console.warn.bind(console);
+console.warn = (...args: unknown[]) => void (args.some((a) => String(a).includes("tfjs-node")) || warn(...args));
+const contender = create();
+contender.catch(() => undefined);
+for await (const line of createInterface({ input: process.stdin })) {
+  if (!line.trim()) continue;
+  const req = JSON.parse(line) as Req;
+  if (req.cmd === "exit") break;
   try {
-    contender = await create();
+    write({ id: req.id, ok: true, ...(await handlers[req.cmd]!(await contender, req)) });
   } catch (e) {
-    startError = e;
+    write({ id: req.id, ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
   }
-  const rl = createInterface({ input: process.stdin });
-  for await (const line of rl) {
-    if (!line.trim()) continue;
-    const req = JSON.parse(line) as Request;
-    if (req.cmd === "exit") {
-      write(JSON.stringify({ id: req.id, ok: true }));
-      break;
-    }
-    try {
-      if (!contender) throw startError;
-      const reply = await handle(contender, req);
-      write(JSON.stringify({ id: req.id, ok: true, ...reply }));
-    } catch (e) {
-      write(JSON.stringify({ id: req.id, ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) }));
-    }
-  }
-  rl.close();
-  process.exit(0);
 }
-
-void main();
+process.exit(0);
