@@ -118,7 +118,7 @@ const results: Results = {
   date: new Date().toISOString(), mode: quick ? "quick" : "full",
   command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`, threads,
   machine: { cpu: cpu.cpu, cpuDetail: cpu.detail, logicalCpus: cpus().length, memoryGiB: totalmem() / 2 ** 30, os: `${type()} ${release()}` },
-  versions: { wasmgrad: `0.1.0 @ ${gitDescribe()}`, node: process.version }, contenders: {},
+  versions: { wasmgrad: `${JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version} @ ${gitDescribe()}`, node: process.version }, contenders: {},
   data: { ...data, dir: data.full ? data.dir : relative(ROOT, data.dir) }, notes,
   gemm: null, training: null, targets: [], seconds: 0, phaseSeconds: {}, loadAverage: { start: loadavg()[0]!, end: NaN },
 };

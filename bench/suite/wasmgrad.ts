@@ -23,7 +23,7 @@ export class WasmgradContender implements Contender {
   }
 
   info() {
-    return { contender: `wasmgrad-${this.backend}`, versions: { wasmgrad: "0.1.0 (this working tree)", backend: getBackend().description, node: process.version }, notes: [], threads: getNumThreads() };
+    return { contender: `wasmgrad-${this.backend}`, versions: { wasmgrad: "this working tree", backend: getBackend().description, node: process.version }, notes: [], threads: getNumThreads() };
   }
 
   gemmSetup(m: number, k: number, n: number, layout: Layout, warmupMs: number): number {
