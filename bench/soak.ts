@@ -1,5 +1,5 @@
 // Soak: does a long run hold its memory flat with nothing but the loop
-// (no dispose(), keep(), gc() or await)? Exit code 1 when a figure grew.
+// (no dispose(), keep(), await or garbage-collector call)? Exit code 1 when a figure grew.
 //
 //   npx tsx bench/soak.ts [--steps 20000] [--every 1000] [--backend wasm|js]
 //       d2l's dropout MLP on Fashion-MNIST, trained by the shared trainEpoch:
@@ -117,7 +117,7 @@ function soakShape(index: number, steps: number, every: number) {
 function soakShapes(steps: number, backend: string): void {
   const every = intFlag("--every", Math.min(2000, steps));
   console.log(`# soak of every loop shape: ${steps} iterations each, ${backend} backend, node ${process.version}`);
-  console.log("# cells: liveTensors / highWater MiB; no dispose(), keep(), gc() or await in any loop\n");
+  console.log("# cells: liveTensors / highWater MiB; no dispose(), keep(), await or garbage-collector call in any loop\n");
   const grew: string[] = [];
   const rows = LOOP_SHAPES.map((shape, index) => {
     const args = ["--import", "tsx", process.argv[1]!, "--shape", String(index), "--steps", String(steps), "--every", String(every), "--backend", backend];

@@ -104,6 +104,8 @@ let births = 0;
  * at top level again in a later generation is a loop's per-iteration tensor.
  */
 const earlyKeys = new Set<string>();
+/** The sizes in earlyKeys: a later top-level block of another size needs no key built. */
+const earlySizes = new Set<number>();
 const repeatedKeys = new Set<string>();
 
 /** A graph's shared stamp: a tensor of a graph lives while any tensor of it is used. */
@@ -379,8 +381,9 @@ function noteTopLevel(s: Storage): void {
   if (generation === 1) {
     const key = `${s.origin}:${s.bytes}`;
     earlyKeys.add(key);
+    earlySizes.add(s.bytes);
     s.markEarly(key);
-  } else if (earlyKeys.size > 0) {
+  } else if (earlySizes.has(s.bytes)) {
     const key = `${s.origin}:${s.bytes}`;
     if (earlyKeys.has(key)) repeatedKeys.add(key);
   }

@@ -1,5 +1,5 @@
 // The loops a PyTorch user writes, each as one iteration's body, written the
-// way a user writes them: no dispose(), keep(), gc() or await inside. The soak
+// way a user writes them: no dispose(), keep(), await or call into the garbage collector inside. The soak
 // (`npm run bench:soak`, bench/soak.ts --shapes) runs each for 20 000 iterations and the tests
 // (test/memory-loops.test.ts) for a few hundred; memory must stay flat.
 
