@@ -228,6 +228,14 @@ describe("creating tensors", () => {
     expectError(() => zeros([2]).normal_(0, -1), RangeError, "normal expects std >= 0.0, but found std -1");
   });
 
+  it("refuses random-fill bounds that are not numbers instead of filling with NaN (PyTorch's keyword std= written as an options object)", () => {
+    const w = zeros([3, 2]);
+    expectError(() => nn.init.normal_(w, { std: 0.01 } as never), TypeError,
+      "normal_(): mean must be a number, got an object (mean and std are numbers, given in that order after the tensor)");
+    expectError(() => w.uniform_(0, "1" as never), TypeError, 'uniform_(): to must be a number, got the string "1"');
+    expect(w.toArray()).toEqual([[0, 0], [0, 0], [0, 0]]);
+  });
+
   it("refuses to fill with something that is not a number", () => {
     expectError(() => full([2], "1" as never), TypeError, 'fill_(): value must be a number, got the string "1"');
   });

@@ -59,6 +59,13 @@ export function addScaled<T extends Tensor>(t: T, what: "add_" | "sub_", other: 
 export function randomFill<T extends Tensor>(t: T, what: "uniform_" | "normal_", p: number, q: number): T {
   // The random kernels write float32 bits: into an int32 tensor they would be garbage integers.
   if (t.dtype !== "float32") throw new TypeError(`${what}(): only float32 tensors can be filled with random values, not ${t.dtype}`);
+  // A wrong argument would reach the kernel as NaN and fill the tensor with it.
+  const [pName, qName] = what === "uniform_" ? ["from", "to"] : ["mean", "std"];
+  for (const [name, v] of [[pName, p], [qName, q]] as const) {
+    if (typeof v !== "number" || Number.isNaN(v)) {
+      throw new TypeError(`${what}(): ${name} must be a number, got ${describeValue(v)} (${pName} and ${qName} are numbers, given in that order after the tensor)`);
+    }
+  }
   if (what === "uniform_" && !(p <= q)) throw new RangeError(`uniform_ expects to return a [from, to) range, but found from=${p} > to=${q}`);
   if (what === "normal_" && !(q >= 0)) throw new RangeError(`normal expects std >= 0.0, but found std ${q}`);
   return writeInPlace(t, what, (d) => {
