@@ -1,6 +1,7 @@
 // The training epoch (src/training.ts's trainEpoch), timed; models take turns, reseeded alike. Modes:
-//   npx tsx bench/epoch.ts [--threads 1,2,4,8] [--epochs 3] [--images 60000]
-//       the d2l MLP over thread counts (synthetic data); parameters must end bitwise those of 1 thread
+//   npx tsx bench/epoch.ts [--threads 1,2,4,8] [--epochs 3] [--images 60000] [--spin-off]
+//       the d2l MLP over thread counts (synthetic data); parameters must end bitwise those of 1 thread;
+//       --spin-off adds each count with threads that sleep at once instead of spinning first (threadSpin)
 //   npx tsx bench/epoch.ts --profile [--threads 2] [--repeats 3] [--images 60000] [--batches N]
 //       the serial share by kernel and by training step, and Amdahl's prediction
 //   npx tsx bench/epoch.ts --lenet [--quick]    a d2l LeNet batch vs PyTorch and TensorFlow.js (lenet.ts)
@@ -13,6 +14,7 @@ import { PerformanceObserver } from "node:perf_hooks";
 import { join, resolve } from "node:path";
 import { FashionMnistDataset } from "../src/data/fashion-mnist.ts";
 import { DataLoader } from "../src/data/loader.ts";
+import { threadSpin } from "../src/backend/threads.ts";
 import { getBackend, getNumThreads, manualSeed, nn, setNumThreads } from "../src/index.ts";
 import { buildMlp, makeOptimizer, trainEpoch, type Batches } from "../src/training.ts";
 import { EpochClock, PHASES, timedEpoch, timeKernels, type KernelCall } from "./instrument.ts";
@@ -32,10 +34,10 @@ const lossFn = new nn.CrossEntropyLoss();
 const loader = () => new DataLoader(syntheticFashion(images), { batchSize: 256, shuffle: true });
 
 /** A d2l MLP on `threads` threads, seeded 0 like every other. */
-function model(threads: number) {
+function model(threads: number, spin = true) {
   manualSeed(0);
   const net = buildMlp();
-  return { threads, net, opt: makeOptimizer(net, { lr: 0.5 }), seconds: [] as number[], running: 0 };
+  return { threads, spin, net, opt: makeOptimizer(net, { lr: 0.5 }), seconds: [] as number[], running: 0 };
 }
 type Model = ReturnType<typeof model>;
 
@@ -53,8 +55,14 @@ function parameterHash(net: nn.Module): string {
 async function threadScaling(): Promise<void> {
   const epochs = intFlag("--epochs", 3);
   const data = loader();
-  const runs = threadList("1,2").map(model);
+  const counts = threadList("1,2");
+  const runs = [...counts.map((n) => model(n)), ...(hasFlag("--spin-off") ? counts.filter((n) => n > 1).map((n) => model(n, false)) : [])];
+  const spinning = { ...threadSpin };
   const epoch = async (run: Model, index: number) => {
+    if (run.spin !== (threadSpin.workerMicros > 0)) {
+      setNumThreads(1); // workers take their spin when they start
+      Object.assign(threadSpin, run.spin ? spinning : { callerMicros: 0, workerMicros: 0 });
+    }
     setNumThreads(run.threads);
     run.running = getNumThreads();
     manualSeed(1000 + index);
@@ -64,12 +72,13 @@ async function threadScaling(): Promise<void> {
   for (const run of runs) await epoch(run, 0);
   for (let e = 1; e <= epochs; e++) for (const run of rotate(runs, e)) run.seconds.push(await epoch(run, e));
   setNumThreads(1);
+  Object.assign(threadSpin, spinning);
   const one = median(runs[0]!.seconds);
   const reference = parameterHash(runs[0]!.net);
   const hashes = runs.map((run) => parameterHash(run.net));
   console.log(table(["threads", "running", "s / epoch", "(range)", "images/s", "speed-up over 1", "parameters vs 1 thread"], runs.map((run, i) => {
     const s = median(run.seconds);
-    return [run.threads, run.running, s.toFixed(3), `${Math.min(...run.seconds).toFixed(3)}–${Math.max(...run.seconds).toFixed(3)}`, Math.round(images / s), `${(one / s).toFixed(2)}×`,
+    return [run.spin ? run.threads : `${run.threads}, no spinning`, run.running, s.toFixed(3), `${Math.min(...run.seconds).toFixed(3)}–${Math.max(...run.seconds).toFixed(3)}`, Math.round(images / s), `${(one / s).toFixed(2)}×`,
       hashes[i] === reference ? "bitwise the same" : `DIFFERENT (${hashes[i]} vs ${reference})`];
   }), ["r", "r", "r", "r", "r", "r", "l"]));
   if (hashes.some((h) => h !== reference)) throw new Error("bench/epoch.ts: parameters differ between thread counts: the threads contract is broken");

@@ -19,7 +19,9 @@ import * as esbuild from "esbuild";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import type { Backend } from "../src/backend/backend.ts";
 import { BinaryOp, GemmEpilogue, GemmLayout, PointwiseOp, UnaryOp } from "../src/backend/kernels.ts";
-import { MAX_THREADS, MIN_THREADED_WORK, SPLIT_KERNELS, workerTilesPosted, type SplitKernel } from "../src/backend/threads.ts";
+import {
+  MAX_THREADS, MIN_THREADED_WORK, SPLIT_KERNELS, threadSpin, workerTilesPosted, type SplitKernel,
+} from "../src/backend/threads.ts";
 import { createWasmBackend } from "../src/backend/wasm.ts";
 import {
   getNumThreads, manualSeed, nn, optim, randn, setNumThreads, setNumThreadsAsync, tensor,
@@ -153,6 +155,31 @@ describe("threaded GEMM", () => {
     gemm(be, { layout: GemmLayout.NN, m: 32, n: 32, k: 32, alpha: 1, beta: 0, pad: 0 });
     gemm(be, { layout: GemmLayout.NT, m: 256, n: 1, k: 256, alpha: 1, beta: 0, pad: 0 });
     expect(workerTilesPosted()).toBe(tiles);
+  });
+
+  it("hands jobs to workers that are still spinning after their last one and to workers that have gone to sleep", () => {
+    const p: Problem = { layout: GemmLayout.NN, m: 128, n: 96, k: 64, alpha: 1, beta: 0, pad: 0 };
+    const want = gemm(be, p);
+    const pause = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    for (const spin of [threadSpin.workerMicros, 0]) {
+      const saved = { ...threadSpin };
+      try {
+        Object.assign(threadSpin, { workerMicros: spin, callerMicros: spin });
+        setNumThreads(3); // workers take their spin when they start
+        for (const gap of [0, 0.05, 2 * (saved.workerMicros / 1000) + 1]) {
+          const tiles = workerTilesPosted();
+          pause(gap);
+          expectBitwiseEqual(gemm(be, p), want, `spin ${spin} µs, job ${gap} ms after the last`);
+          expect(workerTilesPosted()).toBeGreaterThan(tiles);
+        }
+      } finally {
+        setNumThreads(1);
+        Object.assign(threadSpin, saved);
+      }
+    }
   });
 
   it("works on memory the heap grew into after the workers started (a GEMM and a split elementwise call)", () => {

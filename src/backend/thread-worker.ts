@@ -12,9 +12,10 @@
 //   4..17     gemm: f32_gemm's 14 arguments (alpha and beta as f32 bits)
 //   4, 5      call: the kernel's index in SPLIT_KERNELS, its argument count;
 //             the arguments follow as f64 from byte 24
-// Workers sleep in Atomics.wait on SEQ; the caller sleeps in Atomics.wait on
-// each DONE. Nothing goes through postMessage once a worker runs, so a Node
-// caller can start workers and run GEMMs synchronously.
+// Workers wait on SEQ, the caller on each DONE: each spins a while
+// (threadSpin in threads.ts), then sleeps in Atomics.wait. Nothing goes
+// through postMessage once a worker runs, so a Node caller can start workers
+// and run GEMMs synchronously.
 
 import { SPLIT_KERNELS } from "./kernel-table.ts";
 import { SOME_THREADS_FAILED, type Platform } from "./thread-platform.ts";
@@ -59,7 +60,12 @@ function serve(d, ready) {
   Atomics.notify(i32, ${DONE});
   ready(null);
   var seen = 0;
+  var spinMs = (d.spinMicros || 0) / 1000;
   for (;;) {
+    if (spinMs > 0) {
+      var until = performance.now() + spinMs;
+      while (Atomics.load(i32, ${SEQ}) === seen && performance.now() < until);
+    }
     Atomics.wait(i32, ${SEQ}, seen);
     var seq = Atomics.load(i32, ${SEQ});
     if (seq === seen) continue;
@@ -117,7 +123,7 @@ export interface WorkerThread {
  */
 export function startWorker(
   p: Exclude<Platform, { kind: "none" }>,
-  start: { module: WebAssembly.Module; memory: WebAssembly.Memory; slot: number },
+  start: { module: WebAssembly.Module; memory: WebAssembly.Memory; slot: number; spinMicros: number },
   i32: Int32Array,
   warn: (reason: string, outcome: string) => void,
   freeSlot: () => void,

@@ -62,6 +62,18 @@ export const SPLIT_ALIGN = 1024;
 
 /** A worker that has not finished its tile this long after the caller finished its own is presumed lost. */
 const JOB_TIMEOUT_MS = 60_000;
+/**
+ * How long a thread spins on its flag before it sleeps in Atomics.wait, in µs:
+ * the caller waiting for a part, a worker waiting for its next job. Waking a
+ * sleeping thread costs a futex wake, and in a VM an interrupt to an idle vCPU:
+ * a split fill of 2^18 floats took 20 µs on one thread and 55-60 µs on two of
+ * this 2-vCPU VM with both sleeping at once, 15 µs with both spinning. A
+ * training step's kernels follow one another within tens of µs, so a worker
+ * that spins this long after a job is usually awake for the next one; then it
+ * sleeps and costs nothing. bench/epoch.ts --spin-off measures the difference.
+ * @internal
+ */
+export const threadSpin = { callerMicros: 200, workerMicros: 200 };
 
 function platform(): Platform {
   return detectPlatform(() => {
@@ -163,7 +175,7 @@ export class ThreadPool {
 
   private spawn(p: Exclude<Platform, { kind: "none" }>): WorkerThread | null {
     const slot = this.allocator.alloc(this.slotBytes);
-    return startWorker(p, { module: this.module, memory: this.memory, slot }, this.heap.i32, warnOnce, () => this.allocator.free(slot));
+    return startWorker(p, { module: this.module, memory: this.memory, slot, spinMicros: threadSpin.workerMicros }, this.heap.i32, warnOnce, () => this.allocator.free(slot));
   }
 
   private dropFailed(): void {
@@ -353,6 +365,10 @@ export class ThreadPool {
     let kernelFailed = false;
     for (const t of posted) {
       const done = (t.slot >>> 2) + DONE;
+      if (threadSpin.callerMicros > 0) {
+        const until = performance.now() + threadSpin.callerMicros / 1000;
+        while (Atomics.load(view, done) !== t.seq && performance.now() < until);
+      }
       while (Atomics.load(view, done) !== t.seq) {
         const left = deadline - Date.now();
         if (left <= 0) {
