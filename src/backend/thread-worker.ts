@@ -1,33 +1,41 @@
 // What a worker thread runs, and the control slot it shares with the pool
 // (threads.ts) in the Wasm heap.
 //
-// The control block: one 256-byte slot per worker in the shared heap (followed
+// The control block: one 384-byte slot per worker in the shared heap (followed
 // by that worker's own packing workspace, f32_gemm_workspace_size() bytes),
-// allocated by the calling thread, i32 fields:
-//   0 SEQ     job number: the caller writes the job, then Atomics.store + notify
-//   1 DONE    the last job finished (the worker stores + notifies); −2 while
-//             starting, 0 once ready, −1 if it could not start
-//   2 CMD     0 = gemm, 1 = exit, 2 = call a split kernel
-//   3 STATUS  0 = ok, 1 = the kernel threw
-//   4..17     gemm: f32_gemm's 14 arguments (alpha and beta as f32 bits)
-//   4, 5      call: the kernel's index in SPLIT_KERNELS, its argument count;
-//             the arguments follow as f64 from byte 24
-// Workers wait on SEQ, the caller on each DONE: each spins a while
-// (threadSpin in threads.ts), then sleeps in Atomics.wait. Nothing goes
-// through postMessage once a worker runs, so a Node caller can start workers
-// and run GEMMs synchronously.
+// allocated 64-byte aligned by the calling thread. Its i32 fields lie on three
+// kinds of cache line, so that a thread spinning on one flag never has its
+// line taken away by the other thread's writes to the job:
+//   line 0 (the caller writes, the worker spins on it)
+//     0 SEQ      job number: the caller writes the job, then Atomics.store + notify
+//   line 1 (the worker writes, the caller spins on it)
+//     16 DONE    the last job finished (the worker stores + notifies); −2 while
+//                starting, 0 once ready, −1 if it could not start
+//     17 STATUS  0 = ok, 1 = the kernel threw
+//     18 STARTED the job the worker is running (or last ran)
+//   lines 2-5 (the job: the caller writes, the worker reads once)
+//     32 CMD     0 = gemm, 1 = exit, 2 = call a split kernel
+//     33..46     gemm: f32_gemm's 14 arguments (alpha and beta as f32 bits)
+//     33, 34     call: the kernel's index in SPLIT_KERNELS, its argument count;
+//                the arguments follow as f64 from byte 144
+// A worker spins a while on SEQ after each job (threadSpin in threads.ts),
+// then sleeps in Atomics.wait; the caller spins on DONE only while the worker
+// is running its job (STARTED), else sleeps at once. Nothing goes through
+// postMessage once a worker runs, so a Node caller can start workers and run
+// GEMMs synchronously.
 
 import { SPLIT_KERNELS } from "./kernel-table.ts";
 import { SOME_THREADS_FAILED, type Platform } from "./thread-platform.ts";
 
-export const SLOT_BYTES = 256;
+export const SLOT_BYTES = 384;
 export const SEQ = 0;
-export const DONE = 1;
-export const CMD = 2;
-export const STATUS = 3;
-export const ARGS = 4;
+export const DONE = 16;
+export const STATUS = 17;
+export const STARTED = 18;
+export const CMD = 32;
+export const ARGS = 33;
 /** A split kernel's call: its index in SPLIT_KERNELS at ARGS, the argument count after it, the arguments as f64 from this f64 index on. */
-export const CALL_ARGS_F64 = 3;
+export const CALL_ARGS_F64 = 18;
 /** The most arguments a split kernel's call can carry to a worker (the rest of its slot). */
 export const MAX_SPLIT_ARGS = SLOT_BYTES / 8 - CALL_ARGS_F64;
 export const CMD_GEMM = 0;
@@ -76,6 +84,7 @@ function serve(d, ready) {
       return;
     }
     var status = 0;
+    Atomics.store(i32, ${STARTED}, seq);
     try {
       if (i32[${CMD}] === ${CMD_CALL}) {
         exports[names[i32[${ARGS}]]].apply(null, f64.subarray(${CALL_ARGS_F64}, ${CALL_ARGS_F64} + i32[${ARGS + 1}]));

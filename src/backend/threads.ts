@@ -32,7 +32,7 @@ import {
   canWaitForWorkers, detectPlatform, platformState, sharedMemoryUnavailableReason, warnOnce as warnOnceFor, type Platform,
 } from "./thread-platform.ts";
 import {
-  ARGS, CALL_ARGS_F64, CMD, CMD_CALL, CMD_EXIT, CMD_GEMM, DONE, SEQ, SLOT_BYTES, STATUS, startWorker, type WorkerThread,
+  ARGS, CALL_ARGS_F64, CMD, CMD_CALL, CMD_EXIT, CMD_GEMM, DONE, SEQ, SLOT_BYTES, STARTED, STATUS, startWorker, type WorkerThread,
 } from "./thread-worker.ts";
 
 /**
@@ -64,13 +64,17 @@ export const SPLIT_ALIGN = 1024;
 const JOB_TIMEOUT_MS = 60_000;
 /**
  * How long a thread spins on its flag before it sleeps in Atomics.wait, in µs:
- * the caller waiting for a part, a worker waiting for its next job. Waking a
- * sleeping thread costs a futex wake, and in a VM an interrupt to an idle vCPU:
- * a split fill of 2^18 floats took 20 µs on one thread and 55-60 µs on two of
- * this 2-vCPU VM with both sleeping at once, 15 µs with both spinning. A
- * training step's kernels follow one another within tens of µs, so a worker
- * that spins this long after a job is usually awake for the next one; then it
- * sleeps and costs nothing. bench/epoch.ts --spin-off measures the difference.
+ * a worker waiting for its next job, the caller waiting for a part that a
+ * worker is running. Waking a sleeping thread costs a futex wake, and in a VM
+ * an interrupt to an idle vCPU: a split fill of 2^18 floats took 20 µs on one
+ * thread of this 2-vCPU VM, 55-60 µs on two with both sleeping at once, 15 µs
+ * with both spinning. A training step's kernels follow one another within tens
+ * of µs, so a worker that spins this long after a job is usually awake for the
+ * next one; then it sleeps and costs nothing. The caller spins only while the
+ * worker is running its part: on a machine busy with other work, a caller and
+ * a worker both spinning for each other while the one they wait for has no
+ * core made that fill 5-10× slower, and a caller that sleeps at once did not.
+ * bench/epoch.ts --spin-off measures the difference.
  * @internal
  */
 export const threadSpin = { callerMicros: 200, workerMicros: 200 };
@@ -319,9 +323,17 @@ export class ThreadPool {
       const i32 = this.heap.i32;
       i32[base + ARGS] = id;
       i32[base + ARGS + 1] = a.length;
-      new Float64Array(i32.buffer, i32.byteOffset + base * 4, SLOT_BYTES / 8).set(a, CALL_ARGS_F64);
+      this.f64().set(a, (base >>> 1) + CALL_ARGS_F64);
       i32[base + CMD] = CMD_CALL;
     }, () => void raw(...args(0, lo(1))));
+  }
+
+  private f64View: Float64Array<ArrayBufferLike> = new Float64Array(0);
+  /** The heap as f64 (slots are 64-byte aligned): made again only when the memory has grown. */
+  private f64(): Float64Array {
+    const buffer = this.heap.i32.buffer;
+    if (this.f64View.buffer !== buffer || this.f64View.byteLength !== buffer.byteLength) this.f64View = new Float64Array(buffer);
+    return this.f64View;
   }
 
   /** The workers ready to take jobs (a starting one becomes ready once it signalled). */
@@ -365,7 +377,8 @@ export class ThreadPool {
     let kernelFailed = false;
     for (const t of posted) {
       const done = (t.slot >>> 2) + DONE;
-      if (threadSpin.callerMicros > 0) {
+      const started = (t.slot >>> 2) + STARTED;
+      if (threadSpin.callerMicros > 0 && Atomics.load(view, done) !== t.seq && Atomics.load(view, started) === t.seq) {
         const until = performance.now() + threadSpin.callerMicros / 1000;
         while (Atomics.load(view, done) !== t.seq && performance.now() < until);
       }
