@@ -9,7 +9,7 @@ import { backendOf, describeValue } from "./graph.ts";
 import { toFloat } from "./ops/copies.ts";
 import { fmt } from "./shape.ts";
 import { boundary, scope } from "./storage.ts";
-import { Tensor } from "./tensor.ts";
+import { ELEMENT_BYTES, Tensor } from "./tensor.ts";
 
 let gradEnabled = true;
 let backwardDepth = 0;
@@ -151,11 +151,22 @@ export class Saved {
  * accumulation would add to anyway). Linear's weight gradient is a GEMM whose
  * beta = 1 does the add, saving a pass over the weight's size and its memory.
  * Null outside backward and in anomaly mode, whose check reads every returned
- * gradient.
+ * gradient, and for a .grad the user assigned as a strided view (kernels write
+ * dense memory; add_ writes through views).
  */
 export function leafGradSink(t: Tensor): Tensor | null {
   if (backwardDepth === 0 || anomalyEnabled || !t.requiresGrad || t.gradFn !== null) return null;
-  return t.grad;
+  const g = t.grad;
+  return g !== null && g.isContiguous() ? g : null;
+}
+
+/**
+ * For a writer about to write every element of the dense gradient `g`: did
+ * zeroGrad leave zeros owing on it? They are cancelled. False, with nothing
+ * cancelled, when g covers only part of its memory: the rest still reads zeros.
+ */
+export function cancelZerosOwedBy(g: Tensor): boolean {
+  return g.numel() * ELEMENT_BYTES === g.storage.bytes && g.storage.cancelPendingZeros();
 }
 
 export type BackwardFn = (grad: Tensor) => (Tensor | null)[];
@@ -318,12 +329,19 @@ function runBackward(
   if (!opts.retainGraph) for (const n of nodes) n.release();
 }
 
-/** A leaf's .grad: a copy of its first gradient, the later ones added in place (PyTorch accumulates). */
+/**
+ * A leaf's .grad: a copy of its first gradient, the later ones added in place
+ * (PyTorch accumulates). Onto a .grad that zeroGrad left owing zeros, the
+ * gradient is copied: one pass instead of a fill and an add.
+ */
 function accumulateLeaf(leaf: Tensor, g: Tensor): void {
-  if (leaf.grad === null) {
+  const grad = leaf.grad;
+  if (grad === null) {
     leaf.setGradFromBackward(g.clone());
+  } else if (grad.storage !== g.storage && grad.isContiguous() && cancelZerosOwedBy(grad)) {
+    grad.copy_(g);
   } else {
-    leaf.grad.add_(g);
+    grad.add_(g);
   }
 }
 

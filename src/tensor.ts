@@ -35,7 +35,7 @@ export interface TensorOptions {
   requiresGrad?: boolean;
 }
 
-const ELEMENT_BYTES = 4;
+export const ELEMENT_BYTES = 4;
 
 export class Tensor {
   /** The autograd node that made this tensor, or null for a leaf. */

@@ -389,7 +389,93 @@ describe("zeroGrad owes the zeros: written when the gradient is next read, skipp
       gemm.mockRestore();
     }
     expect(linear.weight.grad!.data()).toEqual(fresh);
-    expect(linear.bias!.grad!.data()).toEqual(freshBias); // owed zeros written, then added onto
+    expect(linear.bias!.grad!.data()).toEqual(freshBias);
+  });
+
+  it("lets a Linear's backward write the bias's gradient with one column-sum and no fill or add, bitwise the fresh gradient", () => {
+    manualSeed(8);
+    const linear = new nn.Linear(40, 24);
+    const opt = new optim.SGD(linear.parameters(), { lr: 0.1 });
+    const x = randn([16, 40]).keep(), dy = randn([16, 24]).keep();
+    linear.forward(x).backward(dy);
+    const fresh = linear.bias!.grad!.data().slice();
+    opt.zeroGrad();
+    const kernels = getBackend().kernels;
+    const spies = [vi.spyOn(kernels, "f32_fill"), vi.spyOn(kernels, "f32_binary"), vi.spyOn(kernels, "f32_reduce")] as const;
+    try {
+      linear.forward(x).backward(dy);
+      const biasGrad = linear.bias!.grad!.storage.ptr;
+      expect(spies[0].mock.calls.filter(([ptr]) => ptr === biasGrad)).toEqual([]);
+      expect(spies[1].mock.calls.filter((args) => args.slice(1, 4).includes(biasGrad))).toEqual([]);
+      expect(spies[2].mock.calls.filter((args) => args[2] === biasGrad)).toHaveLength(1);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(linear.bias!.grad!.data()).toEqual(fresh);
+    linear.forward(x).backward(dy); // no zeros owed now: added onto
+    expect(Array.from(linear.bias!.grad!.data())).toEqual(Array.from(fresh, (v) => Math.fround(v + v)));
+  });
+
+  it("copies a gradient the engine accumulates into a cleared .grad (no fill and add), bitwise a fresh one", () => {
+    manualSeed(9);
+    const w = randn([6, 5]).requiresGrad_();
+    const x = randn([5, 3]).keep();
+    w.matmul(x).sum().backward();
+    const fresh = w.grad!.data().slice();
+    new optim.SGD([w], { lr: 0.1 }).zeroGrad();
+    const fill = vi.spyOn(getBackend().kernels, "f32_fill");
+    try {
+      w.matmul(x).sum().backward();
+      expect(fill.mock.calls.filter(([ptr]) => ptr === w.grad!.storage.ptr)).toEqual([]);
+    } finally {
+      fill.mockRestore();
+    }
+    expect(w.grad!.data()).toEqual(fresh);
+  });
+
+  it("keeps the zeros owed on the rest of the memory when the .grad is only part of it", () => {
+    manualSeed(10);
+    const linear = new nn.Linear(3, 2);
+    const x = randn([4, 3]).keep(), dy = randn([4, 2]).keep();
+    const weights = zeros([2, 2, 3]).fill_(7);
+    const biases = zeros([2, 2]).fill_(7);
+    // Two parameters whose .grad is all of that memory: their zeroGrad leaves zeros owed on it.
+    const wholeW = zeros([2, 2, 3]).requiresGrad_();
+    const wholeB = zeros([2, 2]).requiresGrad_();
+    wholeW.grad = weights;
+    wholeB.grad = biases;
+    linear.weight.grad = weights.select(0, 1); // contiguous, the second half of that memory
+    linear.bias!.grad = biases.select(0, 1);
+    new optim.SGD([wholeW, wholeB], { lr: 0.1 }).zeroGrad();
+    linear.forward(x).backward(dy);
+    const ref = new nn.Linear(3, 2);
+    noGrad(() => {
+      ref.weight.copy_(linear.weight);
+      ref.bias!.copy_(linear.bias!);
+    });
+    ref.forward(x).backward(dy);
+    expect(Array.from(weights.data().slice(0, 6))).toEqual(new Array(6).fill(0));
+    expect(Array.from(weights.data().slice(6))).toEqual(Array.from(ref.weight.grad!.data()));
+    expect(Array.from(biases.data())).toEqual([0, 0, ...ref.bias!.grad!.data()]);
+  });
+
+  it("accumulates into a .grad the user assigned as a strided view, through the view", () => {
+    manualSeed(11);
+    const linear = new nn.Linear(3, 2);
+    const x = randn([4, 3]).keep(), dy = randn([4, 2]).keep();
+    const ref = new nn.Linear(3, 2);
+    noGrad(() => {
+      ref.weight.copy_(linear.weight);
+      ref.bias!.copy_(linear.bias!);
+    });
+    ref.forward(x).backward(dy);
+    const weightBase = zeros([3, 2]);
+    const biasBase = zeros([2, 2]);
+    linear.weight.grad = weightBase.t();
+    linear.bias!.grad = biasBase.select(1, 0);
+    linear.forward(x).backward(dy);
+    expect(Array.from(weightBase.t().contiguous().data())).toEqual(Array.from(ref.weight.grad!.data()));
+    expect(Array.from(biasBase.data())).toEqual([ref.bias!.grad!.data()[0], 0, ref.bias!.grad!.data()[1], 0]);
   });
 
   it("adds onto a gradient that was read (or written) after zeroGrad, as PyTorch does", () => {

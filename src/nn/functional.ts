@@ -4,7 +4,7 @@
 // from tensor ops.
 
 import { GemmEpilogue, GemmLayout, ReduceOp, UnaryOp } from "../backend/kernels.ts";
-import { leafGradSink, Saved } from "../autograd.ts";
+import { cancelZerosOwedBy, leafGradSink, Saved } from "../autograd.ts";
 import { allocateOutput, backendOf, finishOp, needsGrad, saveWith } from "../graph.ts";
 import { dense } from "../ops/views.ts";
 import { takeStream } from "../random.ts";
@@ -102,7 +102,7 @@ function linearWith(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, 
         const sink = leafGradSink(weight);
         if (sink && sink.storage !== g.storage && sink.storage !== xs.storage) {
           // A gradient zeroGrad left owing zeros is written whole (beta = 0), not filled and added onto.
-          const beta = sink.storage.cancelPendingZeros() ? 0 : 1;
+          const beta = cancelZerosOwedBy(sink) ? 0 : 1;
           kr.f32_gemm(GemmLayout.TN, outF, inF, rows, 1, g.ptr, outF, xs.ptr, inF, beta, sink.ptr, inF, be.gemmWorkspace);
           sink.storage.version++;
         } else {
@@ -111,8 +111,15 @@ function linearWith(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, 
         }
       }
       if (bias?.requiresGrad) {
-        gb = allocateOutput(bias.shape, [g], false);
-        kr.f32_reduce(ReduceOp.Sum, g.ptr, gb.ptr, 1, rows, outF);
+        // Column sums straight into a .grad that zeroGrad left owing zeros; one holding a gradient is added onto by the engine.
+        const sink = leafGradSink(bias);
+        if (sink && sink.storage !== g.storage && cancelZerosOwedBy(sink)) {
+          kr.f32_reduce(ReduceOp.Sum, g.ptr, sink.ptr, 1, rows, outF);
+          sink.storage.version++;
+        } else {
+          gb = allocateOutput(bias.shape, [g], false);
+          kr.f32_reduce(ReduceOp.Sum, g.ptr, gb.ptr, 1, rows, outF);
+        }
       }
       if (g !== dy) g.dispose();
       return [gx, gw, gb];
