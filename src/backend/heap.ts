@@ -23,16 +23,26 @@ export function formatBytes(bytes: number): string {
   return u === 0 ? `${bytes} bytes` : `${v.toFixed(1)} ${units[u]} (${bytes} bytes)`;
 }
 
+/**
+ * Typed views of a heap, made again only after growTo (the only way wasmgrad
+ * grows a heap; its kernels never grow memory) or when a growth detached them:
+ * asking a WebAssembly.Memory for its buffer costs ~80 ns, and ops read the
+ * views many times a step.
+ */
 abstract class ViewCache {
-  private viewsOf: ArrayBufferLike | null = null;
+  private stale = true;
   private f32v: Float32Array = new Float32Array(0);
   private i32v: Int32Array = new Int32Array(0);
   private u8v: Uint8Array = new Uint8Array(0);
   abstract get buffer(): ArrayBufferLike;
+  /** The buffer may have changed: make the views again on next use. */
+  protected invalidate(): void {
+    this.stale = true;
+  }
   private refresh(): void {
-    const b = this.buffer;
-    if (b !== this.viewsOf || this.u8v.byteLength !== b.byteLength) {
-      this.viewsOf = b;
+    if (this.stale || this.u8v.byteLength === 0) {
+      const b = this.buffer;
+      this.stale = false;
       this.f32v = new Float32Array(b);
       this.i32v = new Int32Array(b);
       this.u8v = new Uint8Array(b);
@@ -70,6 +80,8 @@ export class WasmHeap extends ViewCache implements Heap {
       throw new RangeError(
         `wasmgrad: out of memory growing the heap from ${formatBytes(have)} to ${formatBytes(have + pages * PAGE_BYTES)} (${(e as Error).message})`,
       );
+    } finally {
+      this.invalidate();
     }
   }
 }
@@ -93,5 +105,6 @@ export class ArrayHeap extends ViewCache implements Heap {
     }
     new Uint8Array(next).set(new Uint8Array(this.buf));
     this.buf = next;
+    this.invalidate();
   }
 }
