@@ -97,6 +97,19 @@ async function checkTrainingResult(page: Page, epochs: number): Promise<number> 
   return testAcc;
 }
 
+/** The live speed-up after a run on `threads` threads: a finite positive number, stated in words with the batches it compared. */
+async function checkLiveSpeedup(page: Page, threads: number): Promise<number> {
+  expect(await attr(page, "#live-speedup", "data-state")).toBe("measured");
+  const speedup = Number(await attr(page, "#live-speedup", "data-speedup"));
+  expect(Number.isFinite(speedup) && speedup > 0).toBe(true);
+  // "2 threads: 1.43× one thread (median batch 12,345 against 8,642 images/s, batches 13–144 against batches 3–10)"
+  expect(await page.textContent("#live-speedup")).toMatch(
+    new RegExp(`^${threads} threads: ${speedup.toFixed(2)}× one thread \\(median batch [\\d,]+ against [\\d,]+ images/s, batches 13–\\d+ against batches 3–10\\)$`),
+  );
+  expect(await page.textContent("#stat-speedup")).toBe(`${speedup.toFixed(2)}×`);
+  return speedup;
+}
+
 describe("the demo page in headless Chromium", () => {
   it("type-checks", async () => {
     await run(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "-p", "web"], { cwd: repo });
@@ -121,6 +134,8 @@ describe("the demo page in headless Chromium", () => {
     const testAcc = await checkTrainingResult(page, EPOCHS);
     // Training runs in a worker: the page's own timers keep firing (a main-thread loop would stall them for seconds).
     expect(maxGap).toBeLessThan(1000);
+    // On the default threads the run timed itself against one thread while it trained.
+    if (cores > 1) await checkLiveSpeedup(page, Math.min(8, cores));
 
     await page.click("#wd-run");
     await page.waitForSelector("#status[data-state=done][data-task=weight-decay]", { timeout: 30_000 });
@@ -152,6 +167,29 @@ describe("the demo page in headless Chromium", () => {
     await page.close();
   }, 90_000);
 
+  it("isolated, 1 thread then 2: one thread says so in words; two threads show the live speed-up and train the same network", async () => {
+    const { page, errors } = await open(true, "");
+    const epochs = 2; // 48 subset batches: enough to spare the first 10 for one thread
+    await page.fill("#threads", "1");
+    await trainFromControls(page, epochs);
+    expect(await attr(page, "#live-speedup", "data-state")).toBe("none");
+    expect(await attr(page, "#live-speedup", "data-speedup")).toBeNull();
+    expect(await page.textContent("#live-speedup")).toBe("One thread: nothing to compare. Set Threads to 2 or more to see the speed-up live.");
+    expect(await page.textContent("#backend-name")).toMatch(/, 1 thread$/);
+    const oneThread = await attr(page, "#stats", "data-epoch-result");
+    expect(JSON.parse(oneThread!)).toHaveLength(4);
+
+    await page.fill("#threads", "2");
+    await trainFromControls(page, epochs);
+    const speedup = await checkLiveSpeedup(page, 2);
+    expect(await page.textContent("#backend-name")).toMatch(/, 2 threads$/);
+    // Its first batches ran on one thread, the rest on two: the epoch's figures are bitwise those of the one-thread run.
+    expect(await attr(page, "#stats", "data-epoch-result")).toBe(oneThread);
+    expect(errors).toEqual([]);
+    console.log(`browser (isolated, live): ${await page.textContent("#live-speedup")} [speed-up ${speedup}]`);
+    await page.close();
+  }, 60_000);
+
   it("not isolated: one console warning naming both headers, and training still passes on one thread", async () => {
     const { page, console: messages, errors } = await open(false, `epochs=${EPOCHS}&autorun`);
     await page.waitForSelector("#status[data-state=done][data-task=train]", { timeout: 60_000 });
@@ -162,6 +200,9 @@ describe("the demo page in headless Chromium", () => {
     expect(await page.textContent("#backend-name")).toBe(`Wasm ${build!.endsWith("relaxed") ? "relaxed " : ""}SIMD, 1 thread`);
     expect(await page.isVisible("#isolation-note")).toBe(true);
     await checkTrainingResult(page, EPOCHS);
+    expect(await attr(page, "#live-speedup", "data-state")).toBe("none");
+    expect(await attr(page, "#live-speedup", "data-speedup")).toBeNull();
+    expect(await page.textContent("#live-speedup")).toBe("One thread: this page is not cross-origin isolated, so threads are unavailable.");
 
     const warnings = messages.filter((m) => m.type() === "warning").map((m) => m.text());
     expect(warnings).toHaveLength(1);

@@ -9,6 +9,7 @@ import { TrainingCharts, WeightDecayChart } from "./charts.ts";
 import { applyUrlParams, offerFullSet, readSettings, setupThreadsControl, watchModelChoice } from "./controls.ts";
 import { $, badge, fmt, fmtInt } from "./dom.ts";
 import { checkIsolation, fullSetAvailable, simdSupported } from "./environment.ts";
+import { addBatchTiming, resetLiveSpeedup, startLiveSpeedup } from "./live-speedup.ts";
 import type { FromWorker, ToWorker, WorkerEnv } from "./protocol.ts";
 import { setClassNames, showPredictions, showSamples } from "./samples.ts";
 import { describeBenchmark, showBenchResult, startBenchmark } from "./speedup.ts";
@@ -25,6 +26,8 @@ let batchesPerEpoch = 1;
 let epochsPlanned = 1;
 let pendingWdDraw = false;
 let autorunDone = false;
+/** The thread count the backend badge shows: a run that times one thread against n changes it after its first batches. */
+let shownThreads = 1;
 
 // ---- the worker ---------------------------------------------------------------
 
@@ -69,6 +72,7 @@ function startWorker(): void {
 }
 
 function showBackend(threads: number): void {
+  shownThreads = threads;
   const backend = !env?.backend.startsWith("wasm") ? "JS" : env.backend.endsWith("relaxed") ? "Wasm relaxed SIMD" : "Wasm SIMD";
   $("backend-name").textContent = `${backend}, ${threads} thread${threads === 1 ? "" : "s"}`;
 }
@@ -97,6 +101,7 @@ function onWorkerMessage(m: FromWorker): void {
       break;
     case "start":
       showBackend(m.threads);
+      startLiveSpeedup(m.speedupPlan);
       batchesPerEpoch = m.batchesPerEpoch;
       setStatus("training", `Training on ${fmtInt(m.trainSize)} images, testing on ${fmtInt(m.testSize)}`);
       showSamples(m.sampleImages, m.sampleLabels);
@@ -109,6 +114,8 @@ function onWorkerMessage(m: FromWorker): void {
       $("stat-loss").textContent = fmt(m.trainLoss);
       $("stat-train-acc").textContent = fmt(m.trainAcc);
       $("stat-ips").textContent = fmtInt(m.imagesPerSecond);
+      if (m.timing.threads !== shownThreads) showBackend(m.timing.threads);
+      addBatchTiming(m.timing);
       setStatus("training", `Epoch ${m.epoch} of ${epochsPlanned} · batch ${m.batch} of ${batchesPerEpoch}`);
       break;
     }
@@ -117,6 +124,8 @@ function onWorkerMessage(m: FromWorker): void {
       $("stat-loss").textContent = fmt(m.trainLoss);
       $("stat-train-acc").textContent = fmt(m.trainAcc);
       $("stat-test-acc").textContent = fmt(m.testAcc);
+      // The epoch's figures in full, for comparing runs (the same on any thread count).
+      $("stats").dataset.epochResult = JSON.stringify([m.epoch, m.trainLoss, m.trainAcc, m.testAcc]);
       $("stat-ips").textContent = fmtInt(m.imagesPerSecond);
       showPredictions(m.predictions);
       break;
@@ -169,6 +178,8 @@ $<HTMLFormElement>("controls").addEventListener("submit", (event) => {
   charts.reset(s.epochs);
   $<HTMLProgressElement>("progress").value = 0;
   for (const id of ["stat-epoch", "stat-loss", "stat-train-acc", "stat-test-acc", "stat-ips"]) $(id).textContent = "–";
+  delete $("stats").dataset.epochResult;
+  resetLiveSpeedup();
   send({ type: "train", settings: s }, "train");
   setStatus("loading", "Loading Fashion-MNIST…");
 });

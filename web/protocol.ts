@@ -47,13 +47,43 @@ export type EpochMessage = { type: "epoch" } & EpochStats & {
   predictions: number[];
 };
 
+/**
+ * How a training run times its threads against one (live-speedup.ts shows it).
+ * "measure": a run on n > 1 threads first trains `oneThreadBatches` batches on
+ * one thread (results are bitwise the same on any count), then switches to n.
+ * Otherwise the run is on one thread, or too short to spare the batches, and
+ * `why` says which in words.
+ */
+export type SpeedupPlan =
+  | { kind: "measure"; threads: number; oneThreadBatches: number; warmUpBatches: number }
+  | { kind: "none"; threads: number; why: "one-thread" | "not-isolated" | "js-backend" | "too-short" };
+
+/** A batch's own timing, taken in the worker around its training step. */
+export interface BatchTiming {
+  /** Batches trained so far in this run, over all epochs (1-based). */
+  step: number;
+  /** Images in this batch. */
+  images: number;
+  /** Seconds its step took: forward, loss, backward, optimizer step and reading the loss. */
+  seconds: number;
+  /** Threads it ran on (getNumThreads). */
+  threads: number;
+  /**
+   * False for a warm-up batch (the first ones on a thread count: JIT, Wasm
+   * tier-up, new workers starting) and for a short last batch of an epoch: the
+   * live speed-up leaves those out.
+   */
+  counted: boolean;
+}
+
 export type FromWorker =
   | ({ type: "env" } & WorkerEnv)
   | { type: "loading"; what: string }
   | {
       type: "start";
-      /** Threads training runs on (getNumThreads after setNumThreadsAsync). */
+      /** Threads training runs on (getNumThreads after setNumThreadsAsync); with a plan to measure, after its one-thread batches. */
       threads: number;
+      speedupPlan: SpeedupPlan;
       trainSize: number;
       testSize: number;
       batchesPerEpoch: number;
@@ -61,7 +91,7 @@ export type FromWorker =
       sampleImages: Uint8Array;
       sampleLabels: number[];
     }
-  | ({ type: "batch"; epoch: number } & BatchProgress)
+  | ({ type: "batch"; epoch: number; timing: BatchTiming } & BatchProgress)
   | EpochMessage
   | { type: "done"; seconds: number }
   | { type: "wd-epoch"; lambd: number; epoch: number; trainLoss: number; testLoss: number }

@@ -5,9 +5,17 @@
 import { data, getBackend, getNumThreads, manualSeed, nn, noGrad, optim, ready, setBackend, setNumThreadsAsync } from "wasmgrad";
 import { buildLenet, buildMlp, fit, makeOptimizer, trainEpoch } from "../src/training.ts";
 import { runWeightDecay } from "../src/experiments/weight-decay.ts";
-import type { FromWorker, ToWorker, TrainSettings } from "./protocol.ts";
+import type { BatchTiming, FromWorker, SpeedupPlan, ToWorker, TrainSettings } from "./protocol.ts";
 
 const PIXELS = 28 * 28;
+/**
+ * Batches a run on n > 1 threads first trains on one thread, to time one thread
+ * against n while it trains (results are bitwise the same on any count). A run
+ * spares them only when they are at most a quarter of it.
+ */
+const ONE_THREAD_BATCHES = 10;
+/** Batches left out of the timing after each start and switch of the thread count: JIT, Wasm tier-up, new workers. */
+const WARM_UP_BATCHES = 2;
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
   (self as unknown as Worker).postMessage(message, transfer);
@@ -38,7 +46,20 @@ async function useBackend(name: "wasm" | "js"): Promise<void> {
  */
 async function useThreads(n: number): Promise<number> {
   if (!threadsAvailable) return 1;
-  return setNumThreadsAsync(Math.max(1, Math.min(64, Math.round(n) || 1)));
+  return setNumThreadsAsync(clampThreads(n));
+}
+
+function clampThreads(n: number): number {
+  return threadsAvailable ? Math.max(1, Math.min(64, Math.round(n) || 1)) : 1;
+}
+
+/** Whether and how a run of `batches` batches on `threads` threads times them against one thread. */
+function speedupPlan(threads: number, batches: number): SpeedupPlan {
+  if (!simd) return { kind: "none", threads: 1, why: "js-backend" };
+  if (!threadsAvailable) return { kind: "none", threads: 1, why: "not-isolated" };
+  if (threads === 1) return { kind: "none", threads, why: "one-thread" };
+  if (batches < 4 * ONE_THREAD_BATCHES) return { kind: "none", threads, why: "too-short" };
+  return { kind: "measure", threads, oneThreadBatches: ONE_THREAD_BATCHES, warmUpBatches: WARM_UP_BATCHES };
 }
 
 const datasets = new Map<string, Promise<[data.FashionMnistDataset, data.FashionMnistDataset]>>();
@@ -55,7 +76,6 @@ function loadFashionMnist(url: string): Promise<[data.FashionMnistDataset, data.
 async function train(s: TrainSettings): Promise<void> {
   const start = performance.now();
   await useBackend(trainingBackend);
-  const threads = await useThreads(s.threads);
   post({ type: "loading", what: s.dataUrl });
   const [trainSet, testSet] = await loadFashionMnist(s.dataUrl);
   manualSeed(s.seed);
@@ -67,11 +87,16 @@ async function train(s: TrainSettings): Promise<void> {
     ? new optim.SGD(net.parameters(), { lr: s.lr })
     : makeOptimizer(net, { optimizer: "sgd", lr: s.lr, weightDecay: s.weightDecay, l1: s.l1 });
 
+  const plan = speedupPlan(clampThreads(s.threads), s.epochs * trainLoader.length);
+  const measure = plan.kind === "measure";
+  let threads = await useThreads(measure ? 1 : plan.threads);
+
   const samples = Math.min(s.samples, testSet.length);
   const sampleIndices = Int32Array.from({ length: samples }, (_, i) => i);
   post({
     type: "start",
     threads,
+    speedupPlan: plan,
     trainSize: trainSet.length,
     testSize: testSet.length,
     batchesPerEpoch: trainLoader.length,
@@ -79,10 +104,30 @@ async function train(s: TrainSettings): Promise<void> {
     sampleLabels: Array.from(testSet.labels.subarray(0, samples)),
   });
 
+  // Each batch's step is timed here, from the end of the previous batch's report (or of the
+  // epoch's evaluation) to its own: the page compares images per second on one thread and on n.
   let epoch = 1;
+  let step = 0;
+  let stepsOnThreads = 0;
+  let imagesBefore = 0;
+  let clock = performance.now();
   await fit(net, trainLoader, testLoader, opt, {
     epochs: s.epochs,
-    onBatch: (p) => post({ type: "batch", epoch, ...p }),
+    onBatch: async (p) => {
+      const seconds = (performance.now() - clock) / 1000;
+      const images = p.images - (p.batch === 1 ? 0 : imagesBefore);
+      imagesBefore = p.images;
+      step++;
+      stepsOnThreads++;
+      const counted = stepsOnThreads > WARM_UP_BATCHES && images === s.batchSize;
+      const timing: BatchTiming = { step, images, seconds, threads, counted };
+      post({ type: "batch", epoch, timing, ...p });
+      if (measure && step === ONE_THREAD_BATCHES) {
+        threads = await useThreads(plan.threads);
+        stepsOnThreads = 0;
+      }
+      clock = performance.now();
+    },
     onEpoch: (stats) => {
       const predictions = noGrad(() => {
         const [X] = testSet.getBatch(sampleIndices);
@@ -90,6 +135,7 @@ async function train(s: TrainSettings): Promise<void> {
       });
       post({ type: "epoch", ...stats, predictions });
       epoch = stats.epoch + 1;
+      clock = performance.now();
     },
   });
   post({ type: "done", seconds: (performance.now() - start) / 1000 });
