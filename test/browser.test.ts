@@ -102,9 +102,9 @@ async function checkLiveSpeedup(page: Page, threads: number): Promise<number> {
   expect(await attr(page, "#live-speedup", "data-state")).toBe("measured");
   const speedup = Number(await attr(page, "#live-speedup", "data-speedup"));
   expect(Number.isFinite(speedup) && speedup > 0).toBe(true);
-  // "2 threads: 1.43× one thread (median batch 12,345 against 8,642 images/s, batches 13–144 against batches 3–10)"
+  // "2 threads: 1.43× one thread (median batch 12,345 against 8,642 images/s, batches 16–144 against batches 4–12)"
   expect(await page.textContent("#live-speedup")).toMatch(
-    new RegExp(`^${threads} threads: ${speedup.toFixed(2)}× one thread \\(median batch [\\d,]+ against [\\d,]+ images/s, batches 13–\\d+ against batches 3–10\\)$`),
+    new RegExp(`^${threads} threads: ${speedup.toFixed(2)}× one thread \\(median batch [\\d,]+ against [\\d,]+ images/s, batches 16–\\d+ against batches 4–12\\)$`),
   );
   expect(await page.textContent("#stat-speedup")).toBe(`${speedup.toFixed(2)}×`);
   return speedup;
@@ -169,7 +169,7 @@ describe("the demo page in headless Chromium", () => {
 
   it("isolated, 1 thread then 2: one thread says so in words; two threads show the live speed-up and train the same network", async () => {
     const { page, errors } = await open(true, "");
-    const epochs = 2; // 48 subset batches: enough to spare the first 10 for one thread
+    const epochs = 2; // 48 subset batches: enough to spare the first 12 for one thread
     await page.fill("#threads", "1");
     await trainFromControls(page, epochs);
     expect(await attr(page, "#live-speedup", "data-state")).toBe("none");

@@ -13,9 +13,13 @@ const PIXELS = 28 * 28;
  * against n while it trains (results are bitwise the same on any count). A run
  * spares them only when they are at most a quarter of it.
  */
-const ONE_THREAD_BATCHES = 10;
-/** Batches left out of the timing after each start and switch of the thread count: JIT, Wasm tier-up, new workers. */
-const WARM_UP_BATCHES = 2;
+const ONE_THREAD_BATCHES = 12;
+/**
+ * Batches left out of the timing after the start and after the switch to n threads: JIT,
+ * Wasm tier-up, new workers. In Chromium on the 2-vCPU VM the first batch took 5-10× a
+ * settled one, the next two up to 3× (the MLP and LeNet alike).
+ */
+const WARM_UP_BATCHES = 3;
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
   (self as unknown as Worker).postMessage(message, transfer);
