@@ -100,8 +100,8 @@ export function addBatchTiming(t: BatchTiming): void {
   show(
     "measured",
     `${speedup.toFixed(2)}×`,
-    `${manyThreads} threads: ${speedup.toFixed(2)}× one thread (median batch ${fmtInt(rate(many))} against ${fmtInt(rate(one))} images/s, ` +
-      `${range(many)} against ${range(one)})`,
+    `${manyThreads} threads: ${speedup.toFixed(2)}× one thread (median batch: ${fmtInt(rate(many))} images/s on ${manyThreads} threads, ` +
+      `${range(many)}; ${fmtInt(rate(one))} on one, ${range(one)})`,
     speedup,
   );
 }
