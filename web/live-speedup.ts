@@ -67,6 +67,13 @@ export function resetLiveSpeedup(): void {
   show("idle", "–", "");
 }
 
+/** The run ended early (stopped, or an error): a speed-up still being timed is cleared, a measured one stays. */
+export function endLiveSpeedup(): void {
+  const state = $("live-speedup").dataset.state;
+  if (state === "calibrating" || state === "warming") resetLiveSpeedup();
+  plan = null;
+}
+
 /** The worker's plan for this run (its start message). */
 export function startLiveSpeedup(p: SpeedupPlan): void {
   plan = p;

@@ -9,7 +9,7 @@ import { TrainingCharts, WeightDecayChart } from "./charts.ts";
 import { applyUrlParams, offerFullSet, readSettings, setupThreadsControl, watchModelChoice } from "./controls.ts";
 import { $, badge, fmt, fmtInt } from "./dom.ts";
 import { checkIsolation, fullSetAvailable, simdSupported } from "./environment.ts";
-import { addBatchTiming, resetLiveSpeedup, startLiveSpeedup } from "./live-speedup.ts";
+import { addBatchTiming, endLiveSpeedup, resetLiveSpeedup, startLiveSpeedup } from "./live-speedup.ts";
 import type { FromWorker, ToWorker, WorkerEnv } from "./protocol.ts";
 import { setClassNames, showPredictions, showSamples } from "./samples.ts";
 import { describeBenchmark, showBenchResult, startBenchmark } from "./speedup.ts";
@@ -161,6 +161,7 @@ function onWorkerMessage(m: FromWorker): void {
       break;
     case "error":
       console.error(`wasmgrad demo: ${m.message}`);
+      endLiveSpeedup();
       task = "error";
       setBusy(false);
       setStatus("error", `Error: ${m.message}`);
@@ -188,6 +189,7 @@ watchModelChoice();
 
 $("stop").addEventListener("click", () => {
   worker.terminate();
+  endLiveSpeedup();
   env = null;
   task = "stopped";
   setBusy(false);
