@@ -55,7 +55,7 @@ export type EpochMessage = { type: "epoch" } & EpochStats & {
  * `why` says which in words.
  */
 export type SpeedupPlan =
-  | { kind: "measure"; threads: number; oneThreadBatches: number; warmUpBatches: number }
+  | { kind: "measure"; threads: number; oneThreadBatches: number }
   | { kind: "none"; threads: number; why: "one-thread" | "not-isolated" | "js-backend" | "too-short" };
 
 /** A batch's own timing, taken in the worker around its training step. */
@@ -81,7 +81,7 @@ export type FromWorker =
   | { type: "loading"; what: string }
   | {
       type: "start";
-      /** Threads training runs on (getNumThreads after setNumThreadsAsync); with a plan to measure, after its one-thread batches. */
+      /** Threads the first batch runs on (getNumThreads after setNumThreadsAsync): 1 when the plan times one thread first. */
       threads: number;
       speedupPlan: SpeedupPlan;
       trainSize: number;

@@ -63,7 +63,7 @@ function speedupPlan(threads: number, batches: number): SpeedupPlan {
   if (!threadsAvailable) return { kind: "none", threads: 1, why: "not-isolated" };
   if (threads === 1) return { kind: "none", threads, why: "one-thread" };
   if (batches < 4 * ONE_THREAD_BATCHES) return { kind: "none", threads, why: "too-short" };
-  return { kind: "measure", threads, oneThreadBatches: ONE_THREAD_BATCHES, warmUpBatches: WARM_UP_BATCHES };
+  return { kind: "measure", threads, oneThreadBatches: ONE_THREAD_BATCHES };
 }
 
 const datasets = new Map<string, Promise<[data.FashionMnistDataset, data.FashionMnistDataset]>>();
