@@ -122,7 +122,7 @@ export function i32_to_f32(src: usize, dst: usize, n: i32): void {
   for (; i < n; i++) store<f32>(at(dst, i), <f32>load<i32>(at(src, i)));
 }
 
-export function u8_to_f32(src: usize, dst: usize, n: i32, scale: f32): void {
+@inline function bytesToF32(src: usize, dst: usize, n: i32, scale: f32): void {
   const vscale = f32x4.splat(scale);
   let i = 0;
   for (; i <= n - 8; i += 8) {
@@ -135,6 +135,23 @@ export function u8_to_f32(src: usize, dst: usize, n: i32, scale: f32): void {
     v128.store(at(dst, i), f32x4.mul(high, vscale), 16);
   }
   for (; i < n; i++) store<f32>(at(dst, i), <f32>load<u8>(src + <usize>i) * scale);
+}
+
+export function u8_to_f32(src: usize, dst: usize, n: i32, scale: f32): void {
+  bytesToF32(src, dst, n, scale);
+}
+
+/**
+ * A batch of image rows in one pass: each row read where the dataset holds it
+ * and written as float32 straight into the batch, with no staging copy.
+ */
+export function u8_gather_rows_to_f32(
+  src: usize, indices: usize, dst: usize, r0: i32, rows: i32, rowLength: i32, scale: f32,
+): void {
+  for (let r = r0, end = r0 + rows; r < end; r++) {
+    const from = src + <usize>load<i32>(at(indices, r)) * <usize>rowLength;
+    bytesToF32(from, at(dst, r * rowLength), rowLength, scale);
+  }
 }
 
 export function f32_broadcast_rows(bias: usize, c: usize, m: i32, n: i32): void {

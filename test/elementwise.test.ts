@@ -596,6 +596,26 @@ describe("fills and conversions", () => {
     }
   });
 
+  it("u8_gather_rows_to_f32 writes rows r0 … r0 + rows − 1 as src row indices[r] × f32(scale), the same on both backends", () => {
+    for (const rowLength of [1, 7, 8, 9, 784]) {
+      const images = 11;
+      const src = Uint8Array.from({ length: images * rowLength }, (_, i) => (i * 37 + 11) % 256);
+      src[src.length - 1] = 255;
+      const indices = Int32Array.of(10, 0, 3, 3, 10, 7);
+      const want = new Float32Array(indices.length * rowLength).fill(NaN);
+      const [r0, rows] = [1, 4];
+      for (let r = r0; r < r0 + rows; r++) {
+        for (let j = 0; j < rowLength; j++) want[r * rowLength + j] = src[indices[r]! * rowLength + j]! * Math.fround(1 / 255);
+      }
+      for (const be of BOTH) {
+        const out = scratch(be, want.length);
+        be.kernels.u8_gather_rows_to_f32(put(be, src), put(be, indices), out, r0, rows, rowLength, 1 / 255);
+        // Rows outside [r0, r0 + rows) stay untouched (NaN): a thread writes its own rows only.
+        expectExact(getF32(be, out, want.length), want, `${be.name} rowLength=${rowLength}`);
+      }
+    }
+  });
+
   it("f32_broadcast_rows seeds every row of an [m, n] matrix with the bias", () => {
     for (const n of ODD_SIZES) {
       const bias = randomF32(n, n);

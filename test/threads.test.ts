@@ -251,6 +251,16 @@ describe("threaded elementwise kernels: large calls split by element ranges", ()
       be.kernels.u8_to_f32(src, out, n, 1 / 255);
       return [bytes(out, 4 * n)];
     },
+    // A unit-split kernel: a unit is a row of 784 bytes, gathered from a block of 3× as many rows.
+    u8_gather_rows_to_f32: (n) => {
+      const rows = Math.ceil(n / 784);
+      const images = 3 * rows + 1;
+      const src = keep(put(be, Uint8Array.from({ length: images * 784 }, (_, i) => (i * 37) & 255)));
+      const indices = keep(put(be, Int32Array.from({ length: rows }, (_, i) => (i * 7919) % images)));
+      const out = keep(scratch(be, rows * 784));
+      be.kernels.u8_gather_rows_to_f32(src, indices, out, 0, rows, 784, 1 / 255);
+      return [bytes(out, 4 * rows * 784)];
+    },
     i32_to_f32: (n) => {
       const src = keep(put(be, Int32Array.from({ length: n }, (_, i) => (i * 7919) % 100003 - 50000)));
       const out = keep(scratch(be, n));

@@ -66,6 +66,16 @@ export interface ElementwiseKernels {
   i32_to_f32(src: number, dst: number, n: number): void;
   /** dst[i] = f32(src[i]) · scale from u8 (image bytes → [0, 1] with scale 1/255). */
   u8_to_f32(src: number, dst: number, n: number, scale: number): void;
+  /**
+   * dst[r, j] = f32(src[indices[r]·rowLength + j]) · scale for the rows r of
+   * [r0, r0 + rows) (a unit-split kernel: threads take ranges of rows, the
+   * pointers stay): a batch of image rows gathered from a u8 block and
+   * converted in one pass. Indices are i32 and trusted: the caller checks them
+   * against the block's row count first.
+   */
+  u8_gather_rows_to_f32(
+    src: number, indices: number, dst: number, r0: number, rows: number, rowLength: number, scale: number,
+  ): void;
   /** c[i, j] = bias[j] for an [m, n] c: seeds a Linear layer's output before gemm with beta = 1. */
   f32_broadcast_rows(bias: number, c: number, m: number, n: number): void;
 }

@@ -1,16 +1,19 @@
 // Fashion-MNIST, as d2l's load_data_fashion_mnist uses it: 28×28 grayscale
 // images in [0, 1] and class indices.
 //
-// Images stay uint8 in a JS array outside the backend heap (47 MB for the full
-// training split instead of 188 MB as float32); a batch is converted only when
-// taken: its rows are gathered into a u8 block of the heap and one u8_to_f32
-// kernel call writes the float32 batch.
+// Images stay uint8 (47 MB for the full training split instead of 188 MB as
+// float32) and are converted only when a batch is taken. At the first batch on
+// a backend the images and labels are copied into its heap once, as one block
+// the dataset owns (like the uint8 `data` tensor of torchvision's dataset):
+// then a batch is one u8_gather_rows_to_f32 call, which threads split by rows,
+// and one label gather, with no per-row work on the calling thread.
 
+import type { Backend } from "../backend/backend.ts";
 import { getBackend } from "../backend/index.ts";
 import { describeError, IOError } from "../errors.ts";
-import { beginOp } from "../storage.ts";
+import { beginOp, Storage } from "../storage.ts";
 import { Tensor } from "../tensor.ts";
-import { checkIndex, rowRuns, type Dataset, type RowRun } from "./dataset.ts";
+import { checkIndex, type Dataset } from "./dataset.ts";
 import { checkFashionMnistPair, FASHION_MNIST_CLASSES, FASHION_MNIST_SIDE, readIdx } from "./idx.ts";
 
 /** Class names by label, as d2l's get_fashion_mnist_labels spells them. */
@@ -101,9 +104,18 @@ export async function fashionMnist(options: FashionMnistOptions = {}): Promise<F
   return new FashionMnistDataset(images.data, new Int32Array(labels.data));
 }
 
-/** Fashion-MNIST images and labels; item i is [image float32 [1, 28, 28] in [0, 1], label int32 []]. */
+/**
+ * Fashion-MNIST images and labels; item i is [image float32 [1, 28, 28] in [0, 1], label int32 []].
+ *
+ * The first item or batch taken on a backend copies the images and labels into
+ * that backend's heap (n·784 + 4n bytes, counted in memoryStats().liveBytes and
+ * as one of its liveTensors); the copy lives as long as the dataset, or until
+ * dispose().
+ */
 export class FashionMnistDataset implements Dataset<[Tensor, Tensor]> {
   readonly length: number;
+  /** The heap copy on each backend used so far: image bytes, then labels as int32. */
+  private readonly heapCopies = new Map<Backend, Storage>();
 
   /** `images`: n·28·28 bytes, image after image, row-major; `labels`: n class indices. */
   constructor(readonly images: Uint8Array, readonly labels: Int32Array) {
@@ -115,58 +127,66 @@ export class FashionMnistDataset implements Dataset<[Tensor, Tensor]> {
 
   get(index: number): [Tensor, Tensor] {
     checkIndex(index, this.length);
-    return this.gather([[index, index + 1]], IMAGE_SHAPE, [], false);
+    return this.gather([index], IMAGE_SHAPE, [], false);
   }
 
   getBatch(indices: Int32Array): [Tensor, Tensor] {
+    // Every index is checked before anything is made: the kernels trust them.
+    for (let k = 0; k < indices.length; k++) checkIndex(indices[k]!, this.length);
     const n = indices.length;
-    return this.gather(rowRuns(indices, this.length), [n, ...IMAGE_SHAPE], [n], true);
+    return this.gather(indices, [n, ...IMAGE_SHAPE], [n], true);
   }
 
+  /**
+   * Gives back the heap copies of the images and labels now rather than when
+   * the dataset is garbage collected. The dataset stays usable: the next item
+   * or batch copies them again.
+   */
+  dispose(): void {
+    for (const copy of this.heapCopies.values()) copy.release("its dataset was disposed");
+    this.heapCopies.clear();
+  }
+
+  /** The address of this dataset's copy in `be`'s heap, made at the first call on that backend. */
+  private heapCopy(be: Backend): number {
+    const have = this.heapCopies.get(be);
+    if (have?.isAlive) return have.ptr;
+    beginOp("FashionMnistDataset (its heap copy)");
+    // Owned: the step memory rule never reclaims it; the garbage collector does once the dataset is gone.
+    const copy = new Storage(be, this.images.length + 4 * this.length, "owned");
+    this.heapCopies.set(be, copy);
+    const ptr = copy.ptr;
+    // Views read after the allocation, which may have grown the heap. The image bytes are a
+    // multiple of 16, so the labels after them are aligned for int32.
+    be.heap.u8.set(this.images, ptr);
+    be.heap.i32.set(this.labels, (ptr + this.images.length) >>> 2);
+    return ptr;
+  }
+
+  /** The items at `indices` (checked by the caller), as an image and a label tensor of the given shapes. */
   private gather(
-    runs: readonly RowRun[], imageShape: readonly number[], labelShape: readonly number[], stepScoped: boolean,
+    indices: ArrayLike<number>, imageShape: readonly number[], labelShape: readonly number[], stepScoped: boolean,
   ): [Tensor, Tensor] {
     const be = getBackend();
+    // An address, which stays valid when the heap grows (only views are replaced).
+    const copy = this.heapCopy(be);
     beginOp(stepScoped ? "a DataLoader batch" : "a dataset item");
     const images = Tensor.empty(imageShape, "float32", be, stepScoped ? "step" : "temporary");
     const labels = Tensor.empty(labelShape, "int32", be, stepScoped ? "step" : "temporary");
-    const count = labels.numel();
-    const staging = be.allocator.alloc(count * PIXELS);
+    const count = indices.length;
+    const rows = be.allocator.alloc(4 * count);
     try {
-      // Views read after the allocations above, which may have grown the heap.
-      const bytes = be.heap.u8;
-      const ints = be.heap.i32;
-      let row = 0;
-      const labelBase = labels.ptr >>> 2;
-      if (runs.length > 1) touchRows(this.images, runs);
-      for (const [start, end] of runs) {
-        bytes.set(this.images.subarray(start * PIXELS, end * PIXELS), staging + row * PIXELS);
-        // A shuffled batch is 256 runs of one row: a view per label would cost more than the copy.
-        for (let r = start; r < end; r++) ints[labelBase + row + r - start] = this.labels[r]!;
-        row += end - start;
-      }
-      be.kernels.u8_to_f32(staging, images.ptr, count * PIXELS, 1 / 255);
+      // The view read after the allocations above, which may have grown the heap.
+      be.heap.i32.set(indices, rows >>> 2);
+      be.kernels.u8_gather_rows_to_f32(copy, rows, images.ptr, 0, count, PIXELS, 1 / 255);
+      // Labels are 4-byte elements, which f32_index_select moves bit for bit.
+      be.kernels.f32_index_select(copy + this.images.length, rows, labels.ptr, 1, this.length, 1, count);
     } finally {
-      be.allocator.free(staging);
+      be.allocator.free(rows);
     }
     return [images, labels];
   }
 }
-
-/**
- * Reads one byte of every cache line of the rows: a shuffled batch's rows lie
- * scattered over the dataset, and these loads, independent of each other,
- * let the CPU overlap the rows' cache misses; the copies then hit the cache.
- */
-function touchRows(images: Uint8Array, runs: readonly RowRun[]): void {
-  let sum = 0;
-  for (const [start, end] of runs) {
-    for (let i = start * PIXELS, stop = end * PIXELS; i < stop; i += 64) sum += images[i]!;
-  }
-  touched = sum;
-}
-/** Keeps touchRows' loads from being dropped as dead code. */
-let touched = 0;
 
 async function locate(options: FashionMnistOptions, files: IdxFile[]): Promise<Source> {
   const given = (["files", "url", "root"] as const).filter((key) => options[key] !== undefined);

@@ -38,7 +38,8 @@ export function jsElementwiseCopyKernels(
   heap: Heap,
 ): Pick<
   ElementwiseKernels,
-  "f32_strided_copy" | "f32_fill" | "f32_arange" | "i32_to_f32" | "u8_to_f32" | "f32_broadcast_rows"
+  | "f32_strided_copy" | "f32_fill" | "f32_arange" | "i32_to_f32" | "u8_to_f32" | "u8_gather_rows_to_f32"
+  | "f32_broadcast_rows"
 > {
   return {
     f32_strided_copy(src, dst, ndim, meta) {
@@ -71,6 +72,16 @@ export function jsElementwiseCopyKernels(
       const s = Math.fround(scale);
       const di = dst >>> 2;
       for (let i = 0; i < n; i++) to[di + i] = from[src + i] * s;
+    },
+
+    u8_gather_rows_to_f32(src, indices, dst, r0, rows, rowLength, scale) {
+      const from = heap.u8, to = heap.f32, index = heap.i32;
+      const s = Math.fround(scale);
+      for (let r = r0; r < r0 + rows; r++) {
+        const si = src + index[(indices >>> 2) + r] * rowLength;
+        const di = (dst >>> 2) + r * rowLength;
+        for (let j = 0; j < rowLength; j++) to[di + j] = from[si + j] * s;
+      }
     },
 
     f32_broadcast_rows(bias, c, m, n) {
