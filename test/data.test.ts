@@ -2,7 +2,7 @@
 // shuffling, the step-scoped lifetime of batches, and d2l's synthetic data.
 
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { setBackend } from "../src/backend/index.ts";
+import { setBackend, setNumThreads } from "../src/backend/index.ts";
 import { DataLoader, syntheticRegression, TensorDataset, type Dataset } from "../src/data/index.ts";
 import { manualSeed } from "../src/random.ts";
 import { ReclaimedTensorError } from "../src/storage.ts";
@@ -43,6 +43,38 @@ describe("TensorDataset", () => {
     const ds = rowsDataset(5);
     expect(() => ds.get(5)).toThrow(RangeError);
     expect(() => ds.get(-1)).toThrow(/out of range/);
+  });
+
+  it("gives a shuffled batch's rows of float32, int32 and bool tensors bit for bit, on the Wasm backend at 1 and 2 threads and on the JS backend alike", () => {
+    const n = 600;
+    const indices = Int32Array.from({ length: 256 }, (_, k) => (k * 7919 + 13) % n);
+    const results: number[][][] = [];
+    for (const [backend, threads] of [["wasm", 1], ["wasm", 2], ["js", 1]] as const) {
+      setBackend(backend);
+      setNumThreads(threads);
+      try {
+        const x = tensor(Float32Array.from({ length: n * 784 }, (_, k) => k * 0.5 - 7), { shape: [n, 784] });
+        const ds = new TensorDataset(x, arange(n), tensor(Float32Array.from({ length: n * 3 }, (_, k) => k % 3), { shape: [n, 3] }).ge(1));
+        const batch = ds.getBatch(indices);
+        expect(batch.map((t) => t.dtype)).toEqual(["float32", "int32", "bool"]);
+        expect(batch[1]!.data()).toEqual(indices);
+        const xb = batch[0]!.data();
+        expect(Array.from(indices).every((i, r) => xb[r * 784] === i * 784 * 0.5 - 7 && xb[r * 784 + 783] === (i * 784 + 783) * 0.5 - 7)).toBe(true);
+        expect(Array.from(batch[2]!.data())).toEqual(Array.from(indices).flatMap(() => [0, 1, 1]));
+        results.push(batch.map((t) => Array.from(t.data())));
+      } finally {
+        setNumThreads(1);
+        setBackend("wasm");
+      }
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
+  });
+
+  it("rejects a batch with an index outside [0, length), naming it, before gathering anything", () => {
+    const ds = rowsDataset(5);
+    expect(() => ds.getBatch(Int32Array.of(4, 0, 2, 5))).toThrow(new RangeError("index 5 is out of range for a dataset of 5 items"));
+    expect(() => ds.getBatch(Int32Array.of(3, 1, -2))).toThrow(new RangeError("index -2 is out of range for a dataset of 5 items"));
   });
 
   it("keeps its tensors out of step scope, since every epoch reads them again", () => {

@@ -616,6 +616,22 @@ describe("fills and conversions", () => {
     }
   });
 
+  it("f32_gather_rows copies rows r0 … r0 + rows − 1 from src row indices[r], bit for bit (NaN payloads too), the same on both backends", () => {
+    for (const rowLength of [1, 3, 4, 5, 784]) {
+      const src = Int32Array.from({ length: 11 * rowLength }, (_, i) => (i * 2654435761) | 0); // NaN patterns among them
+      const indices = Int32Array.of(10, 0, 3, 3, 10, 7);
+      const [r0, rows] = [1, 4];
+      const want = new Int32Array(indices.length * rowLength);
+      new Float32Array(want.buffer).fill(NaN);
+      for (let r = r0; r < r0 + rows; r++) want.set(src.subarray(indices[r]! * rowLength, (indices[r]! + 1) * rowLength), r * rowLength);
+      for (const be of BOTH) {
+        const out = scratch(be, want.length);
+        be.kernels.f32_gather_rows(put(be, src), put(be, indices), out, r0, rows, rowLength);
+        expect(be.heap.i32.slice(out >>> 2, (out >>> 2) + want.length), `${be.name} rowLength=${rowLength}`).toEqual(want);
+      }
+    }
+  });
+
   it("f32_broadcast_rows seeds every row of an [m, n] matrix with the bias", () => {
     for (const n of ODD_SIZES) {
       const bias = randomF32(n, n);

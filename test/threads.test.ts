@@ -261,6 +261,15 @@ describe("threaded elementwise kernels: large calls split by element ranges", ()
       be.kernels.u8_gather_rows_to_f32(src, indices, out, 0, rows, 784, 1 / 255);
       return [bytes(out, 4 * rows * 784)];
     },
+    // A unit-split kernel: a unit is a row of 100 elements, gathered from a block of 3× as many rows.
+    f32_gather_rows: (n) => {
+      const rows = Math.ceil(n / 100);
+      const src = floats(3 * rows * 100, 43);
+      const indices = keep(put(be, Int32Array.from({ length: rows }, (_, i) => (i * 7919) % (3 * rows))));
+      const out = keep(scratch(be, rows * 100));
+      be.kernels.f32_gather_rows(src, indices, out, 0, rows, 100);
+      return [bytes(out, 4 * rows * 100)];
+    },
     i32_to_f32: (n) => {
       const src = keep(put(be, Int32Array.from({ length: n }, (_, i) => (i * 7919) % 100003 - 50000)));
       const out = keep(scratch(be, n));

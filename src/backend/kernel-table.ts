@@ -62,6 +62,8 @@ export const KERNELS = {
   u8_to_f32: { family: "elementwise", args: "ufns", split: PLAIN },
   // src, indices, dst, r0, rows, rowLength, scale: a unit is a row of rowLength bytes.
   u8_gather_rows_to_f32: { family: "elementwise", args: "uffanss", split: perUnit((a) => a[5]!) },
+  // src, indices, dst, r0, rows, rowLength: a unit is a row of rowLength elements.
+  f32_gather_rows: { family: "elementwise", args: "fffans", split: perUnit((a) => a[5]!) },
   f32_broadcast_rows: { family: "elementwise", args: "ffss" },
 
   f32_reduce: { family: "reduce", args: "sffsss" },

@@ -76,6 +76,12 @@ export interface ElementwiseKernels {
   u8_gather_rows_to_f32(
     src: number, indices: number, dst: number, r0: number, rows: number, rowLength: number, scale: number,
   ): void;
+  /**
+   * dst[r, :] = src[indices[r], :] for the rows r of [r0, r0 + rows), each
+   * rowLength 4-byte elements moved bit for bit (float32, int32 and bool rows
+   * alike); unit-split, indices trusted, as u8_gather_rows_to_f32.
+   */
+  f32_gather_rows(src: number, indices: number, dst: number, r0: number, rows: number, rowLength: number): void;
   /** c[i, j] = bias[j] for an [m, n] c: seeds a Linear layer's output before gemm with beta = 1. */
   f32_broadcast_rows(bias: number, c: number, m: number, n: number): void;
 }

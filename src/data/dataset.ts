@@ -70,6 +70,26 @@ export function gatherRows(source: Tensor, runs: readonly RowRun[], shape: reado
 }
 
 /**
+ * The rows of `source` at `indices` (checked against its first dimension) as a
+ * new step-scoped tensor of `shape`, in one f32_gather_rows call, which threads
+ * split by rows.
+ */
+function gatherIndexedRows(source: Tensor, indices: Int32Array, shape: readonly number[]): Tensor {
+  const be = source.backend;
+  beginOp("a DataLoader batch");
+  const out = Tensor.empty(shape, source.dtype, be, "step");
+  const rows = be.allocator.alloc(4 * indices.length);
+  try {
+    // The view read after the allocations above, which may have grown the heap.
+    be.heap.i32.set(indices, rows >>> 2);
+    be.kernels.f32_gather_rows(source.ptr, rows, out.ptr, 0, indices.length, numel(shape.slice(1)));
+  } finally {
+    be.allocator.free(rows);
+  }
+  return out;
+}
+
+/**
  * Wraps tensors that share a first dimension, like torch.utils.data.TensorDataset:
  * item i is row i of each. Typical use is `new TensorDataset(X, y)`.
  */
@@ -102,6 +122,9 @@ export class TensorDataset implements Dataset<Tensor[]> {
 
   getBatch(indices: Int32Array): Tensor[] {
     const runs = rowRuns(indices, this.length);
-    return this.tensors.map((t) => gatherRows(t, runs, [indices.length, ...t.shape.slice(1)], true));
+    const shapes = this.tensors.map((t) => [indices.length, ...t.shape.slice(1)]);
+    // A run or two (an unshuffled batch) is a memcpy or two; a shuffled batch is one f32_gather_rows call a tensor.
+    if (runs.length <= 2) return this.tensors.map((t, k) => gatherRows(t, runs, shapes[k]!, true));
+    return this.tensors.map((t, k) => gatherIndexedRows(t, indices, shapes[k]!));
   }
 }

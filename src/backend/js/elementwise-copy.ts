@@ -39,7 +39,7 @@ export function jsElementwiseCopyKernels(
 ): Pick<
   ElementwiseKernels,
   | "f32_strided_copy" | "f32_fill" | "f32_arange" | "i32_to_f32" | "u8_to_f32" | "u8_gather_rows_to_f32"
-  | "f32_broadcast_rows"
+  | "f32_gather_rows" | "f32_broadcast_rows"
 > {
   return {
     f32_strided_copy(src, dst, ndim, meta) {
@@ -81,6 +81,15 @@ export function jsElementwiseCopyKernels(
         const si = src + index[(indices >>> 2) + r] * rowLength;
         const di = (dst >>> 2) + r * rowLength;
         for (let j = 0; j < rowLength; j++) to[di + j] = from[si + j] * s;
+      }
+    },
+
+    f32_gather_rows(src, indices, dst, r0, rows, rowLength) {
+      // As i32, like f32_strided_copy: bits move unchanged.
+      const v = heap.i32;
+      for (let r = r0; r < r0 + rows; r++) {
+        const from = (src >>> 2) + v[(indices >>> 2) + r] * rowLength;
+        v.copyWithin((dst >>> 2) + r * rowLength, from, from + rowLength);
       }
     },
 
