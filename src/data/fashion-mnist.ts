@@ -110,7 +110,8 @@ export async function fashionMnist(options: FashionMnistOptions = {}): Promise<F
  * The first item or batch taken on a backend copies the images and labels into
  * that backend's heap (n·784 + 4n bytes, counted in memoryStats().liveBytes and
  * as one of its liveTensors); the copy lives as long as the dataset, or until
- * dispose().
+ * dispose(). Batches read the copy: a change to `images` or `labels` made after
+ * the first batch shows only after dispose().
  */
 export class FashionMnistDataset implements Dataset<[Tensor, Tensor]> {
   readonly length: number;
