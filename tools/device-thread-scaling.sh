@@ -10,8 +10,9 @@
 #       git-ignored, so the device call must carry it).
 #   bash tools/device-thread-scaling.sh run [THREADS] [OUTDIR]
 #       there: unpacks Node to /tmp and runs the GEMM and epoch bundles with
-#       --threads THREADS (default 1,2,4,8,16), the profile with the last
-#       count (the serial share: bench/epoch.ts --profile), then PyTorch's epoch and GEMM
+#       --threads THREADS (default 1,2,4,8,16), the epoch at the last count
+#       with and without spinning workers (--spin-off), the profile with the
+#       last count (the serial share: bench/epoch.ts --profile), then PyTorch's epoch and GEMM
 #       at the same counts (tools/torch_scaling.py, with $PYTHON, default
 #       python3; skipped with a note where that has no torch), writing every
 #       table and one combined table (tools/thread_scaling_table.py) to
@@ -56,6 +57,9 @@ case "${1:-}" in
     else
       echo "# PyTorch: $python has no torch; its columns stay empty" | tee "$out/torch.txt" | tee -a "$md"
     fi
+    # Spinning against workers that sleep at once, at the largest count (threadSpin in src/backend/threads.ts).
+    echo | tee -a "$md"
+    "$node" .device/epoch.mjs --threads "1,${threads##*,}" --epochs 2 --spin-off 2>&1 | tee -a "$md"
     # The serial share, with "parallel" meaning split on the largest count.
     echo | tee -a "$md"
     "$node" .device/epoch.mjs --profile --threads "${threads##*,}" --repeats 3 2>&1 | tee -a "$md"
