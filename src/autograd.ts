@@ -161,12 +161,13 @@ export function leafGradSink(t: Tensor): Tensor | null {
 }
 
 /**
- * For a writer about to write every element of the dense gradient `g`: did
- * zeroGrad leave zeros owing on it? They are cancelled. False, with nothing
- * cancelled, when g covers only part of its memory: the rest still reads zeros.
+ * For a writer about to write every element of the gradient `g`: did zeroGrad
+ * leave zeros owing on it? They are cancelled. False, with nothing cancelled,
+ * when g is a strided view or covers only part of its memory (the rest still
+ * reads zeros): the writer then adds onto g as it is.
  */
 export function cancelZerosOwedBy(g: Tensor): boolean {
-  return g.numel() * ELEMENT_BYTES === g.storage.bytes && g.storage.cancelPendingZeros();
+  return g.isContiguous() && g.numel() * ELEMENT_BYTES === g.storage.bytes && g.storage.cancelPendingZeros();
 }
 
 export type BackwardFn = (grad: Tensor) => (Tensor | null)[];
@@ -338,7 +339,7 @@ function accumulateLeaf(leaf: Tensor, g: Tensor): void {
   const grad = leaf.grad;
   if (grad === null) {
     leaf.setGradFromBackward(g.clone());
-  } else if (grad.storage !== g.storage && grad.isContiguous() && cancelZerosOwedBy(grad)) {
+  } else if (grad.storage !== g.storage && cancelZerosOwedBy(grad)) {
     grad.copy_(g);
   } else {
     grad.add_(g);

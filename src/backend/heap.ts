@@ -11,6 +11,8 @@ export interface Heap {
   readonly f32: Float32Array;
   readonly i32: Int32Array;
   readonly u8: Uint8Array;
+  /** As f64 (made on first use: only the thread pool writes f64, a split kernel's arguments). */
+  readonly f64: Float64Array;
   /** Makes byteLength ≥ bytes; keeps the contents. Throws RangeError, never half-grows. */
   growTo(bytes: number): void;
 }
@@ -34,6 +36,7 @@ abstract class ViewCache {
   private f32v: Float32Array = new Float32Array(0);
   private i32v: Int32Array = new Int32Array(0);
   private u8v: Uint8Array = new Uint8Array(0);
+  private f64v: Float64Array | null = null;
   abstract get buffer(): ArrayBufferLike;
   /** The buffer may have changed: make the views again on next use. */
   protected invalidate(): void {
@@ -46,11 +49,13 @@ abstract class ViewCache {
       this.f32v = new Float32Array(b);
       this.i32v = new Int32Array(b);
       this.u8v = new Uint8Array(b);
+      this.f64v = null;
     }
   }
   get f32(): Float32Array { this.refresh(); return this.f32v; }
   get i32(): Int32Array { this.refresh(); return this.i32v; }
   get u8(): Uint8Array { this.refresh(); return this.u8v; }
+  get f64(): Float64Array { this.refresh(); return (this.f64v ??= new Float64Array(this.u8v.buffer)); }
   get byteLength(): number { return this.buffer.byteLength; }
 }
 

@@ -323,17 +323,9 @@ export class ThreadPool {
       const i32 = this.heap.i32;
       i32[base + ARGS] = id;
       i32[base + ARGS + 1] = a.length;
-      this.f64().set(a, (base >>> 1) + CALL_ARGS_F64);
+      this.heap.f64.set(a, (base >>> 1) + CALL_ARGS_F64);
       i32[base + CMD] = CMD_CALL;
     }, () => void raw(...args(0, lo(1))));
-  }
-
-  private f64View: Float64Array<ArrayBufferLike> = new Float64Array(0);
-  /** The heap as f64 (slots are 64-byte aligned): made again only when the memory has grown. */
-  private f64(): Float64Array {
-    const buffer = this.heap.i32.buffer;
-    if (this.f64View.buffer !== buffer || this.f64View.byteLength !== buffer.byteLength) this.f64View = new Float64Array(buffer);
-    return this.f64View;
   }
 
   /** The workers ready to take jobs (a starting one becomes ready once it signalled). */

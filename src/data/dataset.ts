@@ -2,6 +2,7 @@
 // `get(i)`), like torch.utils.data.Dataset; one that can also gather a whole
 // batch at once (`getBatch`) lets the loader skip building it item by item.
 
+import type { Backend } from "../backend/backend.ts";
 import { describeValue } from "../graph.ts";
 import { fmt, numel } from "../shape.ts";
 import { beginOp } from "../storage.ts";
@@ -78,15 +79,20 @@ function gatherIndexedRows(source: Tensor, indices: Int32Array, shape: readonly 
   const be = source.backend;
   beginOp("a DataLoader batch");
   const out = Tensor.empty(shape, source.dtype, be, "step");
-  const rows = be.allocator.alloc(4 * indices.length);
-  try {
-    // The view read after the allocations above, which may have grown the heap.
-    be.heap.i32.set(indices, rows >>> 2);
-    be.kernels.f32_gather_rows(source.ptr, rows, out.ptr, 0, indices.length, numel(shape.slice(1)));
-  } finally {
-    be.allocator.free(rows);
-  }
+  withIndexBlock(be, indices, (rows) => be.kernels.f32_gather_rows(source.ptr, rows, out.ptr, 0, indices.length, numel(shape.slice(1))));
   return out;
+}
+
+/** Runs `use` on a block of be's heap holding `indices` as int32 (what a gather kernel reads), freed after. */
+export function withIndexBlock<T>(be: Backend, indices: ArrayLike<number>, use: (ptr: number) => T): T {
+  const ptr = be.allocator.alloc(4 * indices.length);
+  try {
+    // Written after the allocation, which may have grown the heap (and replaced its views).
+    be.heap.i32.set(indices, ptr >>> 2);
+    return use(ptr);
+  } finally {
+    be.allocator.free(ptr);
+  }
 }
 
 /**

@@ -13,7 +13,7 @@ import { getBackend } from "../backend/index.ts";
 import { describeError, IOError } from "../errors.ts";
 import { beginOp, Storage } from "../storage.ts";
 import { Tensor } from "../tensor.ts";
-import { checkIndex, type Dataset } from "./dataset.ts";
+import { checkIndex, withIndexBlock, type Dataset } from "./dataset.ts";
 import { checkFashionMnistPair, FASHION_MNIST_CLASSES, FASHION_MNIST_SIDE, readIdx } from "./idx.ts";
 
 /** Class names by label, as d2l's get_fashion_mnist_labels spells them. */
@@ -175,16 +175,11 @@ export class FashionMnistDataset implements Dataset<[Tensor, Tensor]> {
     const images = Tensor.empty(imageShape, "float32", be, stepScoped ? "step" : "temporary");
     const labels = Tensor.empty(labelShape, "int32", be, stepScoped ? "step" : "temporary");
     const count = indices.length;
-    const rows = be.allocator.alloc(4 * count);
-    try {
-      // The view read after the allocations above, which may have grown the heap.
-      be.heap.i32.set(indices, rows >>> 2);
+    withIndexBlock(be, indices, (rows) => {
       be.kernels.u8_gather_rows_to_f32(copy, rows, images.ptr, 0, count, PIXELS, 1 / 255);
       // Labels are 4-byte elements, which f32_index_select moves bit for bit.
       be.kernels.f32_index_select(copy + this.images.length, rows, labels.ptr, 1, this.length, 1, count);
-    } finally {
-      be.allocator.free(rows);
-    }
+    });
     return [images, labels];
   }
 }
